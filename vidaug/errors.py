@@ -1,0 +1,51 @@
+"""The vidaug error tree.
+
+Library code raises subclasses of :class:`VidaugError`; the CLI catches them at the boundary,
+prints one line and exits non-zero. Each error message names the file or field at fault.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "IndexMismatchError",
+    "ManifestError",
+    "RecipeError",
+    "VidaugError",
+    "VideoReadError",
+    "VideoWriteError",
+]
+
+
+class VidaugError(Exception):
+    """Base class of every error vidaug raises on purpose."""
+
+
+class VideoReadError(VidaugError):
+    """A video could not be read: missing, not a video, zero frames or truncated.
+
+    Attributes:
+        path: the file at fault.
+        reason: a short machine-friendly reason: ``missing``, ``not_a_video``, ``no_frames``,
+            ``truncated`` or ``unreadable``.
+    """
+
+    def __init__(self, path, message: str, reason: str = "unreadable") -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {message}")
+
+
+class VideoWriteError(VidaugError):
+    """A video could not be written (no codec, disk full, bad frames)."""
+
+
+class ManifestError(VidaugError):
+    """An input listing (directory, CSV or JSONL manifest) is missing, empty or malformed."""
+
+
+class RecipeError(VidaugError):
+    """A recipe or transform configuration is invalid; the message names file, position and field."""
+
+
+class IndexMismatchError(VidaugError):
+    """An embedding index was built with another model or dimension than the one asked for."""

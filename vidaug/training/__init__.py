@@ -1,0 +1,3 @@
+"""vidaug.training: planned (see the project issues); nothing public yet."""
+
+__all__: list[str] = []
