@@ -1,0 +1,312 @@
+"""Composition: Compose, OneOf, SomeOf, Sometimes and the RandAugment-style RandomChoice.
+
+Composites draw from the same ``np.random.Generator`` as their children, in order, so one seed
+fixes the whole pipeline. Their params record nests the children's records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from vidaug.augment._core import (
+    GeometricTransform,
+    Record,
+    Transform,
+    _check_record,
+    register,
+    transform_boxes,
+    warp_clip,
+)
+
+__all__ = ["Compose", "OneOf", "RandomChoice", "SomeOf", "Sometimes"]
+
+# A step either samples (rng given) or replays (record given) one child.
+_Step = Callable[[Transform, int], Any]
+
+
+class _Composite(Transform):
+    kind: ClassVar[str] = "composite"
+    consistent: ClassVar[bool] = False
+    child_fields: ClassVar[tuple[str, ...]] = ("transforms",)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"name": self.name, **self.model_dump(mode="json", exclude=set(self.child_fields))}
+        for f in self.child_fields:
+            v = getattr(self, f)
+            d[f] = v.to_dict() if isinstance(v, Transform) else [t.to_dict() for t in v]
+        return d
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.to_dict()})"
+
+    __str__ = __repr__
+
+
+def _check_transforms(v: Sequence[Any]) -> list[Transform]:
+    out = list(v)
+    for i, t in enumerate(out):
+        if not isinstance(t, Transform):
+            raise ValueError(f"item {i} is {type(t).__name__}, not a vidaug Transform")
+    return out
+
+
+class _ListComposite(_Composite):
+    """A composite over a list of children: ``Cls([t1, t2], **options)``."""
+
+    transforms: list[Transform] = Field(default_factory=list)
+
+    def __init__(self, transforms: Sequence[Transform] = (), **kwargs: Any) -> None:
+        super().__init__(transforms=list(transforms), **kwargs)
+
+    @field_validator("transforms", mode="before")
+    @classmethod
+    def _are_transforms(cls, v: Any) -> list[Transform]:
+        return _check_transforms(v)
+
+
+def _run_sequence(
+    children: Sequence[Transform],
+    clip: np.ndarray,
+    boxes: np.ndarray | None,
+    rng: np.random.Generator | None,
+    records: Sequence[Record] | None,
+) -> tuple[np.ndarray, np.ndarray | None, list[Record]]:
+    """Run children in order, fusing consecutive geometric transforms into one warp per frame.
+
+    Either ``rng`` (sample) or ``records`` (replay) is given; both paths take the same fusion
+    decisions, so a replay reproduces the sampled output exactly.
+    """
+    out_records: list[Record] = []
+    run: list[tuple[GeometricTransform, dict, np.ndarray, tuple[int, int]]] = []
+    shape = clip.shape
+
+    def flush() -> None:
+        nonlocal clip, boxes, run
+        if not run:
+            return
+        if len(run) == 1 or not any(t.resamples for t, *_ in run):
+            for t, params, _, _ in run:
+                clip, boxes = t._apply_all(clip, boxes, params)
+        else:
+            m = np.eye(3)
+            for _, _, mi, _ in run:
+                m = mi @ m  # broadcasts (3,3) with per-frame (T,3,3)
+            out_hw = run[-1][3]
+            border = next((t.border_mode() for t, *_ in run if t.border_mode()), "reflect")
+            fill = next((t.fill_value() for t, *_ in run if t.border_mode()), 0)
+            interps = {t.interpolation_mode() for t, *_ in run}
+            interp = interps.pop() if len(interps) == 1 else "linear"
+            clip = warp_clip(clip, m, out_hw, interp, border, fill)
+            if boxes is not None:
+                boxes = transform_boxes(boxes, m, out_hw)
+        run = []
+
+    for i, t in enumerate(children):
+        fusable = isinstance(t, GeometricTransform) and t.interpolation_mode() != "area"
+        if fusable:
+            run_border = next((r.border_mode() for r, *_ in run if r.border_mode()), None)
+            if run_border and t.border_mode() and t.border_mode() != run_border:
+                flush()
+            if rng is not None:
+                params = None if t._skip(rng) else t.sample(rng, shape)
+            else:
+                _check_record(t, records[i])
+                params = records[i].get("params")
+            out_records.append({"name": t.name, "params": params})
+            if params is None:
+                continue
+            m, out_hw = t.matrices(params, shape)
+            run.append((t, params, m, out_hw))
+            shape = (shape[0], out_hw[0], out_hw[1], shape[3])
+            continue
+        flush()
+        if rng is not None:
+            clip, boxes, rec = t._run(clip, boxes, rng)
+        else:
+            rec = records[i]
+            clip, boxes = t._replay(clip, boxes, rec)
+        out_records.append(rec)
+        shape = clip.shape
+    flush()
+    return clip, boxes, out_records
+
+
+@register
+class Compose(_ListComposite):
+    """Apply transforms in order. Consecutive geometric transforms are fused into one warp.
+
+    Example:
+        >>> aug = Compose([RandomResizedCrop(size=(112, 112)), HorizontalFlip(), ColorJitter()])
+        >>> out = aug(clip, seed=0)
+    """
+
+    def _run(self, clip, boxes, rng):
+        if self._skip(rng):
+            return clip, boxes, {"name": self.name, "params": None}
+        clip, boxes, recs = _run_sequence(self.transforms, clip, boxes, rng, None)
+        return clip, boxes, {"name": self.name, "params": {"transforms": recs}}
+
+    def _replay(self, clip, boxes, record):
+        _check_record(self, record)
+        if record.get("params") is None:
+            return clip, boxes
+        recs = record["params"]["transforms"]
+        if len(recs) != len(self.transforms):
+            raise ValueError("params record does not match this Compose (child count differs)")
+        clip, boxes, _ = _run_sequence(self.transforms, clip, boxes, None, recs)
+        return clip, boxes
+
+
+class _Subset(_ListComposite):
+    """Shared machinery of composites that pick a subset of their children per clip."""
+
+    def _pick(self, rng: np.random.Generator) -> list[int]:
+        raise NotImplementedError
+
+    def _pool(self) -> Sequence[Transform]:
+        return self.transforms
+
+    def _run(self, clip, boxes, rng):
+        if self._skip(rng):
+            return clip, boxes, {"name": self.name, "params": None}
+        idx = self._pick(rng)
+        pool = self._pool()
+        clip, boxes, recs = _run_sequence([pool[i] for i in idx], clip, boxes, rng, None)
+        return clip, boxes, {"name": self.name, "params": {"indices": idx, "transforms": recs}}
+
+    def _replay(self, clip, boxes, record):
+        _check_record(self, record)
+        params = record.get("params")
+        if params is None:
+            return clip, boxes
+        pool = self._pool()
+        chosen = [pool[i] for i in params["indices"]]
+        clip, boxes, _ = _run_sequence(chosen, clip, boxes, None, params["transforms"])
+        return clip, boxes
+
+
+@register
+class OneOf(_Subset):
+    """Apply exactly one child, chosen with probability proportional to ``weights``."""
+
+    transforms: list[Transform] = Field(default_factory=list, min_length=1)
+    weights: list[float] | None = Field(None, description="relative weights (default: equal)")
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> OneOf:
+        if self.weights is not None:
+            if len(self.weights) != len(self.transforms):
+                raise ValueError("weights must have one entry per transform")
+            if min(self.weights) < 0 or sum(self.weights) <= 0:
+                raise ValueError("weights must be ≥ 0 with a positive sum")
+        return self
+
+    def _pick(self, rng):
+        n = len(self.transforms)
+        if self.weights is None:
+            return [int(rng.integers(n))]
+        w = np.asarray(self.weights, dtype=np.float64)
+        return [int(rng.choice(n, p=w / w.sum()))]
+
+
+@register
+class SomeOf(_Subset):
+    """Apply ``n`` children chosen at random (no repeats), kept in their listed order.
+
+    ``n`` is an int or an inclusive ``[low, high]`` range drawn per clip.
+    """
+
+    transforms: list[Transform] = Field(default_factory=list, min_length=1)
+    n: int | tuple[int, int] = Field(1, description="how many to apply: int or [low, high]")
+
+    @model_validator(mode="after")
+    def _n_fits(self) -> SomeOf:
+        lo, hi = (self.n, self.n) if isinstance(self.n, int) else self.n
+        if not 0 <= lo <= hi <= len(self.transforms):
+            raise ValueError(f"n must satisfy 0 ≤ low ≤ high ≤ {len(self.transforms)}")
+        return self
+
+    def _pick(self, rng):
+        lo, hi = (self.n, self.n) if isinstance(self.n, int) else self.n
+        k = int(rng.integers(lo, hi + 1))
+        return sorted(int(i) for i in rng.choice(len(self.transforms), size=k, replace=False))
+
+
+@register
+class Sometimes(_Composite):
+    """Apply ``transform`` with probability ``p`` (default 0.5)."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("transform",)
+    transform: Transform
+    p: float = Field(0.5, ge=0.0, le=1.0, description="probability of applying the transform")
+
+    def __init__(self, transform: Transform | None = None, p: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(transform=transform, p=p, **kwargs)
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _is_transform(cls, v: Any) -> Transform:
+        return _check_transforms([v])[0]
+
+    def _run(self, clip, boxes, rng):
+        if self._skip(rng):
+            return clip, boxes, {"name": self.name, "params": None}
+        clip, boxes, recs = _run_sequence([self.transform], clip, boxes, rng, None)
+        return clip, boxes, {"name": self.name, "params": {"transforms": recs}}
+
+    def _replay(self, clip, boxes, record):
+        _check_record(self, record)
+        if record.get("params") is None:
+            return clip, boxes
+        clip, boxes, _ = _run_sequence(
+            [self.transform], clip, boxes, None, record["params"]["transforms"]
+        )
+        return clip, boxes
+
+
+@register
+class RandomChoice(_Subset):
+    """RandAugment for video: apply ``n`` ops drawn (with repeats) from a fixed pool, each at
+    strength ``magnitude`` (0–10, the share of each op's maximum).
+
+    With ``temporal="smooth"`` every op's magnitude changes smoothly over the clip between
+    random control points (RandAugment-T), instead of staying constant.
+    ``ops`` restricts the pool to the named ops (see :data:`RANDAUGMENT_OPS`).
+    """
+
+    child_fields: ClassVar[tuple[str, ...]] = ()
+    transforms: list[Transform] = Field(default_factory=list, exclude=True)
+    n: int = Field(2, ge=1, le=10, description="ops applied per clip")
+    magnitude: float = Field(9.0, ge=0.0, le=10.0, description="strength, 0–10")
+    temporal: Literal["constant", "smooth"] = "constant"
+    ops: list[str] | None = Field(None, description="subset of the op pool (default: all)")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super(_ListComposite, self).__init__(**kwargs)
+
+    @field_validator("ops")
+    @classmethod
+    def _known_ops(cls, v: list[str] | None) -> list[str] | None:
+        from vidaug.augment._randaugment import RANDAUGMENT_OPS
+
+        if v is not None:
+            unknown = [o for o in v if o not in RANDAUGMENT_OPS]
+            if unknown:
+                raise ValueError(f"unknown ops {unknown}; known: {sorted(RANDAUGMENT_OPS)}")
+            if not v:
+                raise ValueError("ops must not be empty")
+        return v
+
+    def _pool(self) -> list[Transform]:
+        from vidaug.augment._randaugment import build_pool
+
+        return build_pool(
+            self.magnitude, self.temporal, None if self.ops is None else tuple(self.ops)
+        )
+
+    def _pick(self, rng):
+        return [int(i) for i in rng.integers(len(self._pool()), size=self.n)]
