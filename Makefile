@@ -1,0 +1,47 @@
+# vidaug: two commands set everything up on a fresh machine.
+#   make demo   create .venv, install, augment the bundled sample clips (offline)
+#   make test   create .venv, install with dev extras, run pytest
+#   make bench  run the speed benchmarks (results: benchmarks/RESULTS.md)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+DEMO_OUT ?= demo_out
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint clean venv
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.created pyproject.toml
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	@samples=$$($(PY) -c "from vidaug.datasets import sample_clips_dir; print(sample_clips_dir())"); \
+	echo "augmenting the bundled sample clips in $$samples"; \
+	$(VENV)/bin/vidaug augment "$$samples" $(DEMO_OUT) --recipe surveillance --copies 2 --seed 0 --workers 2 --overwrite
+	@echo
+	@echo "outputs:  $(abspath $(DEMO_OUT))/  (mp4 clips)"
+	@echo "manifest: $(abspath $(DEMO_OUT))/manifest.jsonl  (one row per clip: source, label, seed, params)"
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/augment_bench.py
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check vidaug tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,81 @@
+"""The typer app, shared console helpers and the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from vidaug._version import __version__
+from vidaug.errors import ManifestError, RecipeError, VidaugError
+
+app = typer.Typer(
+    name="vidaug",
+    help="Temporally consistent video augmentation, dataset mining and curation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+#: Errors that mean "the command was asked for something impossible": exit 2, like usage errors.
+USAGE_ERRORS = (ManifestError, RecipeError)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one red line on stderr and exit with ``code``."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"vidaug {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Temporally consistent video augmentation, dataset mining and curation."""
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn library errors into one red line: exit 2 for bad input/recipe, 1 otherwise."""
+    try:
+        yield
+    except USAGE_ERRORS as e:
+        fail(str(e), 2)
+    except VidaugError as e:
+        fail(str(e), 1)
+
+
+def main() -> None:
+    """Console entry point. Anything unexpected becomes one line, not a traceback."""
+    try:
+        app()
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("VIDAUG_DEBUG"):
+            raise
+        err_console.print(
+            f"[red]internal error:[/red] {type(e).__name__}: {escape(str(e))} "
+            "(set VIDAUG_DEBUG=1 for the traceback)",
+            soft_wrap=True,
+        )
+        sys.exit(1)

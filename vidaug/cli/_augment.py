@@ -1,0 +1,140 @@
+"""``vidaug augment``: augmented copies of every clip of a folder, manifest or file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vidaug.cli._app import app, cli_errors, err_console, out_console
+
+
+@app.command("augment")
+def augment(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A video file, a folder (class subfolders become labels) or a .csv/.jsonl "
+            "manifest (path,label[,split])."
+        ),
+    ],
+    output: Annotated[Path, typer.Argument(help="Output folder (created).")],
+    recipe: Annotated[
+        str,
+        typer.Option(
+            "--recipe", "-r", help="Preset (light, standard, strong, surveillance) or YAML file."
+        ),
+    ] = "standard",
+    copies: Annotated[
+        int, typer.Option("--copies", "-n", min=1, help="Augmented copies per clip.")
+    ] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Run seed: same seed, same bytes.")
+    ] = 0,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run in OUTPUT.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Redo a run already in OUTPUT from scratch.")
+    ] = False,
+    clip_frames: Annotated[
+        int | None,
+        typer.Option("--clip-frames", min=1, help="Read at most N frames of each clip."),
+    ] = None,
+    damaged: Annotated[
+        str,
+        typer.Option(
+            "--damaged",
+            help="Partly decodable (truncated) clips: 'keep' the frames that decode (a warning) "
+            "or 'skip' them (a failure).",
+        ),
+    ] = "keep",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Write augmented copies OUTPUT/<dir>/<stem>__aug<k>.mp4 and OUTPUT/manifest.jsonl.
+
+    Every random parameter is drawn once per clip (or drifts smoothly where the transform says
+    so). Unreadable clips are reported and skipped; the exit code is then 1. A bad recipe or a
+    missing input exits 2 before anything is written.
+    """
+    from vidaug.datasets._augment_job import augment_dataset
+
+    if damaged not in ("keep", "skip"):
+        raise typer.BadParameter("must be 'keep' or 'skip'", param_hint="--damaged")
+    progress = Progress(
+        TextColumn("[bold]augment"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("clips"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}", style="dim"),
+        console=err_console,
+        transient=False,
+    )
+    task = None
+
+    def on_start(n: int) -> None:
+        nonlocal task
+        progress.start()
+        task = progress.add_task("augment", total=n, last="")
+
+    def on_row(res) -> None:
+        if res.error:
+            progress.console.print(f"[red]failed:[/red] {escape(res.error)}", soft_wrap=True)
+        if res.warning:
+            progress.console.print(
+                f"[yellow]warning:[/yellow] {escape(res.warning)}", soft_wrap=True
+            )
+        progress.update(task, advance=1, last=escape(res.rel))
+
+    with cli_errors():
+        try:
+            summary = augment_dataset(
+                input,
+                output,
+                recipe=recipe,
+                copies=copies,
+                seed=seed,
+                workers=workers,
+                resume=resume,
+                overwrite=overwrite,
+                clip_frames=clip_frames,
+                damaged=damaged,
+                on_start=on_start,
+                on_row=on_row,
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print(
+                "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
+                f"continue ({escape(str(output))})"
+            )
+            raise typer.Exit(130) from None
+        finally:
+            progress.stop()
+    if as_json:
+        out_console.print_json(json.dumps(summary.to_dict()))
+    color = "green" if summary.ok else "red"
+    err_console.print(
+        f"[{color}]done[/{color}]: {summary.written} clips written from {summary.sources} "
+        f"sources (recipe {summary.recipe}, {summary.seconds:.1f} s)"
+        + (f", {summary.resumed} kept from the earlier run" if summary.resumed else "")
+        + (f", [yellow]{len(summary.warnings)} warnings[/yellow]" if summary.warnings else "")
+        + (f", [red]{len(summary.failures)} failed[/red]" if summary.failures else ""),
+        soft_wrap=True,
+    )
+    for clip, msg in summary.failures:
+        err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True, markup=True)
+    err_console.print(
+        f"outputs: {escape(str(summary.output))}  manifest: {escape(str(summary.manifest))}",
+        soft_wrap=True,
+    )
+    if not summary.ok:
+        raise typer.Exit(1)
