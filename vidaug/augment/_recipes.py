@@ -67,11 +67,10 @@ def from_dict(d: Any, *, source: str = "", loc: str = "transform") -> Transform:
             return albu_from_dict(name, d)
         except RecipeError as e:
             raise _error(source, f"{loc}.name", str(e)) from None
-        except ValidationError as e:
-            err = e.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise _error(source, f"{loc}.{field}" if field else loc, err["msg"]) from None
         except (TypeError, ValueError) as e:
+            cause = e if isinstance(e, ValidationError) else e.__cause__
+            if isinstance(cause, ValidationError):  # albumentations wraps its InitSchema errors
+                raise _validation_error(source, loc, cause, name) from None
             raise _error(source, loc, f"{name}: {e}") from None
     cls = _REGISTRY.get(name)
     if cls is None:
@@ -89,12 +88,17 @@ def from_dict(d: Any, *, source: str = "", loc: str = "transform") -> Transform:
     try:
         return cls(**d)
     except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown argument for {name}"
-        raise _error(source, f"{loc}.{field}" if field else loc, msg) from None
+        raise _validation_error(source, loc, e, name) from None
+
+
+def _validation_error(source: str, loc: str, e: ValidationError, name: str) -> RecipeError:
+    """The first pydantic error as ``source: loc.field: message``."""
+    err = e.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown argument for {name}"
+    return _error(source, f"{loc}.{field}" if field else loc, msg)
 
 
 @dataclass(frozen=True)
