@@ -125,7 +125,7 @@ class Recipe:
         }
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, width=100, allow_unicode=True)
 
 
 def parse_recipe(data: Any, *, source: str = "recipe", default_name: str = "recipe") -> Recipe:
@@ -189,7 +189,7 @@ def describe_transforms() -> list[dict[str, Any]]:
         for fname, f in cls.model_fields.items():
             if f.exclude:
                 continue
-            default = f.get_default(call_default_factory=True)
+            default = "(required)" if f.is_required() else f.get_default(call_default_factory=True)
             if isinstance(default, tuple):
                 default = list(default)
             if isinstance(default, list) and default and isinstance(default[0], Transform):

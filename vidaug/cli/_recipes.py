@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vidaug.cli._app import app, cli_errors, out_console
@@ -28,7 +29,7 @@ def recipes(
             if as_json:
                 out_console.print_json(json.dumps(r.to_dict()))
             else:
-                out_console.print(r.to_yaml(), end="", markup=False)
+                typer.echo(r.to_yaml(), nl=False)
             return
         presets = [load_recipe(p) for p in PRESETS]
     transforms = describe_transforms()
@@ -45,16 +46,17 @@ def recipes(
     for r in presets:
         t.add_row(r.name, r.description)
     out_console.print(t)
-    t = Table(
-        title="Transforms (recipe entries: {name: NAME, arg: value}; also albumentations.<Name>)",
-        title_justify="left",
-        show_lines=False,
+    out_console.print()
+    out_console.print(
+        "[bold]Transforms[/bold] (recipe entries: {name: NAME, arg: value, ...}; any "
+        "albumentations image transform as albumentations.<Name>)"
     )
-    t.add_column("name", style="bold")
-    t.add_column("kind")
-    t.add_column("arguments (default)")
-    t.add_column("what it does")
     for d in transforms:
-        args = ", ".join(f"{a['name']}={json.dumps(a['default'])}" for a in d["args"])
-        t.add_row(d["name"], d["kind"], args, d["summary"])
-    out_console.print(t)
+        out_console.print(
+            f"\n[bold cyan]{d['name']}[/bold cyan] [dim]({d['kind']})[/dim]  {escape(d['summary'])}",
+            soft_wrap=False,
+        )
+        for a in d["args"]:
+            default = escape(json.dumps(a["default"]))
+            hint = f"  [dim]{escape(a['help'])}[/dim]" if a["help"] else ""
+            out_console.print(f"    {a['name']} = {default}{hint}", overflow="fold")
