@@ -1,0 +1,40 @@
+"""Datasets: reading and writing clips, manifests and the bundled sample clips.
+
+Reading and writing files lives here (STYLE §2: I/O at the edges); transforms never open files.
+"""
+
+from vidaug.datasets._io import (
+    VIDEO_EXTENSIONS,
+    Clip,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    quiet_ffmpeg,
+    read_clip,
+    write_clip,
+)
+from vidaug.datasets._manifest import (
+    ManifestRow,
+    load_rows,
+    read_jsonl,
+    safe_relpath,
+    write_jsonl,
+)
+from vidaug.datasets._samples import sample_clips_dir
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "Clip",
+    "ManifestRow",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "load_rows",
+    "quiet_ffmpeg",
+    "read_clip",
+    "read_jsonl",
+    "safe_relpath",
+    "sample_clips_dir",
+    "write_clip",
+    "write_jsonl",
+]

@@ -1,0 +1,608 @@
+"""Reading and writing clips and small files: the I/O edge of vidaug.
+
+A clip in memory is ``np.ndarray`` ``(T, H, W, 3)`` uint8 **RGB**. :func:`read_clip` is the one
+place where OpenCV's BGR frames are converted to RGB, and :func:`write_clip` the one place where
+they are converted back.
+
+FFmpeg's decoder log (``[h264 @ 0x…] error while decoding MB …``, ``moov atom not found``) and
+OpenCV's own warnings never reach the terminal. What works with the OpenCV 4.x wheels:
+
+* ``OPENCV_FFMPEG_LOGLEVEL=-8`` (``AV_LOG_QUIET``) and ``OPENCV_LOG_LEVEL=ERROR`` are set (with
+  ``os.environ.setdefault``, so a value you set wins) before this module imports ``cv2``. OpenCV
+  reads the first one when it initialises FFmpeg (the first open in the process) and the second
+  when its logger starts, so both are too late once ``cv2`` has been imported and used.
+* Hence, on first use, the FFmpeg log level is also set directly in the ``libavutil`` that ``cv2``
+  loaded (``av_log_set_level(AV_LOG_QUIET)`` through ctypes) and OpenCV's logger is set to ERROR,
+  which works whatever was imported or opened before.
+* Only when neither route can be confirmed (no libavutil found, and ``cv2`` imported before
+  vidaug), :func:`read_clip` falls back to :func:`quiet_ffmpeg`, which points file descriptor 2 at
+  ``/dev/null`` while it decodes. That fallback is not the default because it also swallows what
+  other threads write to stderr meanwhile (progress bars, warnings).
+* Capture always uses ``cv2.CAP_FFMPEG``: with ``CAP_ANY`` a file FFmpeg rejects goes on to
+  OpenCV's own AVI parser, which prints ``Unexpected element …`` straight to stderr.
+
+If you set ``OPENCV_FFMPEG_LOGLEVEL`` yourself (to debug a file), vidaug leaves it alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import math
+import os
+import struct
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_CV2_IMPORTED_BEFORE = "cv2" in sys.modules
+_USER_LOG_LEVEL = "OPENCV_LOG_LEVEL" in os.environ
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+import cv2  # noqa: E402  (the environment above must be set first)
+import numpy as np  # noqa: E402
+
+from vidaug.errors import VideoReadError, VideoWriteError  # noqa: E402
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "Clip",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "quiet_ffmpeg",
+    "read_clip",
+    "write_clip",
+]
+
+VIDEO_EXTENSIONS: tuple[str, ...] = (
+    ".mp4",
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+)
+
+# Containers write_clip produces, with their fourcc. Matroska/WebM are left out on purpose: the
+# muxer writes a random segment UID, so the same frames would not give the same bytes.
+_WRITE_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+_DEFAULT_FPS = 30.0
+_AV_LOG_QUIET = -8
+
+# ---------------------------------------------------------------------------------------------
+# Log silencing
+# ---------------------------------------------------------------------------------------------
+
+_quiet_lock = threading.Lock()
+_quiet_state: bool | None = None  # None: not checked yet; True: logs are quiet; False: use fd 2
+
+
+def _libavutil_candidates() -> list[str]:
+    """Paths of the libavutil that ``cv2`` loaded (Linux: from the process map; else: globbed)."""
+    cv2_dir = Path(cv2.__file__).resolve().parent
+
+    def bundled(lib: Path) -> bool:  # cv2/…, or the wheel's opencv_*.libs next to it
+        parent = lib.parent
+        return cv2_dir in lib.parents or (
+            parent.parent == cv2_dir.parent and parent.name.startswith("opencv")
+        )
+
+    loaded: list[Path] = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name = line.rsplit(None, 1)[-1]
+                if "libavutil" in name and Path(name) not in loaded:
+                    loaded.append(Path(name))
+    except OSError:
+        pass
+    found = [lib for lib in loaded if bundled(lib)]
+    if not found and len(loaded) == 1:  # a cv2 built against the system's FFmpeg
+        found = loaded
+    if not found and not loaded:  # no /proc (macOS): the wheel keeps its dylibs in cv2/.dylibs
+        found = sorted(cv2_dir.glob(".dylibs/libavutil*"))
+        found += sorted(cv2_dir.parent.glob("opencv*.libs/libavutil*"))
+    return [str(lib) for lib in found]
+
+
+def _set_av_log_quiet() -> bool:
+    """``av_log_set_level(AV_LOG_QUIET)`` in the libavutil used by cv2; True when it took."""
+    ok = False
+    for path in _libavutil_candidates():
+        try:
+            lib = ctypes.CDLL(path)
+            lib.av_log_set_level(ctypes.c_int(_AV_LOG_QUIET))
+            ok = lib.av_log_get_level() == _AV_LOG_QUIET or ok
+        except (OSError, AttributeError):
+            continue
+    return ok
+
+
+def _ensure_quiet() -> bool:
+    """Silence FFmpeg and OpenCV logs once per process; False when only fd 2 can help."""
+    global _quiet_state
+    if _quiet_state is not None:
+        return _quiet_state
+    with _quiet_lock:
+        if _quiet_state is None:
+            if not _USER_LOG_LEVEL:
+                try:
+                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+                except AttributeError:
+                    pass
+            if os.environ.get("OPENCV_FFMPEG_LOGLEVEL") != str(_AV_LOG_QUIET):
+                _quiet_state = True  # the user asked for FFmpeg's log: leave it alone
+            else:
+                _quiet_state = _set_av_log_quiet() or not _CV2_IMPORTED_BEFORE
+    return _quiet_state
+
+
+_fd_lock = threading.Lock()
+_fd_depth = 0
+_fd_saved: int | None = None
+
+
+@contextmanager
+def quiet_ffmpeg() -> Iterator[None]:
+    """Point file descriptor 2 (the C-level stderr) at ``/dev/null`` inside the block.
+
+    This catches everything native code prints, FFmpeg's ``[h264 @ 0x…]`` lines included, and
+    is restored in ``finally``. It is process-wide: whatever other threads write to stderr
+    meanwhile is lost too, so :func:`read_clip` uses it only as a fallback (see the module
+    docstring). Nested and concurrent use is safe (the redirection is reference-counted).
+    """
+    global _fd_depth, _fd_saved
+    with _fd_lock:
+        if _fd_depth == 0:
+            try:
+                sys.stderr.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+            try:
+                saved = os.dup(2)
+            except OSError:
+                saved = None
+            if saved is not None:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(devnull, 2)
+                finally:
+                    os.close(devnull)
+            _fd_saved = saved
+        _fd_depth += 1
+    try:
+        yield
+    finally:
+        with _fd_lock:
+            _fd_depth -= 1
+            if _fd_depth == 0 and _fd_saved is not None:
+                os.dup2(_fd_saved, 2)
+                os.close(_fd_saved)
+                _fd_saved = None
+
+
+@contextmanager
+def _maybe_quiet() -> Iterator[None]:
+    if _ensure_quiet():
+        yield
+    else:
+        with quiet_ffmpeg():
+            yield
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic files
+# ---------------------------------------------------------------------------------------------
+
+_tmp_counter = itertools.count()
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` when the block succeeds.
+
+    The temporary file is ``.<name>.<pid>-<n>.tmp<suffix>`` in the same directory (created if
+    needed). It keeps the real suffix, unlike STYLE's ``<name>.tmp``, because OpenCV picks the
+    container from the extension; the leading dot hides it from directory scans. On success the
+    file is fsync'ed and ``os.replace``'d onto ``path``; on an exception it is removed.
+
+    Args:
+        path: the destination file.
+
+    Yields:
+        The temporary path to write to (nothing is created there yet).
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp{dest.suffix}")
+    try:
+        yield tmp
+        _fsync_path(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_path(dest.parent, directory=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, ``os.replace``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    return dest
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` as UTF-8 (no newline translation) to ``path`` atomically.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A decoded clip and where it came from.
+
+    Attributes:
+        frames: ``(T, H, W, 3)`` uint8 RGB, C-contiguous.
+        fps: frame rate of ``frames`` (after ``stride`` / ``fps`` resampling).
+        source_fps: the container's frame rate (30.0 when it reports 0 or NaN).
+        source_size: ``(height, width)`` of the file's frames.
+        frame_count: frames decoded from the file before stopping (counted, not the container's
+            claim).
+        path: the file read.
+        indices: ``(T,)`` int64 source frame index of each returned frame.
+        truncated: decoding stopped early on a damaged stream (only with ``allow_truncated``).
+    """
+
+    frames: np.ndarray
+    fps: float
+    source_fps: float
+    source_size: tuple[int, int]
+    frame_count: int
+    path: str
+    indices: np.ndarray
+    truncated: bool = False
+
+
+def _target_size(size: int | tuple[int, int] | None, h: int, w: int) -> tuple[int, int]:
+    if size is None:
+        return h, w
+    if isinstance(size, (int, np.integer)):
+        scale = int(size) / min(h, w)
+        if h <= w:
+            return int(size), max(1, round(w * scale))
+        return max(1, round(h * scale)), int(size)
+    return int(size[0]), int(size[1])
+
+
+def _check_size(size) -> None:
+    if size is None:
+        return
+    if isinstance(size, bool):
+        raise ValueError(f"size must be an int or (height, width), got {size!r}")
+    if isinstance(size, (int, np.integer)):
+        if size < 1:
+            raise ValueError(f"size must be ≥ 1, got {size}")
+        return
+    if (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size)
+    ):
+        if min(size) < 1:
+            raise ValueError(f"size must be ≥ 1, got {tuple(size)}")
+        return
+    raise ValueError(f"size must be an int (shorter side) or (height, width), got {size!r}")
+
+
+def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if (h, w) == hw:
+        return frame
+    shrink = hw[0] <= h and hw[1] <= w
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return cv2.resize(frame, (hw[1], hw[0]), interpolation=interp)
+
+
+def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
+    """Why OpenCV could not open an existing, non-empty file (cheap container checks)."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as e:
+        return VideoReadError(shown, f"cannot read the file ({e.strerror})", reason="unreadable")
+    if head[4:8] == b"ftyp":  # ISO base media (mp4/mov/m4v): walk the top-level boxes
+        boxes: list[str] = []
+        with open(path, "rb") as f:
+            pos = 0
+            while pos + 8 <= size:
+                f.seek(pos)
+                hdr = f.read(16)
+                box_size, kind = struct.unpack(">I4s", hdr[:8])
+                name = kind.decode("latin-1")
+                if box_size == 1 and len(hdr) == 16:
+                    box_size = struct.unpack(">Q", hdr[8:16])[0]
+                elif box_size == 0:
+                    box_size = size - pos
+                if box_size < 8:
+                    break
+                boxes.append(name)
+                if pos + box_size > size:
+                    return VideoReadError(
+                        shown,
+                        f"stream is truncated: the file ends inside its '{name}' box "
+                        f"({size - pos} of {box_size} bytes) and OpenCV could not open it",
+                        reason="truncated",
+                    )
+                pos += box_size
+        if "moov" not in boxes:
+            return VideoReadError(
+                shown,
+                "MP4/MOV file without its 'moov' index box; OpenCV could not open it",
+                reason="unreadable",
+            )
+        return VideoReadError(
+            shown, "damaged MP4/MOV file (OpenCV could not open it)", reason="unreadable"
+        )
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        declared = struct.unpack("<I", head[4:8])[0] + 8
+        if declared > size:
+            return VideoReadError(
+                shown,
+                f"stream is truncated: the AVI file has {size} of {declared} bytes and OpenCV "
+                "could not open it",
+                reason="truncated",
+            )
+        return VideoReadError(
+            shown, "damaged AVI file (OpenCV could not open it)", reason="unreadable"
+        )
+    return VideoReadError(
+        shown, "not a readable video (OpenCV could not open it)", reason="not_a_video"
+    )
+
+
+def read_clip(
+    path: str | os.PathLike,
+    *,
+    max_frames: int | None = None,
+    stride: int = 1,
+    fps: float | None = None,
+    size: int | tuple[int, int] | None = None,
+    allow_truncated: bool = False,
+) -> Clip:
+    """Decode a video file into an RGB clip.
+
+    Args:
+        path: the video file.
+        max_frames: keep at most this many frames (decoding stops there).
+        stride: keep every ``stride``-th frame (0, k, 2k, …). Exclusive with ``fps``.
+        fps: resample to this frame rate by keeping the source frames nearest to the times
+            ``i / fps``. A rate at or above the source's keeps every frame (none duplicated).
+        size: an int resizes the shorter side to it (aspect kept, the other side rounded);
+            ``(height, width)`` resizes to exactly that. INTER_AREA when shrinking, INTER_LINEAR
+            otherwise.
+        allow_truncated: return the frames of a damaged stream that stops early (with
+            ``truncated=True``) instead of raising.
+
+    Returns:
+        A :class:`Clip`.
+
+    Raises:
+        ValueError: invalid arguments.
+        VideoReadError: ``reason`` is ``missing`` (no such file, or a directory),
+            ``not_a_video`` (empty, or OpenCV cannot open it), ``no_frames`` (opens but no frame
+            decodes), ``truncated`` (decoding stops clearly before the container's frame count,
+            or the file is cut short so it cannot open at all — then even with
+            ``allow_truncated``) or ``unreadable`` (a damaged container).
+    """
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be an int ≥ 1, got {stride!r}")
+    if max_frames is not None and (
+        isinstance(max_frames, bool)
+        or not isinstance(max_frames, (int, np.integer))
+        or max_frames < 1
+    ):
+        raise ValueError(f"max_frames must be an int ≥ 1, got {max_frames!r}")
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
+            raise ValueError(f"fps must be a number > 0, got {fps!r}")
+        if not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps!r}")
+        if stride != 1:
+            raise ValueError("stride and fps are mutually exclusive: give one of them")
+    _check_size(size)
+
+    shown = os.fspath(path)
+    p = Path(shown)
+    if not p.exists():
+        raise VideoReadError(shown, "file not found", reason="missing")
+    if p.is_dir():
+        raise VideoReadError(shown, "is a directory, not a video file", reason="missing")
+    if p.stat().st_size == 0:
+        raise VideoReadError(shown, "empty file (0 bytes), not a video", reason="not_a_video")
+
+    with _maybe_quiet():
+        cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
+        try:
+            if not cap.isOpened():
+                raise _sniff_unopenable(p, shown)
+            source_fps = float(cap.get(cv2.CAP_PROP_FPS))
+            if not math.isfinite(source_fps) or source_fps <= 0:
+                source_fps = _DEFAULT_FPS
+            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            claimed = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
+
+            step = source_fps / fps if fps is not None and fps < source_fps else float(stride)
+            out_fps = source_fps / step
+            frames: list[np.ndarray] = []
+            indices: list[int] = []
+            decoded = 0  # frames read from the file
+            next_keep = 0  # source index of the next frame to keep
+            stopped_on_purpose = False
+            source_size: tuple[int, int] | None = None
+            out_size: tuple[int, int] | None = None
+            while True:
+                if max_frames is not None and len(frames) >= max_frames:
+                    stopped_on_purpose = True
+                    break
+                keep = decoded == next_keep
+                if keep:
+                    ok, bgr = cap.read()
+                else:
+                    ok = cap.grab()  # skipped frames are decoded but never converted
+                if not ok:
+                    break
+                decoded += 1
+                if not keep:
+                    continue
+                if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+                    break
+                if source_size is None:
+                    source_size = (int(bgr.shape[0]), int(bgr.shape[1]))
+                    out_size = _target_size(size, *source_size)
+                # OpenCV decodes to BGR; this is the one place vidaug converts it to RGB.
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                frames.append(_resize(rgb, out_size))
+                indices.append(decoded - 1)
+                next_keep = math.floor(len(frames) * step + 0.5)
+        finally:
+            cap.release()
+
+    if not frames:
+        listed = f" (the container lists {claimed})" if claimed else ""
+        raise VideoReadError(shown, f"no frame could be decoded{listed}", reason="no_frames")
+    truncated = False
+    if not stopped_on_purpose and claimed and decoded < claimed - max(2, 0.02 * claimed):
+        if not allow_truncated:
+            raise VideoReadError(
+                shown,
+                f"stream is truncated: decoded {decoded} of {claimed} frames",
+                reason="truncated",
+            )
+        truncated = True
+    return Clip(
+        frames=np.ascontiguousarray(np.stack(frames)),
+        fps=float(out_fps),
+        source_fps=source_fps,
+        source_size=source_size,
+        frame_count=decoded,
+        path=shown,
+        indices=np.asarray(indices, dtype=np.int64),
+        truncated=truncated,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+
+def write_clip(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Path:
+    """Write an RGB clip as a video file, atomically.
+
+    The container follows the suffix: ``.mp4`` / ``.m4v`` / ``.mov`` (MPEG-4 Part 2, ``mp4v``)
+    or ``.avi`` (Motion JPEG); a path without a suffix gets ``.mp4``. The same frames and fps
+    give byte-identical files (with the same OpenCV build).
+
+    Args:
+        path: destination file; its directory is created if needed.
+        frames: ``(T, H, W, 3)`` uint8 RGB with ``T ≥ 1`` and even ``H`` and ``W``.
+        fps: frames per second, > 0.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: bad frames (shape, dtype, empty, odd height/width), fps or suffix.
+            OpenCV's FFmpeg writer silently drops the last row/column of an odd-sized frame,
+            so odd sizes are refused instead of written wrong.
+        VideoWriteError: OpenCV could not open a writer or wrote nothing.
+    """
+    dest = Path(path)
+    if dest.suffix == "":
+        dest = dest.with_name(dest.name + ".mp4")
+    fourcc = _WRITE_FOURCC.get(dest.suffix.lower())
+    if fourcc is None:
+        raise ValueError(
+            f"{dest}: cannot write '{dest.suffix}' videos; use one of " + ", ".join(_WRITE_FOURCC)
+        )
+    if not isinstance(frames, np.ndarray):
+        raise ValueError(f"frames must be a numpy array, got {type(frames).__name__}")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must have shape (T, H, W, 3), got {frames.shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frames.dtype}")
+    t, h, w = frames.shape[:3]
+    if t == 0 or h == 0 or w == 0:
+        raise ValueError(f"frames must not be empty, got shape {frames.shape}")
+    if h % 2 or w % 2:
+        raise ValueError(
+            f"frame height and width must be even to be written as video, got {h}x{w} "
+            "(OpenCV's encoder would silently drop the last row/column): crop or pad first"
+        )
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
+        raise ValueError(f"fps must be a number > 0, got {fps!r}")
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps!r}")
+
+    _ensure_quiet()
+    with atomic_path(dest) as tmp:
+        writer = cv2.VideoWriter(
+            str(tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h)
+        )
+        try:
+            if not writer.isOpened():
+                raise VideoWriteError(
+                    f"{dest}: OpenCV could not open a video writer ({fourcc}, {w}x{h})"
+                )
+            for frame in frames:
+                # RGB in, BGR to OpenCV (the mirror of read_clip's conversion)
+                writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise VideoWriteError(f"{dest}: OpenCV wrote no data")
+    return dest

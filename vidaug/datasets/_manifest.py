@@ -1,0 +1,263 @@
+"""Turning inputs (a video, a folder of videos, a CSV or JSONL manifest) into manifest rows.
+
+Every input becomes a list of :class:`ManifestRow`, sorted by ``rel`` so that the order never
+depends on the file system. ``rel`` is a safe POSIX relative path naming the clip inside its
+dataset; outputs are placed by it, so it never escapes the output root.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from vidaug.datasets._io import VIDEO_EXTENSIONS, atomic_write_text
+from vidaug.errors import ManifestError
+
+__all__ = ["ManifestRow", "load_rows", "read_jsonl", "safe_relpath", "write_jsonl"]
+
+_RESERVED = ("path", "label", "split")
+_DRIVE = re.compile(r"^[A-Za-z]:(?=/|$)")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One clip of a dataset.
+
+    Attributes:
+        path: absolute path of the video file.
+        rel: safe POSIX relative path naming the clip inside its dataset (never absolute, never
+            with ``..``); outputs are placed by it.
+        label: class label, or None when unlabeled.
+        split: e.g. ``train`` / ``val``, or None.
+        extra: the other columns (``group``, ``fps``, …), JSON-serialisable.
+    """
+
+    path: str
+    rel: str
+    label: str | None = None
+    split: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"path": rel, "label": …, "split": …, **extra}``, leaving out None values."""
+        out: dict[str, Any] = {"path": self.rel}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.split is not None:
+            out["split"] = self.split
+        for key, value in self.extra.items():
+            if key not in _RESERVED and value is not None:
+                out[key] = value
+        return out
+
+
+def safe_relpath(p: str) -> str:
+    """A safe POSIX relative path from any path string.
+
+    Backslashes become ``/``; a drive (``C:``), leading slashes and empty, ``.`` and ``..`` parts
+    are dropped: ``../../etc/passwd`` → ``etc/passwd``, ``/abs/x.mp4`` → ``abs/x.mp4``,
+    ``C:\\x\\y.mp4`` → ``x/y.mp4``.
+
+    Raises:
+        ManifestError: nothing is left (``""``, ``..``, ``/``).
+    """
+    s = _DRIVE.sub("", str(p).replace("\\", "/"))
+    parts = [part for part in s.split("/") if part not in ("", ".", "..")]
+    if not parts:
+        raise ManifestError(f"{p!r}: not a usable relative path (nothing left after sanitising)")
+    return "/".join(parts)
+
+
+def _iter_jsonl(p: Path) -> Iterator[tuple[int, dict]]:
+    try:
+        f = open(p, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ManifestError(f"{p}: no such file") from None
+    except OSError as e:
+        raise ManifestError(f"{p}: cannot read ({e.strerror})") from None
+    with f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ManifestError(
+                    f"{p}:{lineno}: invalid JSON ({e.msg} at column {e.colno})"
+                ) from None
+            if not isinstance(obj, dict):
+                raise ManifestError(
+                    f"{p}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                )
+            yield lineno, obj
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON Lines file of objects (blank lines are skipped).
+
+    Raises:
+        ManifestError: the file is missing, a line is not valid JSON or not an object; the
+            message names ``file:line``.
+    """
+    return [obj for _, obj in _iter_jsonl(Path(path))]
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    """Write one compact JSON object per line (keys in their order, UTF-8), atomically.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    text = "".join(
+        json.dumps(row, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n"
+        for row in rows
+    )
+    return atomic_write_text(path, text)
+
+
+def _is_video(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def _rows_from_dir(root: Path) -> list[tuple[str, ManifestRow]]:
+    base = Path(os.path.abspath(root))
+    found: list[tuple[str, ManifestRow]] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not _is_video(name):
+                continue
+            full = Path(dirpath) / name
+            rel = full.relative_to(base).as_posix()
+            parts = PurePosixPath(rel).parts
+            label = parts[0] if len(parts) > 1 else None
+            found.append((rel, ManifestRow(path=str(full), rel=rel, label=label)))
+    if not found:
+        exts = ", ".join(VIDEO_EXTENSIONS)
+        raise ManifestError(f"{root}: no video files found (looked recursively for {exts})")
+    return found
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if text.strip() else None
+
+
+def _make_row(manifest: Path, where: str, record: dict[str, Any]) -> tuple[str, ManifestRow]:
+    raw = record.get("path")
+    if not isinstance(raw, str) or not raw.strip():
+        got = "missing" if raw is None else f"{raw!r}"
+        raise ManifestError(f"{where}: empty or invalid 'path' ({got})")
+    try:
+        rel = safe_relpath(raw)
+    except ManifestError:
+        raise ManifestError(f"{where}: 'path' {raw!r} does not name a file") from None
+    fs_path = raw.replace("\\", "/") if os.sep == "/" else raw
+    full = os.path.abspath(os.path.join(manifest.parent, fs_path))
+    extra = {k: v for k, v in record.items() if k not in _RESERVED}
+    row = ManifestRow(
+        path=full,
+        rel=rel,
+        label=_opt_str(record.get("label")),
+        split=_opt_str(record.get("split")),
+        extra=extra,
+    )
+    return raw, row
+
+
+def _rows_from_csv(p: Path) -> list[tuple[str, ManifestRow]]:
+    out: list[tuple[str, ManifestRow]] = []
+    try:
+        f = open(p, encoding="utf-8-sig", newline="")
+    except OSError as e:
+        raise ManifestError(f"{p}: cannot read ({e.strerror})") from None
+    with f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        if "path" not in header:
+            cols = ", ".join(header) if header else "none"
+            raise ManifestError(f"{p}: no 'path' column in the header (columns: {cols})")
+        try:
+            for record in reader:
+                where = f"{p}:{reader.line_num}"
+                if None in record:
+                    raise ManifestError(f"{where}: more fields than the header has columns")
+                clean = {k: (None if v is None or v == "" else v) for k, v in record.items()}
+                out.append(_make_row(p, where, clean))
+        except csv.Error as e:
+            raise ManifestError(f"{p}:{reader.line_num}: malformed CSV ({e})") from None
+    return out
+
+
+def _rows_from_jsonl(p: Path) -> list[tuple[str, ManifestRow]]:
+    return [_make_row(p, f"{p}:{lineno}", obj) for lineno, obj in _iter_jsonl(p)]
+
+
+def _unique(rows: list[tuple[str, ManifestRow]]) -> list[ManifestRow]:
+    """Sort by ``rel`` and make ``rel`` unique: later duplicates get ``__<sha1 of the path>``."""
+    rows = sorted(rows, key=lambda item: (item[1].rel, item[0]))
+    taken: set[str] = set()
+    out: list[ManifestRow] = []
+    for raw, row in rows:
+        rel = row.rel
+        if rel in taken:
+            digest = hashlib.sha1(raw.encode("utf-8")).hexdigest()
+            pp = PurePosixPath(rel)
+            for n in range(8, 41, 4):
+                rel = str(pp.with_name(f"{pp.stem}__{digest[:n]}{pp.suffix}"))
+                if rel not in taken:
+                    break
+            else:  # pragma: no cover - a sha1 collision
+                raise ManifestError(f"{raw!r}: cannot give this clip a unique name")
+            row = ManifestRow(row.path, rel, row.label, row.split, row.extra)
+        taken.add(rel)
+        out.append(row)
+    return sorted(out, key=lambda r: r.rel)
+
+
+def load_rows(source: str | os.PathLike) -> list[ManifestRow]:
+    """Turn an input into manifest rows, sorted by ``rel``.
+
+    * a video file → one unlabeled row (``rel`` = its name);
+    * a directory → every video below it (hidden files and folders skipped); a file in a
+      first-level subfolder is labeled by that folder (class folders → labels), a file in the
+      root is unlabeled; ``rel`` is the path relative to the directory;
+    * a ``.csv`` (header with ``path``, optional ``label``, ``split``, other columns → ``extra``)
+      or ``.jsonl`` manifest (objects with ``path`` …): paths are relative to the manifest's
+      folder (absolute ones allowed); ``rel`` is :func:`safe_relpath` of the path as written;
+      an empty label is None.
+
+    A listed file that does not exist is not an error here (the reader reports it per clip).
+    Two rows with the same ``rel`` are told apart by appending ``__<first 8 hex of sha1 of the
+    path as written>`` to the stem of the later ones.
+
+    Raises:
+        ManifestError: the source is missing or of an unsupported type, a folder has no video,
+            a manifest has no ``path`` column, no rows, an empty ``path`` or a bad JSON line.
+    """
+    p = Path(source)
+    if not p.exists():
+        raise ManifestError(f"{source}: no such file or directory")
+    if p.is_dir():
+        return _unique(_rows_from_dir(p))
+    suffix = p.suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return [ManifestRow(path=os.path.abspath(p), rel=safe_relpath(p.name))]
+    if suffix == ".csv":
+        rows = _rows_from_csv(p)
+    elif suffix == ".jsonl":
+        rows = _rows_from_jsonl(p)
+    else:
+        raise ManifestError(f"{source}: not a video, directory, .csv or .jsonl manifest")
+    if not rows:
+        raise ManifestError(f"{source}: the manifest has no rows")
+    return _unique(rows)
