@@ -25,12 +25,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import numpy as np
-from vidaug.datasets._io import atomic_write_text, read_clip, write_clip
-from vidaug.datasets._manifest import ManifestRow, load_rows
 
 from vidaug._version import __version__
 from vidaug.augment import Recipe, load_recipe, parse_recipe
 from vidaug.augment._core import to_jsonable
+from vidaug.datasets._io import atomic_write_text, read_clip, write_clip
+from vidaug.datasets._manifest import ManifestRow, load_rows
 from vidaug.errors import VidaugError, VideoReadError, VideoWriteError
 
 __all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row", "clip_seed"]
@@ -179,10 +179,11 @@ def augment_row(row: ManifestRow, job: AugmentJob, copies: list[int] | None = No
         seed = clip_seed(job.seed, row.rel, k)
         try:
             out = recipe.transform.augment(clip.frames, seed=seed)
+            frames = _even(out.clip)
             rel_out = output_relpath(row.rel, k)
             dest = _inside(root, rel_out)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            write_clip(dest, out.clip, clip.fps)
+            write_clip(dest, frames, clip.fps)
         except (VidaugError, VideoWriteError, ValueError, OSError) as e:
             res.error = f"{row.path}: copy {k}: {e}"
             return res
@@ -200,15 +201,24 @@ def augment_row(row: ManifestRow, job: AugmentJob, copies: list[int] | None = No
                 "copy": k,
                 "seed": seed,
                 "recipe": recipe.name,
-                "frames": int(out.clip.shape[0]),
-                "height": int(out.clip.shape[1]),
-                "width": int(out.clip.shape[2]),
+                "frames": int(frames.shape[0]),
+                "height": int(frames.shape[1]),
+                "width": int(frames.shape[2]),
                 "fps": round(float(clip.fps), 6),
                 "params": to_jsonable(out.params),
             }
         )
         res.entries.append(entry)
     return res
+
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """Drop the last row / column of odd-sized frames: mp4 (4:2:0) needs even sizes, and
+    OpenCV's writer would drop them silently anyway; doing it here keeps the manifest true."""
+    t, h, w, _ = frames.shape
+    if h % 2 == 0 and w % 2 == 0:
+        return frames
+    return frames[:, : h - h % 2 or h, : w - w % 2 or w]
 
 
 def _worker_init() -> None:
