@@ -130,7 +130,7 @@ def augment(
         + (f", [red]{len(summary.failures)} failed[/red]" if summary.failures else ""),
         soft_wrap=True,
     )
-    for clip, msg in summary.failures:
+    for _clip, msg in summary.failures:
         err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True, markup=True)
     err_console.print(
         f"outputs: {escape(str(summary.output))}  manifest: {escape(str(summary.manifest))}",
