@@ -1,0 +1,118 @@
+"""Frame embeddings: sampling, the decode/model pipeline with a tiny Keras model, weights lookup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SHARED, make_clip
+
+from vidaug.datasets import load_rows, write_clip
+from vidaug.errors import VidaugError
+from vidaug.mining._embed import (
+    KERAS_CACHE_NAME,
+    WeightsNotFoundError,
+    embed_rows,
+    load_embedder,
+    resolve_mobilenet_weights,
+    sample_frame_indices,
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "expected"),
+    [(8, 8, list(range(8))), (16, 4, [2, 6, 10, 14]), (3, 8, [0, 1, 2]), (1, 8, [0]), (0, 8, [])],
+)
+def test_uniform_frame_sampling(n, k, expected):
+    assert sample_frame_indices(n, k).tolist() == expected
+
+
+def test_fps_frame_sampling():
+    idx = sample_frame_indices(60, fps=2.0, source_fps=30.0)
+    assert idx.tolist() == [0, 15, 30, 45]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    import keras
+
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+    out = keras.layers.Dense(2, activation="softmax")(x)
+    path = tmp_path_factory.mktemp("m") / "tiny.keras"
+    keras.Model(inp, out).save(path)
+    return path
+
+
+@pytest.fixture
+def clips_dir(tmp_path):
+    for i, rel in enumerate(["a/x.mp4", "a/y.mp4", "b/z.mp4"]):
+        p = tmp_path / "d" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write_clip(p, make_clip(10, 48, 64, seed=i), fps=10.0)
+    (tmp_path / "d" / "b" / "bad.mp4").write_text("no video")
+    return tmp_path / "d"
+
+
+@pytest.mark.slow
+def test_embed_rows_with_a_user_model(tiny_model, clips_dir):
+    emb = load_embedder(tiny_model)
+    assert emb.input_size == (32, 32) and emb.dims == 4 and "features" in emb.model_id
+    seen = []
+    res = embed_rows(load_rows(clips_dir), emb, frames=4, batch=3, on_clip=seen.append)
+    assert len(seen) == 4
+    assert [c["id"] for c in res.clips] == ["a/x.mp4", "a/y.mp4", "b/z.mp4"]
+    assert [c["label"] for c in res.clips] == ["a", "a", "b"]
+    assert res.failures and res.failures[0][0] == "b/bad.mp4"
+    assert res.frame_emb.shape == (12, 4) and res.frame_emb.dtype == np.float32
+    assert res.frame_clip.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    np.testing.assert_allclose(np.linalg.norm(res.frame_emb, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(res.clip_emb, axis=1), 1.0, rtol=1e-5)
+    # batching (and the padded last batch) does not change the numbers
+    again = embed_rows(load_rows(clips_dir), emb, frames=4, batch=32)
+    np.testing.assert_allclose(again.frame_emb, res.frame_emb, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_named_layer_and_bad_model(tiny_model, tmp_path):
+    emb = load_embedder(tiny_model, layer="features")
+    assert emb.dims == 4
+    with pytest.raises(VidaugError, match="no layer named"):
+        load_embedder(tiny_model, layer="nope")
+    with pytest.raises(VidaugError, match="no such model file"):
+        load_embedder(tmp_path / "missing.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a model")
+    with pytest.raises(VidaugError, match="not a loadable Keras model"):
+        load_embedder(bad)
+
+
+def test_weights_resolution(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    monkeypatch.delenv("VIDAUG_WEIGHTS", raising=False)
+    assert resolve_mobilenet_weights() == "imagenet"
+    cache = tmp_path / "kh" / "models" / KERAS_CACHE_NAME
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"x")
+    assert resolve_mobilenet_weights() == str(cache)
+    w = tmp_path / "w.h5"
+    w.write_bytes(b"x")
+    monkeypatch.setenv("VIDAUG_WEIGHTS", str(w))
+    assert resolve_mobilenet_weights() == str(w)
+    with pytest.raises(WeightsNotFoundError, match="no such weights file .*--weights PATH"):
+        resolve_mobilenet_weights(tmp_path / "missing.h5")
+
+
+@pytest.mark.slow
+def test_mobilenet_v2_offline_from_shared_weights():
+    weights = SHARED / "models" / "mobilenet_v2" / "mobilenet_v2_1.0_224_notop.h5"
+    if not weights.is_file():
+        pytest.skip("../shared/models is not present")
+    emb = load_embedder("mobilenet_v2", weights=weights)
+    assert emb.dims == 1280 and emb.input_size == (224, 224)
+    frames = np.stack([np.full((224, 224, 3), v, np.uint8) for v in (0, 128)])
+    frames[1, :112] = 255
+    y = emb(frames)
+    assert y.shape == (2, 1280)
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, rtol=1e-5)
+    assert float(y[0] @ y[1]) < 0.99

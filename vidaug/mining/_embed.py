@@ -1,0 +1,358 @@
+"""CNN frame embeddings: MobileNetV2 (ImageNet) by default, any Keras image model allowed.
+
+Decoding runs in a thread pool while the model runs on full batches in the calling thread
+(OpenCV and TensorFlow both release the GIL), so the model is not starved. Embeddings are
+float32 and L2-normalised; each clip also gets the normalised mean of its frame embeddings.
+
+TensorFlow is imported only when an embedder is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidaug.datasets import ManifestRow, read_clip
+from vidaug.errors import VidaugError, VideoReadError
+
+__all__ = [
+    "KERAS_CACHE_NAME",
+    "ClipFrames",
+    "Embedded",
+    "FrameEmbedder",
+    "WeightsNotFoundError",
+    "clip_key",
+    "embed_rows",
+    "load_embedder",
+    "resolve_mobilenet_weights",
+    "sample_frame_indices",
+]
+
+#: The file name Keras' ``weights="imagenet"`` looks for (and downloads) in its cache.
+KERAS_CACHE_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+class WeightsNotFoundError(VidaugError):
+    """The MobileNetV2 weights are neither on disk nor downloadable."""
+
+
+def _keras_cache_file() -> Path:
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models" / KERAS_CACHE_NAME
+
+
+def _where_to_put() -> str:
+    return (
+        f"put the MobileNetV2 1.0/224 no-top ImageNet weights ({KERAS_CACHE_NAME}) in "
+        f"{_keras_cache_file().parent}/, or pass --weights PATH / set VIDAUG_WEIGHTS=PATH"
+    )
+
+
+def resolve_mobilenet_weights(weights: str | os.PathLike | None = None) -> str:
+    """Where the MobileNetV2 weights come from, in this order: ``weights`` (a path), the
+    ``VIDAUG_WEIGHTS`` variable, Keras' cache file; else ``"imagenet"`` (Keras downloads them).
+
+    Raises:
+        WeightsNotFoundError: an explicit path (argument or variable) does not exist.
+    """
+    for given, what in (
+        (weights, "--weights"),
+        (os.environ.get("VIDAUG_WEIGHTS"), "VIDAUG_WEIGHTS"),
+    ):
+        if given:
+            p = Path(given).expanduser()
+            if not p.is_file():
+                raise WeightsNotFoundError(f"{p}: no such weights file ({what}); {_where_to_put()}")
+            return str(p)
+    cached = _keras_cache_file()
+    return str(cached) if cached.is_file() else "imagenet"
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
+@dataclass
+class FrameEmbedder:
+    """A Keras image model that maps RGB frames to L2-normalised vectors.
+
+    Attributes:
+        model: the Keras model (frames in, one vector per frame out).
+        model_id: identifies model + weights; an index refuses queries from another id.
+        input_size: ``(height, width)`` frames are resized to.
+        preprocess: turns a float32 RGB batch in [0, 255] into model input.
+    """
+
+    model: Any
+    model_id: str
+    input_size: tuple[int, int]
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    dims: int = 0
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Embed ``(N, h, w, 3)`` uint8 frames already at ``input_size``; returns ``(N, D)``."""
+        x = self.preprocess(frames.astype(np.float32))
+        y = np.asarray(self.model.predict_on_batch(x), dtype=np.float32).reshape(len(frames), -1)
+        y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+        return y
+
+
+def load_embedder(
+    model: str | os.PathLike = "mobilenet_v2",
+    *,
+    weights: str | os.PathLike | None = None,
+    layer: str | None = None,
+    preprocess: str = "auto",
+) -> FrameEmbedder:
+    """Load the frame embedder.
+
+    Args:
+        model: ``"mobilenet_v2"`` (ImageNet MobileNetV2 1.0/224, global-average-pooled, 1280-d)
+            or the path of a ``.keras`` / ``.h5`` image model.
+        weights: MobileNetV2 weights file (see :func:`resolve_mobilenet_weights`).
+        layer: for a user model, the layer whose output is the embedding (default: the
+            penultimate layer, i.e. the features before the classifier head).
+        preprocess: ``auto`` (MobileNetV2's [-1, 1] for the default model, raw [0, 255] for
+            user models), ``mobilenet`` ([-1, 1]), ``unit`` ([0, 1]) or ``raw``.
+
+    Raises:
+        WeightsNotFoundError: weights missing and not downloadable (the message says where
+            to put them).
+        VidaugError: the model file is missing or not an image model.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    scalers = {
+        "mobilenet": keras.applications.mobilenet_v2.preprocess_input,
+        "unit": lambda x: x / 255.0,
+        "raw": lambda x: x,
+    }
+    if preprocess not in ("auto", *scalers):
+        raise VidaugError(f"unknown preprocess {preprocess!r}: use auto, mobilenet, unit or raw")
+    if str(model) == "mobilenet_v2":
+        w = resolve_mobilenet_weights(weights)
+        try:
+            net = keras.applications.MobileNetV2(
+                weights=w, include_top=False, pooling="avg", input_shape=(224, 224, 3)
+            )
+        except Exception as e:  # noqa: BLE001 - download failure offline, bad file, ...
+            raise WeightsNotFoundError(
+                f"could not load MobileNetV2 weights ({w}): {type(e).__name__}: {str(e)[:200]}; "
+                f"{_where_to_put()}"
+            ) from None
+        digest = "imagenet" if w == "imagenet" else _file_digest(w)
+        pre = scalers["mobilenet" if preprocess == "auto" else preprocess]
+        return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280)
+    path = Path(model)
+    if not path.is_file():
+        raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
+    try:
+        net = keras.models.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001
+        raise VidaugError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+    shape = tuple(net.input_shape) if not isinstance(net.input_shape, list) else None
+    if shape is None or len(shape) != 4 or shape[-1] != 3 or not shape[1] or not shape[2]:
+        raise VidaugError(
+            f"{path}: expected an image model with input (batch, height, width, 3), "
+            f"got {net.input_shape}"
+        )
+    try:
+        target = net.get_layer(layer) if layer else net.layers[-2 if len(net.layers) > 1 else -1]
+    except ValueError:
+        raise VidaugError(f"{path}: no layer named {layer!r}") from None
+    emb = keras.Model(net.inputs, target.output)
+    pre = scalers["raw" if preprocess == "auto" else preprocess]
+    digest = _file_digest(str(path))
+    dims = int(np.prod(emb.output_shape[1:]))
+    return FrameEmbedder(
+        emb, f"{path.name}:{target.name}:{digest}", (shape[1], shape[2]), pre, dims
+    )
+
+
+def sample_frame_indices(
+    n: int, k: int | None = 8, *, fps: float | None = None, source_fps: float = 30.0
+) -> np.ndarray:
+    """Which of ``n`` frames to embed: ``k`` spread uniformly (centres of k equal segments),
+    or every ``1/fps`` seconds when ``fps`` is given."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if fps is not None:
+        step = max(source_fps / fps, 1.0)
+        return np.unique(np.minimum(np.round(np.arange(0, n, step)).astype(np.int64), n - 1))
+    k = max(1, min(int(k or 8), n))
+    return np.unique(((np.arange(k) + 0.5) * n / k).astype(np.int64))
+
+
+def clip_key(path: str | os.PathLike) -> dict[str, Any]:
+    """What identifies a clip file's content cheaply: size and modification time."""
+    st = os.stat(path)
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+@dataclass
+class ClipFrames:
+    """One decoded clip ready for the model (or the reason it could not be read)."""
+
+    row: ManifestRow
+    frames: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _load_frames(
+    row: ManifestRow, size: tuple[int, int], k: int | None, fps: float | None
+) -> ClipFrames:
+    try:
+        clip = read_clip(row.path, allow_truncated=True)
+    except VideoReadError as e:
+        return ClipFrames(row, error=str(e))
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
+        return ClipFrames(row, error=f"{row.path}: unreadable ({type(e).__name__}: {e})")
+    idx = sample_frame_indices(len(clip.frames), k, fps=fps, source_fps=clip.fps)
+    h, w = size
+    frames = np.stack(
+        [cv2.resize(clip.frames[i], (w, h), interpolation=cv2.INTER_AREA) for i in idx]
+    )
+    info = {
+        **clip_key(row.path),
+        "frames": int(len(idx)),
+        "frame_indices": [int(i) for i in idx],
+        "source_frames": int(len(clip.frames)),
+        "height": int(clip.source_size[0]),
+        "width": int(clip.source_size[1]),
+        "fps": float(clip.fps),
+    }
+    return ClipFrames(row, frames, info)
+
+
+@dataclass
+class Embedded:
+    """Embeddings of a list of clips.
+
+    Attributes:
+        clips: one dict per embedded clip: ``id`` (relative path), ``path``, label, split,
+            group, size, mtime_ns, frames, source_frames, width, height, fps.
+        frame_emb: ``(F, D)`` float32 L2-normalised frame embeddings.
+        frame_clip: ``(F,)`` int64 clip position of each frame row.
+        clip_emb: ``(N, D)`` float32 normalised per-clip mean embeddings.
+        failures: ``(clip id, message)`` for clips that could not be read.
+    """
+
+    clips: list[dict[str, Any]]
+    frame_emb: np.ndarray
+    frame_clip: np.ndarray
+    clip_emb: np.ndarray
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
+    """Normalised per-clip mean of frame embeddings."""
+    d = frame_emb.shape[1] if frame_emb.ndim == 2 else 0
+    sums = np.zeros((n, d), dtype=np.float64)
+    np.add.at(sums, frame_clip, frame_emb)
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return sums.astype(np.float32)
+
+
+def _prefetch(
+    rows: Sequence[ManifestRow], load: Callable[[ManifestRow], ClipFrames], workers: int
+) -> Iterator[ClipFrames]:
+    """Decode rows in a thread pool, in order, keeping a bounded number in flight."""
+    window = max(2, 4 * workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidaug-decode") as pool:
+        futures = [pool.submit(load, r) for r in rows[:window]]
+        nxt = len(futures)
+        for i in range(len(rows)):
+            res = futures[i].result()
+            futures[i] = None  # free the frames
+            if nxt < len(rows):
+                futures.append(pool.submit(load, rows[nxt]))
+                nxt += 1
+            yield res
+
+
+def embed_rows(
+    rows: Sequence[ManifestRow],
+    embedder: FrameEmbedder,
+    *,
+    frames: int | None = 8,
+    fps: float | None = None,
+    batch: int = 32,
+    decode_workers: int = 2,
+    on_clip: Callable[[ClipFrames], None] | None = None,
+) -> Embedded:
+    """Embed the sampled frames of every row.
+
+    Args:
+        rows: the clips (manifest rows).
+        embedder: from :func:`load_embedder`.
+        frames: frames per clip, spread uniformly (ignored when ``fps`` is given).
+        fps: sample frames at this rate instead.
+        batch: frames per model call (the last batch is padded to keep shapes fixed).
+        decode_workers: decoding threads running ahead of the model.
+        on_clip: called for each clip once it is decoded (progress).
+
+    Returns:
+        An :class:`Embedded`; unreadable clips are left out and listed in ``failures``.
+    """
+    if batch < 1:
+        raise VidaugError("--batch must be ≥ 1")
+    load = lambda r: _load_frames(r, embedder.input_size, frames, fps)  # noqa: E731
+    clips: list[dict[str, Any]] = []
+    failures: list[tuple[str, str]] = []
+    out_rows: list[np.ndarray] = []
+    owners: list[int] = []
+    pending: list[np.ndarray] = []
+    pending_owner: list[int] = []
+
+    def flush(final: bool = False) -> None:
+        while len(pending) >= batch or (final and pending):
+            take = min(batch, len(pending))
+            x = np.stack(pending[:take])
+            if take < batch:  # pad so every call has the same shape (no retracing)
+                x = np.concatenate([x, np.repeat(x[-1:], batch - take, axis=0)])
+            out_rows.append(embedder(x)[:take])
+            owners.extend(pending_owner[:take])
+            del pending[:take], pending_owner[:take]
+
+    for cf in _prefetch(list(rows), load, max(1, decode_workers)):
+        if on_clip:
+            on_clip(cf)
+        if cf.error:
+            failures.append((cf.row.rel, cf.error))
+            continue
+        cid = len(clips)
+        r = cf.row
+        clips.append(
+            {
+                "id": r.rel,
+                "path": r.path,
+                "label": r.label,
+                "split": r.split,
+                "group": r.extra.get("group"),
+                **cf.info,
+            }
+        )
+        pending.extend(cf.frames)
+        pending_owner.extend([cid] * len(cf.frames))
+        flush()
+    flush(final=True)
+    d = embedder.dims or (out_rows[0].shape[1] if out_rows else 0)
+    frame_emb = np.concatenate(out_rows) if out_rows else np.zeros((0, d), np.float32)
+    frame_clip = np.asarray(owners, dtype=np.int64)
+    return Embedded(
+        clips, frame_emb, frame_clip, clip_means(frame_emb, frame_clip, len(clips)), failures
+    )
