@@ -1,0 +1,224 @@
+"""find_duplicates on constructed embeddings: copies, trims, speed changes, thresholds, leakage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vidaug.mining._dedup import DEFAULT, DedupConfig, find_duplicates
+from vidaug.mining._index import EmbeddingIndex
+
+D = 64
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def scene_frames(rng: np.random.Generator, base: np.ndarray, t: int, jitter: float = 1.5) -> np.ndarray:
+    """``t`` frames around a scene direction; frames of one clip differ a lot (cos ≈ 0.3)."""
+    return unit(base + jitter * rng.normal(size=(t, D)) / np.sqrt(D))
+
+
+def small_noise(rng: np.random.Generator, frames: np.ndarray, sigma: float = 0.05) -> np.ndarray:
+    """A re-encode: every frame moves a little (cos ≈ 0.999)."""
+    return unit(frames + sigma * rng.normal(size=frames.shape) / np.sqrt(D))
+
+
+def build(entries: list[tuple[dict, np.ndarray]]) -> EmbeddingIndex:
+    clips = [c for c, _ in entries]
+    fe = np.concatenate([f for _, f in entries])
+    fc = np.concatenate([np.full(len(f), i) for i, (_, f) in enumerate(entries)])
+    return EmbeddingIndex.build(clips, fe, fc, model_id="test")
+
+
+@pytest.fixture(scope="module")
+def scenario() -> EmbeddingIndex:
+    rng = np.random.default_rng(0)
+    orig = scene_frames(rng, unit(rng.normal(size=D)), 12)
+    entries = [
+        ({"id": "dup/orig.mp4", "split": "train", "duration": 12.5, "width": 320, "height": 240}, orig),
+        (
+            {"id": "dup/hires.mp4", "split": "val", "duration": 12.0, "width": 1280, "height": 720},
+            small_noise(rng, orig),
+        ),
+        ({"id": "dup/trim.mp4", "split": "train", "duration": 4.0}, small_noise(rng, orig[2:6])),
+        ({"id": "dup/fast.mp4", "split": "train", "duration": 6.0}, small_noise(rng, orig[::2])),
+    ]
+    centroids = unit(rng.normal(size=(2, D)))
+    for i in range(8):  # same-class but distinct clips: class centroid + large per-clip noise
+        base = unit(centroids[i % 2] + unit(rng.normal(size=D)))
+        entries.append(
+            ({"id": f"cls{i % 2}/x{i}.mp4", "split": "train" if i < 6 else "test"},
+             scene_frames(rng, base, int(rng.integers(5, 10))))
+        )
+    return build(entries)
+
+
+def test_copies_trims_and_speed_changes_form_one_group(scenario: EmbeddingIndex) -> None:
+    res = find_duplicates(scenario)
+    assert res.groups == [["dup/orig.mp4", "dup/fast.mp4", "dup/hires.mp4", "dup/trim.mp4"]]
+    pairs = {(p["a"], p["b"]): p for p in res.pairs}
+    assert all(a.startswith("dup/") and b.startswith("dup/") for a, b in pairs)
+    copy = pairs[("dup/orig.mp4", "dup/hires.mp4")]
+    assert copy["clip_sim"] >= DEFAULT.clip_threshold and copy["frac_ab"] == copy["frac_ba"] == 1.0
+    trim = pairs[("dup/orig.mp4", "dup/trim.mp4")]
+    assert trim["clip_sim"] < DEFAULT.clip_threshold  # found through its frames, not its mean
+    assert trim["frac_ba"] == 1.0 and trim["frac_ab"] == pytest.approx(4 / 12)
+    fast = pairs[("dup/orig.mp4", "dup/fast.mp4")]
+    assert fast["frac_ba"] == 1.0 and fast["frac_ab"] == pytest.approx(6 / 12)
+    for p in res.pairs:
+        assert p["score"] == pytest.approx(max(max(p["clip_sim"], 0), p["frac_ab"], p["frac_ba"]))
+
+
+def test_distinct_clips_of_one_class_are_not_duplicates(scenario: EmbeddingIndex) -> None:
+    rows = {r["id"]: r for r in find_duplicates(scenario).table()}
+    for cid, r in rows.items():
+        if cid.startswith("cls"):
+            assert r["group"] is None and not r["is_duplicate"] and not r["representative"]
+            assert r["duplicate_score"] < 0.9 and not r["is_leak"]
+
+
+@pytest.mark.parametrize(
+    "keep, rep",
+    [("longest", "dup/orig.mp4"), ("highest_resolution", "dup/hires.mp4"), ("first", "dup/fast.mp4")],
+)
+def test_representative_policy(scenario: EmbeddingIndex, keep: str, rep: str) -> None:
+    res = find_duplicates(scenario, DedupConfig(0.95, 0.90, 0.5, keep=keep))
+    assert res.groups[0][0] == rep
+    assert res.groups[0][1:] == sorted(set(res.groups[0]) - {rep})
+    rows = {r["id"]: r for r in res.table()}
+    assert [i for i, r in rows.items() if r["representative"]] == [rep]
+    assert sorted(i for i, r in rows.items() if r["is_duplicate"]) == sorted(set(res.groups[0]) - {rep})
+
+
+def test_longest_falls_back_to_frame_counts() -> None:
+    rng = np.random.default_rng(3)
+    f = scene_frames(rng, unit(rng.normal(size=D)), 8)
+    entries = [
+        ({"id": "a", "frames": 4}, small_noise(rng, f[:4])),
+        ({"id": "b", "frames": 8, "duration": 8.0}, f),  # not every member has a duration
+        ({"id": "c", "frames": 8}, small_noise(rng, f)),
+    ]
+    assert find_duplicates(build(entries)).groups == [["b", "a", "c"]]  # 8 frames, tie → "b" < "c"
+
+
+def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
+    res = find_duplicates(scenario)
+    rows = {r["id"]: r for r in res.table()}
+    assert rows["dup/hires.mp4"]["is_leak"]
+    assert rows["dup/hires.mp4"]["leak_with"] == ["dup/fast.mp4", "dup/orig.mp4", "dup/trim.mp4"]
+    assert rows["dup/orig.mp4"]["leak_with"] == ["dup/hires.mp4"]
+    leaks = [p for p in res.pairs if p["is_leak"]]
+    assert len(leaks) == 3 and all("dup/hires.mp4" in (p["a"], p["b"]) for p in leaks)
+    s = res.summary()
+    assert s["leaks"] == 3 and s["leaking_clips"] == 4 and s["groups"] == 1 and s["duplicates"] == 3
+    assert s["clips"] == 12 and s["pairs"] == len(res.pairs) and s["candidates"] >= s["pairs"]
+    assert s["thresholds"] == {
+        "clip_threshold": 0.95, "frame_threshold": 0.9, "match_fraction": 0.5, "k": 32, "keep": "longest"
+    }
+
+
+def test_no_split_means_no_leak() -> None:
+    rng = np.random.default_rng(4)
+    f = scene_frames(rng, unit(rng.normal(size=D)), 6)
+    res = find_duplicates(build([({"id": "a", "split": "train"}, f), ({"id": "b"}, small_noise(rng, f))]))
+    assert len(res.pairs) == 1 and not res.pairs[0]["is_leak"]
+    assert not any(r["is_leak"] for r in res.table())
+
+
+def test_table_contract(scenario: EmbeddingIndex, tmp_path) -> None:
+    res = find_duplicates(scenario)
+    table = res.table()
+    assert [r["id"] for r in table] == scenario.ids  # one row per clip, table order
+    keys = ["id", "is_duplicate", "duplicate_score", "group", "representative", "nearest",
+            "similarity", "is_leak", "leak_with"]
+    for r in table:
+        assert list(r) == keys
+        assert type(r["is_duplicate"]) is bool and type(r["representative"]) is bool
+        assert type(r["is_leak"]) is bool and isinstance(r["leak_with"], list)
+        assert isinstance(r["duplicate_score"], float) and 0.0 <= r["duplicate_score"] <= 1.0
+        assert r["group"] is None or type(r["group"]) is int
+        assert r["nearest"] in scenario.ids and r["nearest"] != r["id"]
+        assert -1.0 <= r["similarity"] <= 1.0
+    rows = {r["id"]: r for r in table}
+    assert rows["dup/orig.mp4"]["nearest"] == "dup/hires.mp4"
+    ce = scenario.clip_emb
+    assert rows["dup/orig.mp4"]["similarity"] == pytest.approx(float(ce[0] @ ce[1]), abs=1e-6)
+    out = res.to_jsonl(tmp_path / "dups.jsonl")
+    assert [json.loads(line) for line in out.read_text().splitlines()] == table
+    assert [p.name for p in tmp_path.iterdir()] == ["dups.jsonl"]
+
+
+def test_small_k_still_finds_the_group(scenario: EmbeddingIndex) -> None:
+    res = find_duplicates(scenario, DedupConfig(0.95, 0.90, 0.5, k=1))
+    assert sorted(res.groups[0]) == sorted(find_duplicates(scenario).groups[0])
+
+
+def test_single_clip() -> None:
+    res = find_duplicates(build([({"id": "only"}, unit(np.ones((3, D))))]))
+    assert res.pairs == [] and res.groups == []
+    assert res.table() == [
+        {"id": "only", "is_duplicate": False, "duplicate_score": 0.0, "group": None,
+         "representative": False, "nearest": None, "similarity": None, "is_leak": False,
+         "leak_with": []}
+    ]
+
+
+# --- thresholds: a pair just above / just below each one ------------------------------------
+
+E = np.eye(8, dtype=np.float32)
+
+
+def rotated(t: float, u: np.ndarray = E[0], w: np.ndarray = E[7]) -> np.ndarray:
+    """A unit vector at cosine ``t`` from ``u``."""
+    return unit(t * u + np.sqrt(1 - t * t) * w)
+
+
+@pytest.mark.parametrize("offset, dup", [(-0.005, True), (0.0, True), (0.005, False)])
+def test_clip_threshold(offset: float, dup: bool) -> None:
+    t = 0.9
+    index = build([({"id": "a"}, E[:1]), ({"id": "b"}, rotated(t)[None])])
+    cfg = DedupConfig(clip_threshold=t + offset, frame_threshold=0.999, match_fraction=0.5)
+    res = find_duplicates(index, cfg)
+    assert bool(res.pairs) is dup
+    if dup:
+        assert res.pairs[0]["frac_ab"] == 0.0 and res.pairs[0]["clip_sim"] == pytest.approx(t, abs=1e-6)
+
+
+@pytest.mark.parametrize("offset, dup", [(-0.005, True), (0.0, True), (0.005, False)])
+def test_frame_threshold(offset: float, dup: bool) -> None:
+    t = 0.9  # one frame of each clip matches at cosine t, the others match nothing
+    index = build([({"id": "a"}, E[[0, 1]]), ({"id": "b"}, np.stack([rotated(t), E[2]]))])
+    cfg = DedupConfig(clip_threshold=0.95, frame_threshold=t + offset, match_fraction=0.5)
+    res = find_duplicates(index, cfg)
+    assert bool(res.pairs) is dup
+    if dup:
+        p = res.pairs[0]
+        assert p["frac_ab"] == p["frac_ba"] == 0.5 and p["clip_sim"] < 0.95
+
+
+@pytest.mark.parametrize("fraction, dup", [(0.49, True), (0.5, True), (0.51, False)])
+def test_match_fraction(fraction: float, dup: bool) -> None:
+    index = build([({"id": "a"}, E[[0, 1, 2, 3]]), ({"id": "b"}, E[[0, 1, 4, 5]])])
+    res = find_duplicates(index, DedupConfig(0.95, 0.9, fraction))
+    assert bool(res.pairs) is dup
+    assert res.table()[0]["duplicate_score"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"match_fraction": 0.0}, "match_fraction"),
+        ({"match_fraction": 1.5}, "match_fraction"),
+        ({"k": 0}, "k must be"),
+        ({"keep": "newest"}, "keep must be one of"),
+        ({"clip_threshold": float("nan")}, "clip_threshold"),
+    ],
+)
+def test_config_validation(kwargs: dict, match: str) -> None:
+    base = {"clip_threshold": 0.95, "frame_threshold": 0.9, "match_fraction": 0.5}
+    with pytest.raises(ValueError, match=match):
+        DedupConfig(**{**base, **kwargs})
