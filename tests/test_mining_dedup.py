@@ -17,7 +17,9 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def scene_frames(rng: np.random.Generator, base: np.ndarray, t: int, jitter: float = 1.5) -> np.ndarray:
+def scene_frames(
+    rng: np.random.Generator, base: np.ndarray, t: int, jitter: float = 1.5
+) -> np.ndarray:
     """``t`` frames around a scene direction; frames of one clip differ a lot (cos ≈ 0.3)."""
     return unit(base + jitter * rng.normal(size=(t, D)) / np.sqrt(D))
 
@@ -39,7 +41,10 @@ def scenario() -> EmbeddingIndex:
     rng = np.random.default_rng(0)
     orig = scene_frames(rng, unit(rng.normal(size=D)), 12)
     entries = [
-        ({"id": "dup/orig.mp4", "split": "train", "duration": 12.5, "width": 320, "height": 240}, orig),
+        (
+            {"id": "dup/orig.mp4", "split": "train", "duration": 12.5, "width": 320, "height": 240},
+            orig,
+        ),
         (
             {"id": "dup/hires.mp4", "split": "val", "duration": 12.0, "width": 1280, "height": 720},
             small_noise(rng, orig),
@@ -51,8 +56,10 @@ def scenario() -> EmbeddingIndex:
     for i in range(8):  # same-class but distinct clips: class centroid + large per-clip noise
         base = unit(centroids[i % 2] + unit(rng.normal(size=D)))
         entries.append(
-            ({"id": f"cls{i % 2}/x{i}.mp4", "split": "train" if i < 6 else "test"},
-             scene_frames(rng, base, int(rng.integers(5, 10))))
+            (
+                {"id": f"cls{i % 2}/x{i}.mp4", "split": "train" if i < 6 else "test"},
+                scene_frames(rng, base, int(rng.integers(5, 10))),
+            )
         )
     return build(entries)
 
@@ -83,7 +90,11 @@ def test_distinct_clips_of_one_class_are_not_duplicates(scenario: EmbeddingIndex
 
 @pytest.mark.parametrize(
     "keep, rep",
-    [("longest", "dup/orig.mp4"), ("highest_resolution", "dup/hires.mp4"), ("first", "dup/fast.mp4")],
+    [
+        ("longest", "dup/orig.mp4"),
+        ("highest_resolution", "dup/hires.mp4"),
+        ("first", "dup/fast.mp4"),
+    ],
 )
 def test_representative_policy(scenario: EmbeddingIndex, keep: str, rep: str) -> None:
     res = find_duplicates(scenario, DedupConfig(0.95, 0.90, 0.5, keep=keep))
@@ -91,7 +102,9 @@ def test_representative_policy(scenario: EmbeddingIndex, keep: str, rep: str) ->
     assert res.groups[0][1:] == sorted(set(res.groups[0]) - {rep})
     rows = {r["id"]: r for r in res.table()}
     assert [i for i, r in rows.items() if r["representative"]] == [rep]
-    assert sorted(i for i, r in rows.items() if r["is_duplicate"]) == sorted(set(res.groups[0]) - {rep})
+    assert sorted(i for i, r in rows.items() if r["is_duplicate"]) == sorted(
+        set(res.groups[0]) - {rep}
+    )
 
 
 def test_longest_falls_back_to_frame_counts() -> None:
@@ -117,14 +130,20 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
     assert s["leaks"] == 3 and s["leaking_clips"] == 4 and s["groups"] == 1 and s["duplicates"] == 3
     assert s["clips"] == 12 and s["pairs"] == len(res.pairs) and s["candidates"] >= s["pairs"]
     assert s["thresholds"] == {
-        "clip_threshold": 0.95, "frame_threshold": 0.9, "match_fraction": 0.5, "k": 32, "keep": "longest"
+        "clip_threshold": 0.95,
+        "frame_threshold": 0.9,
+        "match_fraction": 0.5,
+        "k": 32,
+        "keep": "longest",
     }
 
 
 def test_no_split_means_no_leak() -> None:
     rng = np.random.default_rng(4)
     f = scene_frames(rng, unit(rng.normal(size=D)), 6)
-    res = find_duplicates(build([({"id": "a", "split": "train"}, f), ({"id": "b"}, small_noise(rng, f))]))
+    res = find_duplicates(
+        build([({"id": "a", "split": "train"}, f), ({"id": "b"}, small_noise(rng, f))])
+    )
     assert len(res.pairs) == 1 and not res.pairs[0]["is_leak"]
     assert not any(r["is_leak"] for r in res.table())
 
@@ -133,8 +152,17 @@ def test_table_contract(scenario: EmbeddingIndex, tmp_path) -> None:
     res = find_duplicates(scenario)
     table = res.table()
     assert [r["id"] for r in table] == scenario.ids  # one row per clip, table order
-    keys = ["id", "is_duplicate", "duplicate_score", "group", "representative", "nearest",
-            "similarity", "is_leak", "leak_with"]
+    keys = [
+        "id",
+        "is_duplicate",
+        "duplicate_score",
+        "group",
+        "representative",
+        "nearest",
+        "similarity",
+        "is_leak",
+        "leak_with",
+    ]
     for r in table:
         assert list(r) == keys
         assert type(r["is_duplicate"]) is bool and type(r["representative"]) is bool
@@ -161,9 +189,17 @@ def test_single_clip() -> None:
     res = find_duplicates(build([({"id": "only"}, unit(np.ones((3, D))))]))
     assert res.pairs == [] and res.groups == []
     assert res.table() == [
-        {"id": "only", "is_duplicate": False, "duplicate_score": 0.0, "group": None,
-         "representative": False, "nearest": None, "similarity": None, "is_leak": False,
-         "leak_with": []}
+        {
+            "id": "only",
+            "is_duplicate": False,
+            "duplicate_score": 0.0,
+            "group": None,
+            "representative": False,
+            "nearest": None,
+            "similarity": None,
+            "is_leak": False,
+            "leak_with": [],
+        }
     ]
 
 
@@ -185,7 +221,9 @@ def test_clip_threshold(offset: float, dup: bool) -> None:
     res = find_duplicates(index, cfg)
     assert bool(res.pairs) is dup
     if dup:
-        assert res.pairs[0]["frac_ab"] == 0.0 and res.pairs[0]["clip_sim"] == pytest.approx(t, abs=1e-6)
+        assert res.pairs[0]["frac_ab"] == 0.0 and res.pairs[0]["clip_sim"] == pytest.approx(
+            t, abs=1e-6
+        )
 
 
 @pytest.mark.parametrize("offset, dup", [(-0.005, True), (0.0, True), (0.005, False)])

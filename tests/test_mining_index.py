@@ -103,11 +103,20 @@ def test_build_validates_inputs(mutate, match) -> None:
 def test_save_load_round_trip(index: EmbeddingIndex, tmp_path) -> None:
     out = index.save(tmp_path / "idx")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.json", "frames.faiss", "clips.faiss", "frame_emb.npy", "frame_clip.npy", "clip_emb.npy"]
+        [
+            "index.json",
+            "frames.faiss",
+            "clips.faiss",
+            "frame_emb.npy",
+            "frame_clip.npy",
+            "clip_emb.npy",
+        ]
     )
     meta = json.loads((out / "index.json").read_text())
     assert meta["format"] == 1 and meta["vidaug"] == __version__
-    assert meta["model"] == "mobilenet_v2" and meta["dims"] == 16 and meta["frames"] == index.n_frames
+    assert (
+        meta["model"] == "mobilenet_v2" and meta["dims"] == 16 and meta["frames"] == index.n_frames
+    )
     assert meta["metric"] == "inner_product" and meta["kind"] == "flat" and meta["nprobe"] == 16
     assert meta["created"].endswith("+00:00") and meta["clips"] == index.clips
     loaded = EmbeddingIndex.load(out, model_id="mobilenet_v2", dims=16)

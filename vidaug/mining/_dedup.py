@@ -75,7 +75,9 @@ class DedupConfig:
             if not isinstance(v, (int, float)) or not np.isfinite(v):
                 raise ValueError(f"DedupConfig.{name} must be a finite number, got {v!r}")
         if not 0 < self.match_fraction <= 1:
-            raise ValueError(f"DedupConfig.match_fraction must be in (0, 1], got {self.match_fraction}")
+            raise ValueError(
+                f"DedupConfig.match_fraction must be in (0, 1], got {self.match_fraction}"
+            )
         if int(self.k) != self.k or self.k < 1:
             raise ValueError(f"DedupConfig.k must be an integer ≥ 1, got {self.k}")
         if self.keep not in KEEP_POLICIES:
@@ -158,7 +160,9 @@ def _clip_candidates(index: EmbeddingIndex, k: int) -> np.ndarray:
     return lo * n + hi
 
 
-def _frame_candidates(index: EmbeddingIndex, k: int, threshold: float, chunk: int = 8192) -> np.ndarray:
+def _frame_candidates(
+    index: EmbeddingIndex, k: int, threshold: float, chunk: int = 8192
+) -> np.ndarray:
     n, fc = len(index), index.frame_clip
     kf = min(index.n_frames, k + int(np.bincount(fc, minlength=n).max()))
     out = []
@@ -230,7 +234,9 @@ def _number(v: Any) -> float | None:
     return v if np.isfinite(v) and v >= 0 else None
 
 
-def _lengths(clips: Sequence[Mapping[str, Any]], members: list[int], rows: np.ndarray) -> list[float]:
+def _lengths(
+    clips: Sequence[Mapping[str, Any]], members: list[int], rows: np.ndarray
+) -> list[float]:
     """Clip lengths by the first measure every member has: duration, source_frames / fps,
     source_frames, frames, embedded frame rows."""
 
@@ -318,7 +324,9 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     best_score = np.zeros(n)
     nearest = np.full(n, -1)
     near_sim = np.full(n, -np.inf)
-    for a, b, s, cs in zip(lo.tolist(), hi.tolist(), score.tolist(), clip_sim.tolist(), strict=True):
+    for a, b, s, cs in zip(
+        lo.tolist(), hi.tolist(), score.tolist(), clip_sim.tolist(), strict=True
+    ):
         for x, y in ((a, b), (b, a)):
             best_score[x] = max(best_score[x], s)
             if cs > near_sim[x] or (cs == near_sim[x] and ids[y] < ids[nearest[x]]):
@@ -369,7 +377,15 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
             "is_leak": bool(lk),
         }
         for a, b, cs, fa, fb, s, lk, d in zip(
-            lo.tolist(), hi.tolist(), clip_sim, frac_ab, frac_ba, score, is_leak, is_dup, strict=True
+            lo.tolist(),
+            hi.tolist(),
+            clip_sim,
+            frac_ab,
+            frac_ba,
+            score,
+            is_leak,
+            is_dup,
+            strict=True,
         )
         if d
     ]

@@ -275,7 +275,9 @@ def _load_faiss(path: Path, d: int, ntotal: int) -> faiss.Index:
     return index
 
 
-def _validate_clips(clips: Iterable[Mapping[str, Any]], taken: set[str] | None = None) -> list[dict]:
+def _validate_clips(
+    clips: Iterable[Mapping[str, Any]], taken: set[str] | None = None
+) -> list[dict]:
     out: list[dict] = []
     seen = set(taken or ())
     for i, c in enumerate(clips):
@@ -735,7 +737,9 @@ def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
     expect = {"model": str, "dims": int, "frames": int, "nprobe": int, "clips": list}
     for key, typ in expect.items():
         if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
-            raise VidaugError(f"{path}: corrupt index metadata ('{key}' missing or not {typ.__name__})")
+            raise VidaugError(
+                f"{path}: corrupt index metadata ('{key}' missing or not {typ.__name__})"
+            )
     if meta.get("metric", "inner_product") != "inner_product":
         raise VidaugError(f"{path}: unsupported metric {meta['metric']!r} (expected inner_product)")
     return meta

@@ -1,0 +1,302 @@
+"""Hard samples, outliers and label suspects from clip embeddings (and optional classifier output).
+
+Without a classifier every score comes from the geometry of the clip embeddings (cosine
+similarity of L2-normalised vectors):
+
+* ``knn_disagreement`` — over the clip's ``k`` nearest *other* clips, the similarity-weighted
+  share whose label differs (weights ``max(sim, 0)``; unweighted if all weights are 0).
+* ``centroid_margin`` — ``cos(own-class centroid) − max cos(other-class centroid)``, the own
+  centroid computed without the clip itself (0 when the clip is alone in its class); in
+  ``[-2, 2]``, usually ``[-1, 1]``.
+* outlier: ``raw = 1 − sim(k-th neighbour)``, robust ``z = (raw − median) / (1.4826·MAD)``
+  (mean absolute deviation × 1.2533 when the MAD is 0); ``outlier_score = logistic(z − 3)``,
+  so ``is_outlier`` (``z > 3``) ⇔ ``outlier_score > 0.5``.
+
+Scores (all in [0, 1]):
+
+* ``hard_score`` = ``0.5·knn_disagreement + 0.5·clip01((1 − centroid_margin) / 2)``; with a
+  classifier it is blended half-and-half with ``(1 − margin) / 2``, where
+  ``margin = p(label) − max p(other class)``.
+* ``label_suspect_score``: without a classifier, the similarity-weighted share of neighbours
+  voting for the single most common *other* label; with one, ``max p(other class)``.
+* ``is_label_suspect``: without a classifier ``knn_disagreement ≥ 0.8`` and a weighted majority
+  (> 0.5) of neighbours on one other label and ``centroid_margin < 0``; with a classifier
+  ``max p(other class) ≥ 0.8``.
+* ``is_hard`` = ``hard_score ≥ hard_threshold`` (0.5) **and not** ``is_label_suspect``: a clip
+  that confidently looks like another class is more likely mislabelled than hard, and curation
+  must not oversample it. Its high ``hard_score`` is kept for ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from vidaug.errors import VidaugError
+from vidaug.mining._index import EmbeddingIndex
+
+__all__ = ["LABEL_SUSPECT_P", "OUTLIER_Z", "SUSPECT_DISAGREEMENT", "score_hardness"]
+
+#: Robust z-score of ``1 − sim(k-th neighbour)`` above which a clip is an outlier.
+OUTLIER_Z = 3.0
+#: kNN disagreement at or above which a clip may be a label suspect (no classifier).
+SUSPECT_DISAGREEMENT = 0.8
+#: Probability of another class at or above which a clip is a label suspect (classifier).
+LABEL_SUSPECT_P = 0.8
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _knn_exact(emb: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest other rows by inner product: ``(sims, ids)`` best first, ties by position."""
+    n = len(emb)
+    sims = np.empty((n, k), np.float32)
+    ids = np.empty((n, k), np.int64)
+    for lo in range(0, n, chunk):
+        rows = np.arange(lo, min(lo + chunk, n))
+        s = emb[rows] @ emb.T
+        s[np.arange(len(rows)), rows] = -np.inf
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.argsort(-s, axis=1)[:, :k]
+        ps = np.take_along_axis(s, part, axis=1)
+        order = np.lexsort((part, -ps), axis=1)
+        ids[rows] = np.take_along_axis(part, order, axis=1)
+        sims[rows] = np.take_along_axis(ps, order, axis=1)
+    return sims, ids
+
+
+def _knn_index(index: EmbeddingIndex, emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest other clips from the FAISS clip index; missing ones are ``-1`` / NaN."""
+    sims, ids = index.search_clips(emb, k + 1)
+    keep = (ids >= 0) & (ids != np.arange(len(emb))[:, None])
+    keep &= np.cumsum(keep, axis=1) <= k
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+    valid = np.take_along_axis(keep, order, axis=1)
+    ids = np.where(valid, np.take_along_axis(ids, order, axis=1), -1)
+    sims = np.where(valid, np.take_along_axis(sims, order, axis=1), np.nan).astype(np.float32)
+    return sims, ids
+
+
+def _check_labels(labels: Sequence[str | None], ids: list[str]) -> list[str]:
+    missing = [i for i, lab in enumerate(labels) if lab is None or lab == ""]
+    if missing:
+        eg = ", ".join(ids[i] for i in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise VidaugError(
+            f"hard-sample mining needs labels for every clip: {len(missing)} of {len(labels)} "
+            f"clips have none ({eg}); give labels by class folder or a manifest 'label' column"
+        )
+    classes = sorted(set(labels))  # type: ignore[arg-type]
+    if len(classes) < 2:
+        raise VidaugError(
+            f"hard-sample mining needs labels for every clip in at least 2 classes: all "
+            f"{len(labels)} clips are labelled {classes[0]!r}"
+        )
+    return classes
+
+
+def _check_probs(
+    probs: np.ndarray, labels: Sequence[str], class_names: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or len(p) != len(labels):
+        raise VidaugError(f"probs must be (clips={len(labels)}, classes), got shape {p.shape}")
+    if class_names is None:
+        class_names = sorted(set(labels))
+        if len(class_names) != p.shape[1]:
+            raise VidaugError(
+                f"probs has {p.shape[1]} columns but the labels name {len(class_names)} classes; "
+                f"pass class_names in the classifier's column order"
+            )
+    names = [str(c) for c in class_names]
+    if len(names) != p.shape[1] or len(set(names)) != len(names):
+        raise VidaugError(
+            f"class_names must name each of the {p.shape[1]} probs columns once, got {len(names)}"
+        )
+    unknown = sorted(set(labels) - set(names))
+    if unknown:
+        raise VidaugError(f"label {unknown[0]!r} is not one of the classifier's classes {names}")
+    sums = p.sum(axis=1)
+    if not np.isfinite(p).all() or (p < -1e-6).any() or np.abs(sums - 1).max() > 1e-3:
+        raise VidaugError(
+            f"probs must be class probabilities (non-negative rows summing to 1), got row sums "
+            f"in [{sums.min():.3g}, {sums.max():.3g}]; apply softmax to logits first"
+        )
+    return np.clip(p, 0.0, 1.0), names
+
+
+def _centroid_margin(emb: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    e = emb.astype(np.float64)
+    sums = np.zeros((n_classes, e.shape[1]))
+    np.add.at(sums, y, e)
+    counts = np.bincount(y, minlength=n_classes)
+    dots = e @ sums.T  # (N, C)
+    sq = np.einsum("nd,nd->n", e, e)
+    norms = np.linalg.norm(sums, axis=1)
+    cos = dots / np.maximum(norms, 1e-12)
+    rows = np.arange(len(e))
+    own_dot = dots[rows, y]
+    own_norm = np.sqrt(np.maximum((norms**2)[y] - 2 * own_dot + sq, 0.0))
+    own = np.where(
+        (counts[y] > 1) & (own_norm > 1e-9), (own_dot - sq) / np.maximum(own_norm, 1e-12), 0.0
+    )
+    cos[rows, y] = -np.inf
+    return own - cos.max(axis=1)
+
+
+def _robust_z(raw: np.ndarray) -> np.ndarray:
+    med = np.median(raw)
+    dev = np.abs(raw - med)
+    scale = 1.4826 * np.median(dev)
+    if scale < 1e-12:
+        scale = 1.2533 * dev.mean()
+    if scale < 1e-12:
+        return np.zeros_like(raw)
+    return (raw - med) / scale
+
+
+def score_hardness(
+    clip_emb: np.ndarray,
+    labels: Sequence[str | None],
+    *,
+    index: EmbeddingIndex | None = None,
+    k: int = 10,
+    ids: Sequence[str] | None = None,
+    probs: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    hard_threshold: float = 0.5,
+) -> list[dict[str, Any]]:
+    """Score every clip for hardness, outlierness and label suspicion (see the module doc).
+
+    Args:
+        clip_emb: ``(N, D)`` clip embeddings (normalised here).
+        labels: the label of each clip; every clip needs one, in at least 2 classes.
+        index: the clips' :class:`EmbeddingIndex` (same positions); neighbours come from its
+            FAISS clip index. Without it an exact numpy search is used.
+        k: neighbours per clip (at most ``N − 1`` are used).
+        ids: clip ids (default: the index's ids, else ``"0"``, ``"1"``, …).
+        probs: optional ``(N, C)`` classifier probabilities.
+        class_names: the class of each ``probs`` column (default: the sorted labels, if their
+            number matches ``C``).
+        hard_threshold: ``hard_score`` at or above which a clip (not a label suspect) is hard.
+
+    Returns:
+        One row per clip, sorted by ``hard_score`` (highest first, ties by position): ``id``,
+        ``label``, ``is_hard``, ``hard_score``, ``is_outlier``, ``outlier_score``,
+        ``is_label_suspect``, ``label_suspect_score``, ``predicted`` (classifier argmax, or the
+        similarity-weighted majority label of the neighbours; own label on a tie), ``evidence``
+        (``neighbours``, ``neighbour_labels``, ``similarities``, ``knn_disagreement``,
+        ``centroid_margin``, ``outlier_z``; with ``probs`` also ``loss``, ``margin``,
+        ``misclassified``).
+
+    Raises:
+        VidaugError: a clip without label, fewer than 2 classes, or unusable ``probs``.
+        ValueError: inconsistent shapes or ``k < 1``.
+    """
+    emb = np.asarray(clip_emb)
+    if emb.ndim != 2:
+        raise ValueError(f"clip_emb must be (N, D), got shape {emb.shape}")
+    n = len(emb)
+    if k < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
+    if ids is None:
+        ids = index.ids if index is not None else [str(i) for i in range(n)]
+    ids = [str(i) for i in ids]
+    if len(labels) != n or len(ids) != n:
+        raise ValueError(f"{n} embeddings but {len(labels)} labels and {len(ids)} ids")
+    if index is not None and (len(index) != n or index.dims != emb.shape[1]):
+        raise ValueError(
+            f"index holds {len(index)} clips of dim {index.dims}, clip_emb is {emb.shape}"
+        )
+    classes = _check_labels(labels, ids)
+    cls_pos = {c: i for i, c in enumerate(classes)}
+    y = np.array([cls_pos[lab] for lab in labels])  # type: ignore[index]
+    n_cls = len(classes)
+    if probs is not None:
+        p, names = _check_probs(probs, labels, class_names)  # type: ignore[arg-type]
+
+    emb = _normalise(emb)
+    kk = min(k, n - 1)
+    sims, nb = _knn_index(index, emb, kk) if index is not None else _knn_exact(emb, kk)
+    valid = nb >= 0
+    w = np.where(valid, np.maximum(np.nan_to_num(sims, nan=0.0), 0.0), 0.0).astype(np.float64)
+    unweighted = w.sum(axis=1) <= 0
+    w[unweighted] = valid[unweighted]
+    nb_y = np.where(valid, y[np.maximum(nb, 0)], -1)
+    votes = np.zeros((n, n_cls))
+    for j in range(kk):
+        np.add.at(votes, (np.arange(n)[valid[:, j]], nb_y[valid[:, j], j]), w[valid[:, j], j])
+    total = votes.sum(axis=1)
+    safe = np.maximum(total, 1e-12)
+    own_votes = votes[np.arange(n), y]
+    disagreement = np.where(total > 0, 1 - own_votes / safe, 0.0)
+    other = votes.copy()
+    other[np.arange(n), y] = -1.0
+    top_other_share = np.where(total > 0, other.max(axis=1).clip(0) / safe, 0.0)
+    knn_pred = np.where(votes.max(axis=1) > own_votes, votes.argmax(axis=1), y)
+
+    margin_c = _centroid_margin(emb, y, n_cls)
+    knn_hard = 0.5 * disagreement + 0.5 * np.clip((1 - margin_c) / 2, 0.0, 1.0)
+
+    last = np.where(valid.any(axis=1), valid.sum(axis=1) - 1, 0)
+    kth = np.where(valid.any(axis=1), np.nan_to_num(sims[np.arange(n), last], nan=0.0), 0.0)
+    z = _robust_z(1.0 - kth.astype(np.float64))
+    outlier_score = 1.0 / (1.0 + np.exp(-(z - OUTLIER_Z)))
+    is_outlier = z > OUTLIER_Z
+
+    if probs is None:
+        hard = knn_hard
+        suspect_score = top_other_share
+        suspect = (disagreement >= SUSPECT_DISAGREEMENT) & (top_other_share > 0.5) & (margin_c < 0)
+        predicted = [classes[c] for c in knn_pred]
+    else:
+        col = {c: i for i, c in enumerate(names)}
+        t = np.array([col[lab] for lab in labels])  # type: ignore[index]
+        p_true = p[np.arange(n), t]
+        p_other = p.copy()
+        p_other[np.arange(n), t] = -1.0
+        p_other_max = p_other.max(axis=1)
+        loss = -np.log(np.clip(p_true, 1e-12, 1.0))
+        margin_p = p_true - p_other_max
+        arg = p.argmax(axis=1)
+        hard = 0.5 * (1 - margin_p) / 2 + 0.5 * knn_hard
+        suspect_score = np.clip(p_other_max, 0.0, 1.0)
+        suspect = p_other_max >= LABEL_SUSPECT_P
+        predicted = [names[c] for c in arg]
+    hard = np.clip(hard, 0.0, 1.0)
+    is_hard = (hard >= hard_threshold) & ~suspect
+
+    rows = []
+    for i in range(n):
+        nbrs = nb[i][valid[i]]
+        evidence: dict[str, Any] = {
+            "neighbours": [ids[j] for j in nbrs],
+            "neighbour_labels": [labels[j] for j in nbrs],
+            "similarities": [float(s) for s in sims[i][valid[i]]],
+            "knn_disagreement": float(disagreement[i]),
+            "centroid_margin": float(margin_c[i]),
+            "outlier_z": float(z[i]),
+        }
+        if probs is not None:
+            evidence.update(
+                loss=float(loss[i]), margin=float(margin_p[i]), misclassified=bool(arg[i] != t[i])
+            )
+        rows.append(
+            {
+                "id": ids[i],
+                "label": labels[i],
+                "is_hard": bool(is_hard[i]),
+                "hard_score": float(hard[i]),
+                "is_outlier": bool(is_outlier[i]),
+                "outlier_score": float(outlier_score[i]),
+                "is_label_suspect": bool(suspect[i]),
+                "label_suspect_score": float(suspect_score[i]),
+                "predicted": predicted[i],
+                "evidence": evidence,
+            }
+        )
+    order = sorted(range(n), key=lambda i: (-hard[i], i))
+    return [rows[i] for i in order]
