@@ -49,8 +49,12 @@ def test_augment_writes_clips_and_manifest(dataset, tmp_path):
     assert r.exit_code == 0, r.output
     rows = manifest(out)
     assert [(e["source"], e["copy"]) for e in rows] == [
-        ("fight/a.mp4", 0), ("fight/a.mp4", 1), ("fight/b.mp4", 0), ("fight/b.mp4", 1),
-        ("noFight/c.mp4", 0), ("noFight/c.mp4", 1),
+        ("fight/a.mp4", 0),
+        ("fight/a.mp4", 1),
+        ("fight/b.mp4", 0),
+        ("fight/b.mp4", 1),
+        ("noFight/c.mp4", 0),
+        ("noFight/c.mp4", 1),
     ]
     assert {e["label"] for e in rows} == {"fight", "noFight"}
     for e in rows:
@@ -89,7 +93,12 @@ def test_same_seed_same_bytes_for_any_worker_count(dataset, tmp_path):
     assert ta.keys() == tb.keys() and len(ta) == 7
     assert ta == tb
     c = tmp_path / "c"
-    assert run("augment", dataset, c, "--recipe", "surveillance", "--copies", "2", "--seed", "1").exit_code == 0
+    assert (
+        run(
+            "augment", dataset, c, "--recipe", "surveillance", "--copies", "2", "--seed", "1"
+        ).exit_code
+        == 0
+    )
     assert tree_bytes(c)["manifest.jsonl"] != ta["manifest.jsonl"]
 
 
@@ -196,8 +205,16 @@ def test_cli_subprocess_no_decoder_noise_no_traceback(tmp_path):
     write_clip(root / "ok.mp4", make_clip(30, 64, 80), fps=10.0)
     _corrupt_copy(root / "ok.mp4", root / "damaged.mp4")
     (root / "junk.mp4").write_bytes(os.urandom(5000))
-    cmd = [sys.executable, "-c", "from vidaug.cli import main; main()", "augment", str(root),
-           str(tmp_path / "out"), "--recipe", "light"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from vidaug.cli import main; main()",
+        "augment",
+        str(root),
+        str(tmp_path / "out"),
+        "--recipe",
+        "light",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     err = p.stderr
     assert p.returncode == 1, err
@@ -207,7 +224,9 @@ def test_cli_subprocess_no_decoder_noise_no_traceback(tmp_path):
 
 
 def test_import_is_light():
-    code = ("import sys, vidaug, vidaug.cli, vidaug.augment, vidaug.datasets; "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'albumentations') if m in sys.modules))")
+    code = (
+        "import sys, vidaug, vidaug.cli, vidaug.augment, vidaug.datasets; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'albumentations') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from vidaug.augment import Anonymize, load_recipe
 from vidaug.datasets import load_rows, read_clip, write_jsonl

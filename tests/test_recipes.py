@@ -30,17 +30,35 @@ def test_preset_yaml_round_trip(name, tmp_path):
 
 
 BAD = [
-    ("transforms: [{name: Afine}]", r"recipe\.yaml: transforms\[0\]\.name: unknown transform 'Afine' \(did you mean 'Affine'\?\)"),
-    ("transforms: [HorizontalFlip, {name: Affine, rotate: [-10, 200]}]", r"transforms\[1\]\.rotate\.1: .*less than or equal to 180"),
+    (
+        "transforms: [{name: Afine}]",
+        r"recipe\.yaml: transforms\[0\]\.name: unknown transform 'Afine' \(did you mean 'Affine'\?\)",
+    ),
+    (
+        "transforms: [HorizontalFlip, {name: Affine, rotate: [-10, 200]}]",
+        r"transforms\[1\]\.rotate\.1: .*less than or equal to 180",
+    ),
     ("transforms: [{name: Affine, rotate: [20, 10]}]", r"transforms\[0\]\.rotate: .*low ≤ high"),
-    ("transforms: [{name: ColorJitter, brightnes: 0.2}]", r"transforms\[0\]\.brightnes: unknown argument for ColorJitter"),
-    ("transforms: [{name: OneOf, transforms: [Grayscale, {name: GaussianBlur, sigma: nope}]}]", r"transforms\[0\]\.transforms\[1\]\.sigma: "),
-    ("transforms: [{name: Sometimes, p: 2, transform: Grayscale}]", r"transforms\[0\]\.p: .*less than or equal to 1"),
+    (
+        "transforms: [{name: ColorJitter, brightnes: 0.2}]",
+        r"transforms\[0\]\.brightnes: unknown argument for ColorJitter",
+    ),
+    (
+        "transforms: [{name: OneOf, transforms: [Grayscale, {name: GaussianBlur, sigma: nope}]}]",
+        r"transforms\[0\]\.transforms\[1\]\.sigma: ",
+    ),
+    (
+        "transforms: [{name: Sometimes, p: 2, transform: Grayscale}]",
+        r"transforms\[0\]\.p: .*less than or equal to 1",
+    ),
     ("transforms: [{rotate: 3}]", r"transforms\[0\]\.name: missing transform name"),
     ("transforms: []", r"recipe\.yaml: transforms: must be a non-empty list"),
     ("tranforms: [Grayscale]", r"recipe\.yaml: tranforms: unknown recipe key"),
     ("transforms: [Grayscale\n  - bad: [", r"recipe\.yaml: line \d+: invalid YAML"),
-    ("transforms: [{name: albumentations.NotAThing}]", r"transforms\[0\]\.name: unknown albumentations transform 'NotAThing'"),
+    (
+        "transforms: [{name: albumentations.NotAThing}]",
+        r"transforms\[0\]\.name: unknown albumentations transform 'NotAThing'",
+    ),
     ("transforms: [{name: albumentations.CLAHE, clip_limit: -5}]", r"transforms\[0\]\.clip_limit"),
     ("42", r"recipe\.yaml: a recipe is a mapping"),
 ]

@@ -131,7 +131,11 @@ def jitter_matrix(
 
 
 def _jitter(
-    clip: np.ndarray, mean: float, brightness: float, contrast: float, saturation: float,
+    clip: np.ndarray,
+    mean: float,
+    brightness: float,
+    contrast: float,
+    saturation: float,
     hue: float,
 ) -> np.ndarray:
     if brightness == 1.0 and contrast == 1.0 and saturation == 1.0 and hue == 0.0:

@@ -44,7 +44,9 @@ def detect_faces(
     gray = cv2.equalizeHist(gray)
     side = max(12, int(min_size * min(gray.shape)))
     kw = {"scaleFactor": scale_factor, "minNeighbors": min_neighbors, "minSize": (side, side)}
-    found = [np.asarray(_cascade("haarcascade_frontalface_default.xml").detectMultiScale(gray, **kw))]
+    found = [
+        np.asarray(_cascade("haarcascade_frontalface_default.xml").detectMultiScale(gray, **kw))
+    ]
     if profiles:
         prof = _cascade("haarcascade_profileface.xml")
         found.append(np.asarray(prof.detectMultiScale(gray, **kw)))
@@ -101,8 +103,11 @@ class Anonymize(Transform):
         hits: list[np.ndarray] = [none] * t
         for i in range(0, t, self.detect_every):
             hits[i] = detect_faces(
-                clip[i], min_neighbors=self.min_neighbors, min_size=self.min_size,
-                profiles=self.profiles, detect_size=self.detect_size,
+                clip[i],
+                min_neighbors=self.min_neighbors,
+                min_size=self.min_size,
+                profiles=self.profiles,
+                detect_size=self.detect_size,
             )
         reach = self.hold + self.detect_every - 1
         window = max(reach, self.detect_every)
@@ -110,8 +115,11 @@ class Anonymize(Transform):
         for i in range(t):
             b = hits[i]
             if len(b) and self.confirm:
-                others = [hits[j] for j in range(max(0, i - window), min(t, i + window + 1))
-                          if j != i and len(hits[j])]
+                others = [
+                    hits[j]
+                    for j in range(max(0, i - window), min(t, i + window + 1))
+                    if j != i and len(hits[j])
+                ]
                 if others:
                     b = b[(_iou(b, np.concatenate(others)) >= 0.3).any(axis=1)]
                 else:
@@ -119,7 +127,9 @@ class Anonymize(Transform):
             kept.append(b)
         out = []
         for i in range(t):
-            near = [kept[j] for j in range(max(0, i - reach), min(t, i + reach + 1)) if len(kept[j])]
+            near = [
+                kept[j] for j in range(max(0, i - reach), min(t, i + reach + 1)) if len(kept[j])
+            ]
             if not near:
                 out.append(none)
                 continue
@@ -141,7 +151,8 @@ class Anonymize(Transform):
                     roi[:] = 0
                 elif self.mode == "pixelate":
                     small = cv2.resize(
-                        roi, (max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)),
+                        roi,
+                        (max(1, (x2 - x1) // 12), max(1, (y2 - y1) // 12)),
                         interpolation=cv2.INTER_AREA,
                     )
                     roi[:] = cv2.resize(small, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)

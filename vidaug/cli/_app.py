@@ -79,3 +79,24 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def clip_progress(verb: str):
+    """A rich progress bar on stderr counting clips (shared by the long commands)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{verb}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("clips"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}", style="dim"),
+        console=err_console,
+    )

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vidaug.cli._app import app, cli_errors, err_console, out_console
+from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 
 
 @app.command("augment")
@@ -68,16 +67,7 @@ def augment(
 
     if damaged not in ("keep", "skip"):
         raise typer.BadParameter("must be 'keep' or 'skip'", param_hint="--damaged")
-    progress = Progress(
-        TextColumn("[bold]augment"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("clips"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}", style="dim"),
-        console=err_console,
-        transient=False,
-    )
+    progress = clip_progress("augment")
     task = None
 
     def on_start(n: int) -> None:

@@ -9,8 +9,10 @@ TensorFlow is imported only when an embedder is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidaug.datasets import ManifestRow, read_clip
+from vidaug.datasets import ManifestRow, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
 
 __all__ = [
@@ -133,7 +135,8 @@ def load_embedder(
         VidaugError: the model file is missing or not an image model.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    with quiet_ffmpeg():  # TensorFlow's C++ start-up chatter (absl, oneDNN) goes to fd 2
+        import keras
 
     scalers = {
         "mobilenet": keras.applications.mobilenet_v2.preprocess_input,
@@ -145,13 +148,19 @@ def load_embedder(
     if str(model) == "mobilenet_v2":
         w = resolve_mobilenet_weights(weights)
         try:
-            net = keras.applications.MobileNetV2(
-                weights=w, include_top=False, pooling="avg", input_shape=(224, 224, 3)
-            )
+            # Keras prints its download notice on stdout; keep stdout for --json output.
+            with contextlib.redirect_stdout(sys.stderr):
+                net = keras.applications.MobileNetV2(
+                    weights=w, include_top=False, pooling="avg", input_shape=(224, 224, 3)
+                )
         except Exception as e:  # noqa: BLE001 - download failure offline, bad file, ...
+            why = (
+                "they are not in Keras' cache and could not be downloaded (offline?)"
+                if w == "imagenet"
+                else f"{w} is not a MobileNetV2 no-top weights file ({type(e).__name__})"
+            )
             raise WeightsNotFoundError(
-                f"could not load MobileNetV2 weights ({w}): {type(e).__name__}: {str(e)[:200]}; "
-                f"{_where_to_put()}"
+                f"could not load MobileNetV2 ImageNet weights: {why}; {_where_to_put()}"
             ) from None
         digest = "imagenet" if w == "imagenet" else _file_digest(w)
         pre = scalers["mobilenet" if preprocess == "auto" else preprocess]

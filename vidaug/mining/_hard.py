@@ -244,7 +244,7 @@ def score_hardness(
     last = np.where(valid.any(axis=1), valid.sum(axis=1) - 1, 0)
     kth = np.where(valid.any(axis=1), np.nan_to_num(sims[np.arange(n), last], nan=0.0), 0.0)
     z = _robust_z(1.0 - kth.astype(np.float64))
-    outlier_score = 1.0 / (1.0 + np.exp(-(z - OUTLIER_Z)))
+    outlier_score = 0.5 * (1.0 + np.tanh((z - OUTLIER_Z) / 2.0))  # logistic, overflow-free
     is_outlier = z > OUTLIER_Z
 
     if probs is None:

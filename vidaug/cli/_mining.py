@@ -1,0 +1,359 @@
+"""``vidaug embed / search / dedup / mine-hard``: the mining commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+
+Model = Annotated[
+    str,
+    typer.Option("--model", help="'mobilenet_v2' (ImageNet, default) or a .keras image model."),
+]
+Weights = Annotated[
+    Path | None,
+    typer.Option("--weights", help="MobileNetV2 weights .h5 (offline); or set VIDAUG_WEIGHTS."),
+]
+Layer = Annotated[
+    str | None,
+    typer.Option("--layer", help="Embedding layer of a user model (default: penultimate)."),
+]
+Frames = Annotated[int, typer.Option("--frames", min=1, help="Frames per clip, spread uniformly.")]
+Fps = Annotated[
+    float | None, typer.Option("--fps", min=0.01, help="Sample frames at this rate instead.")
+]
+Batch = Annotated[int, typer.Option("--batch", min=1, help="Frames per model call.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+
+def _embedder(model: str, weights: Path | None, layer: str | None):
+    from vidaug.mining import load_embedder
+
+    with err_console.status("loading the embedding model…"):
+        return load_embedder(model, weights=weights, layer=layer)
+
+
+def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "embed", **kw):
+    from vidaug.mining import embed_to_index
+
+    progress = clip_progress(verb)
+    task = None
+
+    def on_start(n: int) -> None:
+        nonlocal task
+        progress.start()
+        task = progress.add_task(verb, total=n, last="")
+
+    def on_clip(cf) -> None:
+        if cf is not None and cf.error:
+            progress.console.print(f"[red]failed:[/red] {escape(cf.error)}", soft_wrap=True)
+        progress.update(task, advance=1, last=escape(cf.row.rel) if cf is not None else "cached")
+
+    from vidaug.datasets import load_rows
+
+    load_rows(source)  # a missing or empty input fails here, before the model loads
+    emb = _embedder(model, weights, layer)
+    try:
+        return embed_to_index(source, emb, on_start=on_start, on_clip=on_clip, **kw)
+    finally:
+        progress.stop()
+
+
+def _report_failures(failures: list[tuple[str, str]]) -> None:
+    for _, msg in failures:
+        err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
+
+
+@app.command("embed")
+def embed(
+    input: Annotated[Path, typer.Argument(help="A video, a folder or a .csv/.jsonl manifest.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Index directory (created or updated).")],
+    model: Model = "mobilenet_v2",
+    weights: Weights = None,
+    layer: Layer = None,
+    frames: Frames = 8,
+    fps: Fps = None,
+    batch: Batch = 32,
+    append: Annotated[
+        bool, typer.Option("--append", help="Add new clips without rebuilding.")
+    ] = False,
+    index_type: Annotated[
+        str, typer.Option("--index-type", help="auto (flat, IVF when large), flat, ivf or ivfpq.")
+    ] = "auto",
+    nprobe: Annotated[
+        int, typer.Option("--nprobe", min=1, help="IVF lists scanned per query.")
+    ] = 16,
+    as_json: AsJson = False,
+) -> None:
+    """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips)."""
+    with cli_errors():
+        rep = _embed_with_progress(
+            input,
+            model,
+            weights,
+            layer,
+            out=out,
+            frames=frames,
+            fps=fps,
+            batch=batch,
+            append=append,
+            kind=index_type,
+            nprobe=nprobe,
+        )
+    ix = rep.index
+    summary = {
+        "index": str(out),
+        "clips": len(ix),
+        "frames": ix.n_frames,
+        "embedded": rep.embedded,
+        "reused": rep.reused,
+        "failed": len(rep.failures),
+        "model": ix.model_id,
+        "dims": ix.dims,
+        "kind": ix.kind,
+    }
+    if as_json:
+        out_console.print_json(json.dumps(summary))
+    err_console.print(
+        f"[green]done[/green]: {len(ix)} clips ({ix.n_frames} frames, {ix.dims}-d, {ix.kind}) in "
+        f"{escape(str(out))}; embedded {rep.embedded}, reused {rep.reused}"
+        + (f", [red]{len(rep.failures)} failed[/red]" if rep.failures else ""),
+        soft_wrap=True,
+    )
+    _report_failures(rep.failures)
+    if rep.failures:
+        raise typer.Exit(1)
+
+
+@app.command("search")
+def search(
+    index_dir: Annotated[Path, typer.Argument(help="An index made by `vidaug embed`.")],
+    query: Annotated[Path, typer.Argument(help="The query video.")],
+    k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours.")] = 10,
+    model: Model = "mobilenet_v2",
+    weights: Weights = None,
+    layer: Layer = None,
+    frames: Annotated[
+        int | None,
+        typer.Option("--frames", min=1, help="Frames of the query (default: as the index)."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Print the clips of an index most similar to a query clip (cosine similarity)."""
+    from vidaug.datasets import load_rows
+    from vidaug.mining import EmbeddingIndex, embed_rows
+
+    with cli_errors():
+        ix = EmbeddingIndex.load(index_dir)
+        rows = load_rows(query)
+        emb = _embedder(model, weights, layer)
+        ix = EmbeddingIndex.load(index_dir, model_id=emb.model_id)
+        fps = None
+        if frames is None:  # sample the query the way the index's clips were sampled
+            sampling = str(ix.clips[0].get("sampling", "k8")) if len(ix) else "k8"
+            if sampling.startswith("fps"):
+                fps = float(sampling[3:])
+            else:
+                frames = int(sampling[1:])
+        q = embed_rows(rows, emb, frames=frames or 8, fps=fps)
+        if q.failures:
+            from vidaug.errors import VidaugError
+
+            raise VidaugError(q.failures[0][1])
+        sims, ids = ix.search_clips(q.clip_emb, min(k, len(ix)))
+    rows = [
+        {
+            "rank": r + 1,
+            "id": ix.clips[i]["id"],
+            "label": ix.clips[i].get("label"),
+            "similarity": round(float(s), 4),
+        }
+        for r, (s, i) in enumerate(zip(sims[0], ids[0], strict=True))
+        if i >= 0
+    ]
+    if as_json:
+        out_console.print_json(json.dumps(rows))
+        return
+    t = Table(title=f"nearest to {query.name}", title_justify="left")
+    for c in ("rank", "similarity", "label", "clip"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            str(r["rank"]), f"{r['similarity']:.4f}", escape(str(r["label"])), escape(r["id"])
+        )
+    out_console.print(t)
+
+
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    from vidaug.datasets import write_jsonl
+
+    write_jsonl(path, rows)
+    err_console.print(f"wrote {len(rows)} rows to {escape(str(path))}")
+
+
+@app.command("dedup")
+def dedup(
+    input: Annotated[Path, typer.Argument(help="An index directory, or clips to embed first.")],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", min=0, max=1, help="Clip-embedding cosine for a duplicate."),
+    ] = None,
+    frame_threshold: Annotated[
+        float | None,
+        typer.Option("--frame-threshold", min=0, max=1, help="Frame cosine for a match."),
+    ] = None,
+    match_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--match-fraction", min=0, max=1, help="Share of matching frames for a duplicate."
+        ),
+    ] = None,
+    keep: Annotated[
+        str, typer.Option("--keep", help="Kept clip per group: longest, highest_resolution, first.")
+    ] = "longest",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
+    ] = None,
+    model: Model = "mobilenet_v2",
+    weights: Weights = None,
+    layer: Layer = None,
+    frames: Frames = 8,
+    as_json: AsJson = False,
+) -> None:
+    """Find near-duplicate clips and train/val leakage.
+
+    Catches trimmed, cropped, re-encoded, resized and speed-changed copies; duplicates across
+    splits are leaks. One row per clip: is_duplicate, duplicate_score, group, nearest,
+    similarity, is_leak.
+    """
+    from dataclasses import replace
+
+    from vidaug.mining import DEFAULT_DEDUP, find_duplicates, is_index_dir
+
+    with cli_errors():
+        if is_index_dir(input):
+            from vidaug.mining import EmbeddingIndex
+
+            ix = EmbeddingIndex.load(input)
+        else:
+            ix = _embed_with_progress(input, model, weights, layer, frames=frames).index
+        cfg = replace(
+            DEFAULT_DEDUP,
+            clip_threshold=DEFAULT_DEDUP.clip_threshold if threshold is None else threshold,
+            frame_threshold=DEFAULT_DEDUP.frame_threshold
+            if frame_threshold is None
+            else frame_threshold,
+            match_fraction=DEFAULT_DEDUP.match_fraction
+            if match_fraction is None
+            else match_fraction,
+            keep=keep,
+        )
+        res = find_duplicates(ix, cfg)
+    rows = res.table()
+    if out is not None:
+        _write_rows(out, rows)
+    s = res.summary()
+    if as_json:
+        out_console.print_json(json.dumps({"summary": s, "rows": rows}, default=str))
+        return
+    out_console.print(
+        f"{s['clips']} clips, {s['pairs']} duplicate pairs in {s['groups']} groups: "
+        f"{s['duplicates']} clips would be dropped, {s['leaks']} leaking across splits"
+    )
+    for g in res.groups[:50]:
+        out_console.print(
+            f"  [bold]keep[/bold] {escape(g[0])}  [dim]drop[/dim] {escape(', '.join(g[1:]))}"
+        )
+    for p in [p for p in res.pairs if p["is_leak"]][:50]:
+        out_console.print(
+            f"  [red]leak[/red] {escape(p['a'])} ↔ {escape(p['b'])} ({p['score']:.3f})"
+        )
+
+
+@app.command("mine-hard")
+def mine_hard(
+    input: Annotated[
+        Path, typer.Argument(help="Labelled clips: a folder or a manifest, or an index.")
+    ],
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Reuse embeddings from this index directory.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per clip.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 20,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--embed-model", help="Embedding model: mobilenet_v2 or a .keras image model."
+        ),
+    ] = "mobilenet_v2",
+    weights: Weights = None,
+    frames: Frames = 8,
+    as_json: AsJson = False,
+) -> None:
+    """Rank hard samples; flag outliers and likely label errors.
+
+    Hardness from kNN label disagreement and centroid margin in embedding space; likely label
+    errors (is_label_suspect) are kept apart from hard-but-correct clips.
+    """
+    from vidaug.mining import EmbeddingIndex, is_index_dir, score_hardness
+
+    with cli_errors():
+        src = index if index is not None else input
+        if is_index_dir(src):
+            ix = EmbeddingIndex.load(src)
+            if index is not None and not is_index_dir(input):
+                from vidaug.datasets import load_rows
+
+                wanted = {r.rel: r.label for r in load_rows(input)}
+                missing = [i for i in wanted if i not in set(ix.ids)]
+                if missing:
+                    from vidaug.errors import VidaugError
+
+                    raise VidaugError(
+                        f"{index}: has no embeddings for {len(missing)} clips of {input} "
+                        f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
+                    )
+        else:
+            ix = _embed_with_progress(input, model, weights, None, frames=frames).index
+        rows = score_hardness(
+            ix.clip_emb, [c.get("label") for c in ix.clips], index=ix, k=k, ids=ix.ids
+        )
+    if out is not None:
+        _write_rows(out, rows)
+    if as_json:
+        out_console.print_json(json.dumps(rows, default=str))
+        return
+    t = Table(title=f"hardest {min(top, len(rows))} of {len(rows)} clips", title_justify="left")
+    for c in ("hard", "label", "seen as", "flags", "clip"):
+        t.add_column(c)
+    for r in rows[:top]:
+        flags = " ".join(
+            f
+            for f, on in (
+                ("label-suspect", r["is_label_suspect"]),
+                ("outlier", r["is_outlier"]),
+                ("hard", r["is_hard"]),
+            )
+            if on
+        )
+        t.add_row(
+            f"{r['hard_score']:.2f}",
+            escape(str(r["label"])),
+            escape(str(r["predicted"])),
+            flags,
+            escape(r["id"]),
+        )
+    out_console.print(t)
+    n_s = sum(r["is_label_suspect"] for r in rows)
+    n_h = sum(r["is_hard"] for r in rows)
+    n_o = sum(r["is_outlier"] for r in rows)
+    out_console.print(f"{n_h} hard, {n_s} label suspects, {n_o} outliers")
