@@ -58,3 +58,34 @@ def shared_data() -> Path:
 def shared_manifest(shared_data: Path) -> list[dict]:
     with open(shared_data / "manifest.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def save_tiny_embedder(path: Path, pool: int = 8, seed: int = 0) -> Path:
+    """A tiny Keras image model whose penultimate layer is centred, pooled pixels: different
+    random textures land far apart, copies of a clip on top of each other (offline, instant)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inp)
+    x = keras.layers.AveragePooling2D(pool)(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(2, activation="softmax")(x)
+    keras.Model(inp, out).save(path)
+    return path
+
+
+def write_labelled_clips(root: Path, per_class: int = 4, classes=("a", "b"), t: int = 10) -> Path:
+    """``root/<class>/<i>.mp4`` tiny clips; class ``b`` is the negative of a texture so the two
+    classes are easy to tell apart. Each clip gets its own ``group`` only via its file."""
+    from vidaug.datasets import write_clip
+
+    for c_i, c in enumerate(classes):
+        for i in range(per_class):
+            clip = make_clip(t, 48, 64, seed=100 * c_i + i)
+            if c_i % 2:
+                clip = 255 - clip
+            p = root / c / f"{c}{i}.mp4"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            write_clip(p, clip, fps=10.0)
+    return root

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_clip
+from conftest import make_clip, save_tiny_embedder
 from typer.testing import CliRunner
 
 from vidaug.cli import app
@@ -23,22 +23,11 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    import keras
-
-    paths = []
-    for seed in (0, 1):
-        # Centred, pooled pixels as the embedding (penultimate layer): different random textures
-        # land far apart, so duplicate tests exercise the thresholds and not a degenerate model.
-        keras.utils.set_random_seed(seed)
-        inp = keras.Input((32, 32, 3))
-        x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inp)
-        x = keras.layers.AveragePooling2D(8 if seed == 0 else 16)(x)
-        x = keras.layers.Flatten()(x)
-        out = keras.layers.Dense(2, activation="softmax")(x)
-        p = tmp_path_factory.mktemp("m") / f"tiny{seed}.keras"
-        keras.Model(inp, out).save(p)
-        paths.append(p)
-    return paths
+    d = tmp_path_factory.mktemp("m")
+    return [
+        save_tiny_embedder(d / "tiny0.keras", 8, 0),
+        save_tiny_embedder(d / "tiny1.keras", 16, 1),
+    ]
 
 
 @pytest.fixture

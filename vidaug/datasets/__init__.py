@@ -37,4 +37,18 @@ __all__ = [
     "sample_clips_dir",
     "write_clip",
     "write_jsonl",
+    # Keras pipelines, imported on first use (they import Keras):
+    "ClipDataset",
+    "ClipLoader",
+    "clip_tf_dataset",
 ]
+
+_KERAS = {"ClipDataset", "ClipLoader", "clip_tf_dataset"}
+
+
+def __getattr__(name: str):
+    if name in _KERAS:
+        from vidaug.datasets import _keras
+
+        return getattr(_keras, name)
+    raise AttributeError(f"module 'vidaug.datasets' has no attribute {name!r}")

@@ -1,0 +1,312 @@
+"""vidaug.training and the Keras data pipelines: metrics, splits, ClipDataset, the hook, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_clip, save_tiny_embedder, write_labelled_clips
+from typer.testing import CliRunner
+
+from vidaug.cli import app
+from vidaug.datasets import load_rows, write_clip
+from vidaug.training._metrics import (
+    classification_report,
+    format_report,
+    group_kfold,
+    group_split,
+    summarize_folds,
+)
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+# -- metrics and splits (pure numpy) ----------------------------------------------------------
+
+
+def test_classification_report_by_hand():
+    # true:  a a a b b c ; pred: a a b b c c
+    rep = classification_report([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 2, 2], ["a", "b", "c"])
+    assert rep["accuracy"] == pytest.approx(4 / 6)
+    assert rep["per_class"]["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3),
+                                     "f1": pytest.approx(0.8), "support": 3}  # fmt: skip
+    assert rep["per_class"]["b"]["precision"] == 0.5 and rep["per_class"]["b"]["recall"] == 0.5
+    assert rep["per_class"]["c"]["precision"] == 0.5 and rep["per_class"]["c"]["recall"] == 1.0
+    assert rep["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    assert rep["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    text = format_report(rep)
+    assert "accuracy 0.667 on 6 clips" in text and "macro" in text
+
+
+def test_classification_report_absent_class_is_left_out_of_macro():
+    rep = classification_report([0, 0], [0, 1], ["a", "b"])
+    assert rep["per_class"]["b"]["support"] == 0
+    assert rep["macro_recall"] == pytest.approx(0.5)  # only class a counts
+
+
+@pytest.mark.parametrize("fractions", [[0.7, 0.15, 0.15], [0.8, 0.2], [0.5, 0.5, 0.0]])
+def test_group_split_keeps_groups_whole_and_stratifies(fractions):
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), rng.integers(1, 6, 40))
+    labels = np.where(groups % 2 == 0, "x", "y")
+    parts = group_split(labels, groups, fractions, seed=3)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(groups)))
+    owner = {}
+    for p, idx in enumerate(parts):
+        for i in idx:
+            assert owner.setdefault(groups[i], p) == p  # a group never straddles parts
+    n = len(groups)
+    for f, idx in zip(fractions, parts, strict=True):
+        assert abs(len(idx) - f * n) <= 0.08 * n
+        if f > 0:
+            assert {labels[i] for i in idx} == {"x", "y"}
+
+
+def test_group_kfold_and_summary():
+    groups = np.repeat(np.arange(12), 3)
+    labels = np.where(groups < 6, "a", "b")
+    folds = group_kfold(labels, groups, 3)
+    assert [len(f) for f in folds] == [12, 12, 12]
+    with pytest.raises(ValueError, match="groups"):
+        group_kfold(labels[:6], groups[:6], 3)
+    s = summarize_folds([{"accuracy": 0.5, "macro_f1": 0.4, "macro_recall": 0.5},
+                         {"accuracy": 0.7, "macro_f1": 0.6, "macro_recall": 0.7}])  # fmt: skip
+    assert s["accuracy"]["mean"] == pytest.approx(0.6)
+    assert s["accuracy"]["std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+
+
+# -- data pipeline ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def labelled(tmp_path) -> Path:
+    root = write_labelled_clips(tmp_path / "data", per_class=3)
+    (root / "b" / "broken.mp4").write_bytes(b"not a video")
+    return root
+
+
+@pytest.mark.slow
+def test_clip_dataset_batches_seeds_and_bad_clips(labelled):
+    from vidaug.augment import load_recipe
+    from vidaug.datasets import ClipDataset, clip_tf_dataset
+
+    rec = load_recipe("standard").transform
+    ds = ClipDataset(labelled, frames=4, size=(24, 32), batch_size=4, recipe=rec, seed=5)
+    assert len(ds) == 2 and ds.class_names == ["a", "b"]
+    batches = [ds[b] for b in range(len(ds))]
+    x, y = batches[0]
+    assert x.shape == (4, 4, 24, 32, 3) and x.dtype == np.float32 and y.shape == (4, 2)
+    assert np.all(y.sum(axis=1) == 1)
+    # 7 rows: the broken one is skipped and the batch filled with the next clip of the order
+    assert sum(len(b[1]) for b in batches) == 7
+    assert list(ds.failures) == ["b/broken.mp4"]
+    again = ClipDataset(labelled, frames=4, size=(24, 32), batch_size=4, recipe=rec, seed=5)
+    np.testing.assert_array_equal(again[0][0], x)  # same seed, same epoch → same batch
+    ds.on_epoch_end()
+    ds.on_epoch_end()
+    assert not np.array_equal(ds[0][0], x)  # new epoch → new order / params
+    tf_ds, loader = clip_tf_dataset(labelled, frames=4, size=(24, 32), batch_size=3)
+    got = list(tf_ds)
+    assert sum(int(b[0].shape[0]) for b in got) == 6 and got[0][0].shape[1:] == (4, 24, 32, 3)
+    assert "b/broken.mp4" in loader.failures
+
+
+@pytest.mark.slow
+def test_weighted_sampling_and_sample_weights(labelled):
+    from vidaug.datasets import ClipDataset
+
+    ds = ClipDataset(labelled, frames=2, size=16, batch_size=7, sample_weight=True, shuffle=False)
+    w = np.zeros(7)
+    w[0] = 1.0
+    ds.set_weights(w)
+    ds.on_epoch_end()
+    x, y, sw = ds[0]
+    assert np.all(y[:, 0] == 1) and len(x) == 7  # only clip 0 is drawn
+    assert sw.shape == (7,) and np.all(sw > 0)
+    with pytest.raises(ValueError):
+        ds.set_weights(np.full(7, -1.0))
+
+
+def test_clip_loader_needs_labels(tmp_path):
+    from vidaug.datasets import ClipLoader
+    from vidaug.errors import VidaugError
+
+    write_clip(tmp_path / "x.mp4", make_clip(4), fps=5.0)
+    with pytest.raises(VidaugError, match="no label"):
+        ClipLoader(tmp_path)
+
+
+# -- models, hook, training -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_with_hook_changes_sampling_not_weights(labelled, tmp_path):
+    from vidaug.augment import load_recipe
+    from vidaug.datasets import ClipDataset
+    from vidaug.training import (
+        HardSampleMiningCallback,
+        build_seed_classifier,
+        evaluate_model,
+        load_with_meta,
+        save_classifier,
+        train_model,
+    )
+
+    rows = load_rows(labelled)
+    model = build_seed_classifier(2, frame_size=24, frames=4)
+    log = tmp_path / "hook.jsonl"
+    res = train_model(model, rows, epochs=2, batch_size=4, recipe=load_recipe("light").transform,
+                      log_path=log, seed=1)  # fmt: skip
+    assert len(res.hook) == 2 and "hard_clips" in res.history
+    assert list(res.failures) == ["b/broken.mp4"]
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2]
+    weights = lines[-1]["weights"]
+    assert weights["b/broken.mp4"] == 0.0  # unreadable clips are never drawn again
+    assert sum(x["hard_clips"] + x["label_suspects"] for x in lines) > 0
+    assert any(len(set(x["weights"].values()) - {0.0}) > 1 for x in lines)  # re-weighted
+
+    # the callback only reads the model
+    ds = ClipDataset(rows, frames=4, size=24, batch_size=4)
+    cb = HardSampleMiningCallback(ds, every=1, cap=4.0)
+    cb.set_model(res.model)
+    before = [w.copy() for w in res.model.get_weights()]
+    cb.on_train_begin()
+    cb.on_epoch_end(0, logs := {})
+    assert all(np.array_equal(a, b) for a, b in zip(before, res.model.get_weights(), strict=True))
+    assert {"hard_clips", "label_suspects", "reweighted"} <= set(logs)
+    assert ds.loader.weights.max() <= 4.0 * ds.loader.weights.mean() * 2
+    cb.on_train_begin()  # resets sampling
+    assert np.all(ds.loader.weights == 1.0)
+
+    report = evaluate_model(res.model, rows, res.class_names)
+    assert report["n"] == 6 and len(report["confusion"]) == 2
+    p = save_classifier(res.model, tmp_path / "m.keras", {"class_names": res.class_names})
+    again, meta = load_with_meta(p)
+    assert meta["class_names"] == ["a", "b"] and meta["frames"] == 4
+    assert evaluate_model(again, rows, res.class_names)["accuracy"] == report["accuracy"]
+
+
+@pytest.mark.slow
+def test_hook_reweighting_rules(labelled):
+    """Hard clips up to ``cap``, suspects at ``suspect_weight``, each class keeps its share."""
+    import keras
+
+    from vidaug.datasets import ClipDataset
+    from vidaug.training import HardSampleMiningCallback
+
+    ds = ClipDataset(labelled, frames=2, size=16)
+    ids = [r.rel for r in ds.rows]  # a/a0 a/a1 a/a2 b/b0 b/b1 b/b2 b/broken
+    fixed = {"a/a0.mp4": (True, 1.0, False), "a/a1.mp4": (False, 0.2, True)}
+    cb = HardSampleMiningCallback(ds, cap=3.0, suspect_weight=0.1)
+    cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    cb.score = lambda: [  # what score_hardness would say, fixed
+        {"id": i, "is_hard": fixed.get(i, (False, 0.1, False))[0],
+         "hard_score": fixed.get(i, (False, 0.1, False))[1],
+         "is_label_suspect": fixed.get(i, (False, 0.1, False))[2]}
+        for i in ids if i != "b/broken.mp4"
+    ]  # fmt: skip
+    cb.on_train_begin()
+    cb.on_epoch_end(0, logs := {})
+    w = dict(zip(ids, ds.loader.weights, strict=True))
+    assert w["a/a0.mp4"] == pytest.approx(3.0 * w["a/a2.mp4"])  # hard_score 1 → cap
+    assert w["a/a1.mp4"] == pytest.approx(0.1 * w["a/a2.mp4"])  # suspect
+    assert w["b/broken.mp4"] == 0.0
+    assert sum(w[i] for i in ids[:3]) == pytest.approx(3.0)  # class a keeps 3 clips' share
+    assert sum(w[i] for i in ids[3:]) == pytest.approx(3.0)  # class b: 3 readable clips
+    assert logs == {"hard_clips": 1.0, "label_suspects": 1.0, "reweighted": 7.0}  # all rates moved
+    cb.on_epoch_end(1, {})
+    assert cb.history[-1]["reweighted"] == 0  # same scores, nothing changes
+
+
+@pytest.mark.slow
+def test_cli_train_evaluate_export(labelled, tmp_path):
+    m = tmp_path / "m.keras"
+    r = run("train", labelled, "--epochs", "1", "--frames", "2", "--out", m, "--json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["class_names"] == ["a", "b"] and "accuracy" in s["final"] and m.is_file()
+    assert "broken" in r.stderr  # the unreadable clip is reported, not fatal
+    out = tmp_path / "metrics.json"
+    r = run("evaluate", m, labelled, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "accuracy" in r.stdout and "confusion" in r.stdout
+    rep = json.loads(out.read_text())
+    assert rep["n"] == 6 and set(rep["per_class"]) == {"a", "b"}
+    r = run("export", m, "--tflite", "--manifest", labelled, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["tflite_bytes"] > 0 and info["agreement"] == 1.0
+    assert Path(info["tflite"]).is_file()
+
+
+@pytest.mark.slow
+def test_cli_train_bad_input(tmp_path, labelled):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shutil.copy(labelled / "a" / "a0.mp4", flat / "x.mp4")
+    r = run("train", flat, "--epochs", "1")
+    assert r.exit_code == 1 and "label" in r.stderr and "Traceback" not in r.output
+    one = tmp_path / "one"
+    shutil.copytree(labelled / "a", one / "a")
+    r = run("train", one, "--epochs", "1")
+    assert r.exit_code == 1 and "2 classes" in r.stderr
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"junk")
+    r = run("evaluate", bad, labelled)
+    assert r.exit_code == 1 and "not a Keras model" in r.stderr
+    r = run("evaluate", tmp_path / "missing.keras", labelled)
+    assert r.exit_code == 1 and "no such model" in r.stderr
+    m = tmp_path / "m.keras"
+    assert run("train", labelled, "--epochs", "1", "--frames", "2", "--out", m).exit_code == 0
+    r = run("evaluate", m, labelled, "--split", "test")
+    assert r.exit_code == 1 and "no clips in split 'test'" in r.stderr
+
+
+# -- curation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_curate(tmp_path):
+    data = write_labelled_clips(tmp_path / "data", per_class=5)
+    shutil.copy(data / "a" / "a0.mp4", data / "a" / "a0_copy.mp4")  # an exact duplicate
+    emb = save_tiny_embedder(tmp_path / "emb.keras")
+    out = tmp_path / "cur"
+    r = run("curate", data, out, "--dedup", "--mine-hard", "--copies", "1", "--recipe", "light",
+            "--split", "0.6,0.2,0.2", "--model", emb, "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    cur = json.loads((out / "curation.json").read_text())
+    assert [d["clip"] for d in cur["dropped"]] == ["a/a0_copy.mp4"]
+    originals = [x for x in rows if x["kind"] == "original"]
+    assert len(originals) == 10 and {x["split"] for x in originals} == {"train", "val", "test"}
+    augmented = [x for x in rows if x["kind"] == "augmented"]
+    assert augmented and all(x["split"] == "train" for x in augmented)  # only train augmented
+    n_train = sum(x["split"] == "train" for x in originals)
+    assert len(augmented) >= n_train  # one copy each, more for hard clips
+    assert len(cur["added"]) == len(augmented)
+    for x in rows:
+        assert (out / x["path"]).is_file()
+    # the curated manifest trains directly
+    assert {r.split for r in load_rows(out / "manifest.jsonl")} == {"train", "val", "test"}
+    r = run("curate", data, out, "--model", emb)
+    assert r.exit_code == 1 and "not empty" in r.stderr
+
+
+def test_cli_curate_bad_input(tmp_path):
+    r = run("curate", tmp_path / "nope", tmp_path / "out")
+    assert r.exit_code in (1, 2) and "nope" in r.stderr and "Traceback" not in r.output
+    data = write_labelled_clips(tmp_path / "data", per_class=2)
+    r = run("curate", data, tmp_path / "o2", "--split", "zero")
+    assert r.exit_code == 1 and "--split" in r.stderr
+    one = tmp_path / "one"
+    shutil.copytree(data / "a", one / "a")
+    r = run("curate", one, tmp_path / "o3")
+    assert r.exit_code == 1 and "one class" in r.stderr

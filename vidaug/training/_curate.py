@@ -1,0 +1,320 @@
+"""``curate``: a leakage-free, de-duplicated, hard-sample-enriched dataset folder.
+
+Steps, each recorded in ``curation.json`` with its reason:
+
+1. rows from any input (folder, manifest, file); every clip needs a label;
+2. with ``dedup`` / ``fix_leakage`` / ``mine_hard``: embed the clips (cached index in
+   ``OUTPUT/.vidaug-index``) and find duplicate groups (:func:`vidaug.mining.find_duplicates`);
+3. splits: with ``split`` fractions, a stratified split in which a source group (the manifest's
+   ``group`` column) and a duplicate group never straddle two splits; without, the input's
+   ``split`` column, and ``fix_leakage`` moves every duplicate group that straddles splits to
+   the split of its kept clip;
+4. ``dedup`` drops every duplicate but the group's representative (a duplicate with another
+   label than the representative is kept and listed under ``label_conflicts``);
+5. ``mine_hard`` scores the train clips (:func:`vidaug.mining.score_hardness`); hard clips get
+   ``hard_copies`` extra augmented copies, label suspects get none and are listed;
+6. originals are copied to ``OUTPUT/<split>/<rel>``, train clips get ``copies`` augmented copies
+   (``OUTPUT/train/<dir>/<stem>__aug<k>.mp4``; only the train split is ever augmented);
+7. ``OUTPUT/manifest.jsonl`` (one row per clip: path, label, split, source, group, kind,
+   hard, ...) and ``OUTPUT/curation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidaug.augment import load_recipe
+from vidaug.datasets import ManifestRow, atomic_path, atomic_write_text, load_rows, write_jsonl
+from vidaug.datasets._augment_job import AugmentJob, augment_row
+from vidaug.errors import VidaugError
+
+__all__ = ["CurationResult", "curate"]
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class CurationResult:
+    """What :func:`curate` did (the content of ``curation.json``)."""
+
+    output: Path
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    moved: list[dict[str, Any]] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    label_suspects: list[dict[str, Any]] = field(default_factory=list)
+    label_conflicts: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "options": self.options,
+            "counts": self.counts,
+            "dropped": self.dropped,
+            "moved": self.moved,
+            "added": self.added,
+            "label_suspects": self.label_suspects,
+            "label_conflicts": self.label_conflicts,
+            "failures": [{"clip": c, "error": m} for c, m in self.failures],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class _Union:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _parse_split(split: Sequence[float]) -> list[float]:
+    frac = [float(x) for x in split]
+    if len(frac) not in (2, 3) or any(x < 0 for x in frac) or sum(frac) <= 0 or frac[0] <= 0:
+        raise VidaugError(f"--split must be 2 or 3 shares ≥ 0 (train > 0), got {list(split)}")
+    return frac
+
+
+def _copy_atomic(src: str, dest: Path) -> None:
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def curate(
+    source: str | Path,
+    output: str | Path,
+    *,
+    dedup: bool = False,
+    fix_leakage: bool = False,
+    mine_hard: bool = False,
+    copies: int = 0,
+    hard_copies: int = 2,
+    recipe: str = "standard",
+    split: Sequence[float] | None = None,
+    seed: int = 0,
+    embedder: Any = None,
+    dedup_config: Any = None,
+    k: int = 10,
+    on_step: Callable[[str], None] | None = None,
+    on_embed_start: Callable[[int], None] | None = None,
+    on_embed_clip: Callable[[Any], None] | None = None,
+) -> CurationResult:
+    """Build a curated dataset folder (see the module doc).
+
+    Args:
+        source: a folder, manifest or video.
+        output: the dataset folder to create (must be empty or absent).
+        dedup: drop near-duplicates, one representative kept per group.
+        fix_leakage: keep duplicate groups on one side of the splits.
+        mine_hard: give hard train clips ``hard_copies`` extra augmented copies.
+        copies: augmented copies of every train clip.
+        hard_copies: extra copies of each hard clip.
+        recipe: preset name or YAML file for the copies.
+        split: ``(train, val[, test])`` shares; None keeps the input's split column (or
+            0.7 / 0.15 / 0.15 when it has none).
+        seed: the seed of the split and of the augmented copies.
+        embedder: a :class:`vidaug.mining.FrameEmbedder` (needed for dedup / leakage / hard).
+        dedup_config: a :class:`vidaug.mining.DedupConfig` (default: calibrated defaults).
+        k: neighbours for hard-sample mining.
+        on_step: called with a short description of each step.
+        on_embed_start, on_embed_clip: progress hooks of the embedding step.
+
+    Raises:
+        VidaugError: bad options, unlabeled clips, one class, a non-empty output folder.
+        RecipeError: a bad recipe.
+    """
+    t0 = time.perf_counter()
+    step = on_step or (lambda _msg: None)
+    out = Path(output)
+    if out.exists() and any(p.name != ".vidaug-index" for p in out.iterdir()):
+        raise VidaugError(f"{out}: exists and is not empty; choose a new output folder")
+    if copies < 0 or hard_copies < 0:
+        raise VidaugError("--copies and --hard-copies must be ≥ 0")
+    rec = load_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
+    rows = load_rows(source)
+    if not rows:
+        raise VidaugError(f"{source}: no clips")
+    unlabeled = [r.rel for r in rows if r.label is None]
+    if unlabeled:
+        raise VidaugError(
+            f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): curation needs class "
+            "subfolders or a label column"
+        )
+    if len({r.label for r in rows}) < 2:
+        raise VidaugError(f"{source}: only one class ({rows[0].label}); need at least 2")
+    res = CurationResult(out)
+    res.options = {
+        "source": str(source), "dedup": dedup, "fix_leakage": fix_leakage,
+        "mine_hard": mine_hard, "copies": copies, "hard_copies": hard_copies,
+        "recipe": rec.name if rec else None, "split": list(split) if split else None,
+        "seed": seed,
+    }  # fmt: skip
+    pos = {r.rel: i for i, r in enumerate(rows)}
+
+    # 2. embeddings and duplicate groups
+    index = None
+    dup_groups: list[list[str]] = []
+    if dedup or fix_leakage or mine_hard:
+        if embedder is None:
+            raise VidaugError("dedup, leakage and hard-sample mining need an embedding model")
+        from vidaug.mining import DEFAULT_DEDUP, embed_to_index, find_duplicates
+
+        step("embedding clips")
+        rep = embed_to_index(
+            source, embedder, out=out / ".vidaug-index", on_start=on_embed_start,
+            on_clip=on_embed_clip,
+        )  # fmt: skip
+        index = rep.index
+        res.failures.extend(rep.failures)
+        cfg = dedup_config or DEFAULT_DEDUP
+        dup = find_duplicates(index, cfg)
+        dup_groups = [g for g in dup.groups if len(g) > 1]
+        res.options["dedup_thresholds"] = {
+            "clip_threshold": cfg.clip_threshold,
+            "frame_threshold": cfg.frame_threshold,
+            "match_fraction": cfg.match_fraction,
+        }
+        res.options["model"] = index.model_id
+        failed = {c for c, _ in rep.failures}
+        failed_rels = {r.rel for r in rows if r.rel in failed or r.path in failed}
+        rows = [r for r in rows if r.rel not in failed_rels]
+        pos = {r.rel: i for i, r in enumerate(rows)}
+        dup_groups = [[c for c in g if c in pos] for g in dup_groups]
+        dup_groups = [g for g in dup_groups if len(g) > 1]
+
+    # 3. splits
+    splits = [r.split for r in rows]
+    has_split = all(s is not None for s in splits)
+    if split is not None or not has_split:
+        frac = _parse_split(split or (0.7, 0.15, 0.15))
+        uf = _Union(len(rows))
+        by_group: dict[Any, int] = {}
+        for i, r in enumerate(rows):
+            g = r.extra.get("group")
+            if g is not None:
+                if g in by_group:
+                    uf.union(i, by_group[g])
+                by_group[g] = i
+        for g in dup_groups:
+            for c in g[1:]:
+                uf.union(pos[g[0]], pos[c])
+        from vidaug.training._metrics import group_split
+
+        try:
+            parts = group_split(
+                [r.label for r in rows], [uf.find(i) for i in range(len(rows))], frac, seed
+            )
+        except ValueError as e:
+            raise VidaugError(
+                f"cannot split: {e} (source groups and duplicate groups stay whole; "
+                f"{len(dup_groups)} duplicate groups found)"
+            ) from None
+        for name, part in zip(SPLITS, parts, strict=False):
+            for i in part:
+                splits[int(i)] = name
+    elif fix_leakage:
+        for g in dup_groups:
+            keep_split = splits[pos[g[0]]]
+            for c in g[1:]:
+                if splits[pos[c]] != keep_split:
+                    res.moved.append({"clip": c, "from": splits[pos[c]], "to": keep_split,
+                                      "reason": f"duplicate of {g[0]} (in {keep_split})"})  # fmt: skip
+                    splits[pos[c]] = keep_split
+
+    # 4. duplicates
+    keep = np.ones(len(rows), dtype=bool)
+    if dedup:
+        for g in dup_groups:
+            for c in g[1:]:
+                if rows[pos[c]].label != rows[pos[g[0]]].label:
+                    # the same footage under two labels: a labelling question, not a duplicate
+                    res.label_conflicts.append(
+                        {"clip": c, "label": rows[pos[c]].label, "duplicate_of": g[0],
+                         "other_label": rows[pos[g[0]]].label}
+                    )  # fmt: skip
+                    continue
+                keep[pos[c]] = False
+                res.dropped.append({"clip": c, "reason": f"near-duplicate of {g[0]}"})
+
+    # 5. hard samples among the kept train clips
+    hard: dict[str, float] = {}
+    if mine_hard and index is not None:
+        from vidaug.mining import score_hardness
+
+        train_ids = [r.rel for i, r in enumerate(rows) if keep[i] and splits[i] == "train"]
+        if len({rows[pos[c]].label for c in train_ids}) >= 2 and len(train_ids) >= 3:
+            step("mining hard clips")
+            emb = index.clip_emb[[index.position(c) for c in train_ids]]
+            scored = score_hardness(
+                emb, [rows[pos[c]].label for c in train_ids], k=min(k, len(train_ids) - 1),
+                ids=train_ids,
+            )  # fmt: skip
+            for s in scored:
+                if s["is_label_suspect"]:
+                    res.label_suspects.append({"clip": s["id"], "label": s["label"],
+                        "seen_as": s["predicted"], "score": s["label_suspect_score"]})  # fmt: skip
+                elif s["is_hard"]:
+                    hard[s["id"]] = float(s["hard_score"])
+
+    # 6. write: originals, then augmented train copies
+    step("writing the dataset")
+    manifest: list[dict[str, Any]] = []
+    job = None
+    if rec is not None:
+        job = AugmentJob(output=str(out / "train"), recipe=rec.to_dict(), seed=seed, copies=0)
+    for i, r in enumerate(rows):
+        if not keep[i]:
+            continue
+        sp = splits[i]
+        rel_out = f"{sp}/{r.rel}"
+        _copy_atomic(r.path, out / rel_out)
+        base = {"label": r.label, "split": sp, "source": r.rel}
+        if r.extra.get("group") is not None:
+            base["group"] = r.extra["group"]
+        manifest.append({"path": rel_out, **base, "kind": "original", "hard": r.rel in hard})
+        n = 0
+        if sp == "train" and job is not None:
+            n = copies + (hard_copies if r.rel in hard else 0)
+        if n:
+            row_res = augment_row(ManifestRow(r.path, r.rel, r.label, sp, r.extra), job,
+                                  list(range(n)))  # fmt: skip
+            if row_res.error:
+                res.failures.append((r.rel, row_res.error))
+            for e in row_res.entries:
+                reason = "augmented copy"
+                if e["copy"] >= copies:
+                    reason = f"hard clip (hard_score {hard[r.rel]:.2f}): extra augmented copy"
+                manifest.append({**base, "path": f"train/{e['path']}", "kind": "augmented",
+                                 "copy": e["copy"], "seed": e["seed"], "recipe": e["recipe"],
+                                 "hard": r.rel in hard, "params": e["params"]})  # fmt: skip
+                res.added.append({"clip": f"train/{e['path']}", "source": r.rel,
+                                  "reason": reason})  # fmt: skip
+
+    # 7. manifest + report
+    res.counts = {
+        "input": dict(Counter(str(r.label) for r in rows)),
+        **{sp: dict(Counter(m["label"] for m in manifest if m["split"] == sp)) for sp in SPLITS},
+    }
+    res.counts = {k: v for k, v in res.counts.items() if v}
+    res.seconds = time.perf_counter() - t0
+    write_jsonl(out / "manifest.jsonl", manifest)
+    atomic_write_text(out / "curation.json", json.dumps(res.to_dict(), indent=2, default=str))
+    return res
