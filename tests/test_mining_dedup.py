@@ -130,9 +130,9 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
     assert s["leaks"] == 3 and s["leaking_clips"] == 4 and s["groups"] == 1 and s["duplicates"] == 3
     assert s["clips"] == 12 and s["pairs"] == len(res.pairs) and s["candidates"] >= s["pairs"]
     assert s["thresholds"] == {
-        "clip_threshold": 0.95,
-        "frame_threshold": 0.9,
-        "match_fraction": 0.5,
+        "clip_threshold": DEFAULT.clip_threshold,
+        "frame_threshold": DEFAULT.frame_threshold,
+        "match_fraction": DEFAULT.match_fraction,
         "k": 32,
         "keep": "longest",
     }
