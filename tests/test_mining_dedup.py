@@ -133,6 +133,8 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "clip_threshold": DEFAULT.clip_threshold,
         "frame_threshold": DEFAULT.frame_threshold,
         "match_fraction": DEFAULT.match_fraction,
+        "motion_threshold": DEFAULT.motion_threshold,
+        "motion_clip_floor": DEFAULT.motion_clip_floor,
         "k": 32,
         "keep": "longest",
     }
@@ -260,3 +262,40 @@ def test_config_validation(kwargs: dict, match: str) -> None:
     base = {"clip_threshold": 0.95, "frame_threshold": 0.9, "match_fraction": 0.5}
     with pytest.raises(ValueError, match=match):
         DedupConfig(**{**base, **kwargs})
+
+
+def test_motion_evidence_separates_copies_from_the_same_camera() -> None:
+    """A static camera: every clip is mostly background B. Another moment of that camera is
+    closer by clip cosine than a perturbed copy, so only the motion signature (frames minus
+    their mean over time) tells them apart; the same motion over another scene is no copy."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(7)
+    t = 8
+    b = unit(rng.normal(size=D))
+    shift = unit(rng.normal(size=D))  # what a crop / brightening does to every frame
+
+    def clip(base: np.ndarray, motion: np.ndarray, extra: float = 0.0) -> np.ndarray:
+        return unit(base + extra * shift + 0.5 * motion)
+
+    m1, m2 = rng.normal(size=(t, D)) / np.sqrt(D), rng.normal(size=(t, D)) / np.sqrt(D)
+    other_scene = unit(b + 1.2 * unit(rng.normal(size=D)))
+    idx = build([
+        ({"id": "cam/moment1"}, clip(b, m1)),
+        ({"id": "cam/moment2"}, clip(b, m2)),
+        ({"id": "cam/moment1_copy"}, small_noise(rng, clip(b, m1, extra=0.45))),
+        ({"id": "elsewhere/same_motion"}, clip(other_scene, m1)),
+    ])  # fmt: skip
+    ce = idx.clip_emb
+    assert ce[0] @ ce[1] > ce[0] @ ce[2]  # by clip cosine the other moment looks closer
+
+    def pairs(cfg: DedupConfig) -> set[frozenset[str]]:
+        return {frozenset((p["a"], p["b"])) for p in find_duplicates(idx, cfg).pairs}
+
+    assert pairs(DEFAULT) == {frozenset(("cam/moment1", "cam/moment1_copy"))}
+    assert pairs(replace(DEFAULT, motion_threshold=None)) == set()
+    pair = next(p for p in find_duplicates(idx).pairs)
+    assert pair["motion_sim"] >= DEFAULT.motion_threshold and pair["score"] >= 0.5
+    # the same motion over another scene: motion alone would call it a copy, the floor does not
+    loose = replace(DEFAULT, motion_clip_floor=-1.0)
+    assert frozenset(("cam/moment1", "elsewhere/same_motion")) in pairs(loose)

@@ -7,18 +7,27 @@ embedding may drift.
 
 Algorithm:
 
-1. Candidate pairs from FAISS: each clip's ``k`` nearest clips, plus each frame's ``k`` nearest
-   frames of *other* clips whose cosine is ≥ ``frame_threshold``.
+1. Candidate pairs from FAISS: each clip's ``k`` nearest clips, each frame's ``k`` nearest
+   frames of *other* clips whose cosine is ≥ ``frame_threshold``, and each clip's ``k``
+   nearest clips by motion signature (below).
 2. For every candidate pair ``(a, b)`` the evidence is computed exactly from the stored
    embeddings (small ``Fa × Fb`` matrices, so kNN truncation loses nothing):
 
    * ``clip_sim`` = cos(clip_emb[a], clip_emb[b]);
    * ``frac_ab`` = share of a's frames whose best match among b's frames has cosine
      ≥ ``frame_threshold`` (``frac_ba`` the other way round);
+   * ``motion_sim`` = cosine of the clips' *motion signatures*: each clip's frame embeddings,
+     resampled to ``MOTION_STEPS`` evenly spaced times, minus their mean over time, flattened
+     (a fixed random projection first shrinks each frame vector to ``MOTION_DIMS``). The mean
+     over time is what a static camera's background contributes; what is left is how the
+     content changes, which a crop, flip, re-encode, resize, brightening or speed change of the
+     same footage keeps and a different moment of the same camera does not;
    * duplicate ⇔ ``clip_sim ≥ clip_threshold`` or ``max(frac_ab, frac_ba) ≥ match_fraction``
-     (cosines are float32: within 1e-6 of a threshold counts as reaching it);
-   * ``score`` = max(clip01(clip_sim), frac_ab, frac_ba), with clip01 clipping to [0, 1]
-     (a negative cosine is no duplicate evidence).
+     or ``motion_sim ≥ motion_threshold`` with ``clip_sim ≥ motion_clip_floor`` (cosines are
+     float32: within 1e-6 of a threshold counts as reaching it);
+   * ``score`` = max(clip01(clip_sim), frac_ab, frac_ba, motion01(motion_sim)), with clip01
+     clipping to [0, 1] (a negative cosine is no duplicate evidence) and motion01 mapping
+     ``motion_threshold`` to 0.5 and 1 to 1 (linear, clipped).
 
 3. Groups are the connected components of duplicate pairs (union-find). Each group keeps one
    representative chosen by :attr:`DedupConfig.keep`; the other members are ``is_duplicate``.
@@ -39,7 +48,14 @@ import numpy as np
 
 from vidaug.mining._index import EmbeddingIndex
 
-__all__ = ["DEFAULT", "KEEP_POLICIES", "DedupConfig", "DedupResult", "find_duplicates"]
+__all__ = [
+    "DEFAULT",
+    "KEEP_POLICIES",
+    "DedupConfig",
+    "DedupResult",
+    "find_duplicates",
+    "motion_signatures",
+]
 
 #: Similarities are float32: a cosine within this of a threshold counts as reaching it.
 _EPS = 1e-6
@@ -57,6 +73,11 @@ class DedupConfig:
         frame_threshold: frame cosine at or above which two frames match.
         match_fraction: share of one clip's frames that must match frames of the other clip
             for the pair to be duplicates (in ``(0, 1]``).
+        motion_threshold: motion-signature cosine at or above which two clips are
+            duplicates; None turns the motion evidence off.
+        motion_clip_floor: motion counts only for clips whose clip cosine is at least this:
+            the same motion over a different scene is not a copy (perturbed copies in the
+            calibration had clip cosines ≥ 0.77; unrelated clips a median of 0.56).
         k: neighbours searched per clip and per frame (candidate generation only).
         keep: representative of each group: ``"longest"`` (duration, else source frames / fps,
             else frame counts), ``"highest_resolution"`` (width × height) or ``"first"``
@@ -66,6 +87,8 @@ class DedupConfig:
     clip_threshold: float
     frame_threshold: float
     match_fraction: float
+    motion_threshold: float | None = None
+    motion_clip_floor: float = 0.7
     k: int = 32
     keep: str = "longest"
 
@@ -78,6 +101,11 @@ class DedupConfig:
             raise ValueError(
                 f"DedupConfig.match_fraction must be in (0, 1], got {self.match_fraction}"
             )
+        if self.motion_threshold is not None and not 0 < self.motion_threshold <= 1:
+            raise ValueError(
+                f"DedupConfig.motion_threshold must be in (0, 1] or None, got "
+                f"{self.motion_threshold}"
+            )
         if int(self.k) != self.k or self.k < 1:
             raise ValueError(f"DedupConfig.k must be an integer ≥ 1, got {self.k}")
         if self.keep not in KEEP_POLICIES:
@@ -85,14 +113,16 @@ class DedupConfig:
 
 
 #: Default thresholds, calibrated on MobileNetV2 (8 frames a clip) embeddings of the 139
-#: surveillance clips of ../shared/data and 7 perturbed copies of each, group-held-out
-#: (benchmarks/dedup_calibration.py; numbers in benchmarks/RESULTS.md, 2026-11-26). They are
-#: the most recall reachable with no false pair: distinct clips of one static camera score as
-#: high as perturbed copies (clip cosine up to 0.977), so the issue's targets are NOT met: at
-#: these values precision 100 %, recall 16.8 % (copies that drop / resample frames are found;
-#: crop, flip, re-encode, brighten copies are not); the old placeholder (0.95, 0.90, 0.5) had
-#: recall 74.8 % but precision 63 % (1709 false pairs, all between clips of one camera).
-DEFAULT = DedupConfig(clip_threshold=0.99, frame_threshold=0.98, match_fraction=1.0)
+#: surveillance clips of ../shared/data and 7 perturbed copies of each (re-encode, crop,
+#: resize, trim, brighten, flip, speed), group-held-out (benchmarks/dedup_calibration.py;
+#: numbers in benchmarks/RESULTS.md, 2026-11-26). Held out: precision 100 % / 99.9 %, recall
+#: 89 % / 84 % (crop copies 78 %, flip 92 %, the others 96-100 %); no false pair between
+#: distinct clips of one camera on either fold. Clip and frame cosines alone reach 17 % recall
+#: at that precision (a static camera's other moments score as high as copies); the motion
+#: evidence is what finds crop, flip, re-encode and brightened copies.
+DEFAULT = DedupConfig(
+    clip_threshold=0.99, frame_threshold=0.98, match_fraction=1.0, motion_threshold=0.28
+)
 
 
 @dataclass
@@ -101,7 +131,8 @@ class DedupResult:
 
     Attributes:
         pairs: the duplicate pairs, dicts with ``a``, ``b`` (clip ids, ``a`` before ``b`` in the
-            clip table), ``clip_sim``, ``frac_ab``, ``frac_ba``, ``score``, ``is_leak``.
+            clip table), ``clip_sim``, ``frac_ab``, ``frac_ba``, ``motion_sim`` (0 when the
+            motion evidence is off or the clip cosine is below ``motion_clip_floor``), ``score``, ``is_leak``.
         groups: lists of clip ids, representative first, then the others in id order.
         config: the thresholds used.
         candidates: number of candidate pairs evaluated.
@@ -161,6 +192,71 @@ def _clip_candidates(index: EmbeddingIndex, k: int) -> np.ndarray:
     _, nb = index.search_clips(index.clip_emb, kc)
     a = np.repeat(np.arange(n), kc)
     b = nb.ravel()
+    ok = (b >= 0) & (b != a)
+    lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+    return lo * n + hi
+
+
+#: Motion signatures: time steps and per-frame dimensions (after a fixed random projection).
+MOTION_STEPS = 8
+MOTION_DIMS = 128
+#: A clip whose frames barely change (residual norm below this share of the frames' norm)
+#: has no motion signature: it neither matches nor is matched by motion.
+_STATIC = 1e-3
+
+
+def motion_signatures(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
+    """Motion signatures of ``n`` clips from their frame embeddings (rows in time order per
+    clip; ``frame_clip`` gives each row's clip).
+
+    Returns:
+        ``(n, MOTION_STEPS × MOTION_DIMS)`` float32, L2-normalised; zero rows for clips with
+        fewer than 2 frames or no change over time.
+    """
+    fe, fc = frame_emb, frame_clip
+    d = fe.shape[1]
+    if d > MOTION_DIMS:  # same projection for every index: a fixed seed
+        proj = np.random.default_rng(0x4D07).standard_normal((d, MOTION_DIMS)).astype(np.float32)
+        proj /= np.sqrt(MOTION_DIMS)
+    else:
+        proj = None
+    order = np.argsort(fc, kind="stable")
+    counts = np.bincount(fc, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    steps = MOTION_STEPS
+    out = np.zeros((n, steps * (MOTION_DIMS if proj is not None else d)), np.float32)
+    for c in range(n):
+        m = int(counts[c])
+        if m < 2:
+            continue
+        seq = fe[order[starts[c] : starts[c] + m]].astype(np.float32)
+        t = np.linspace(0, m - 1, steps)
+        i0 = np.floor(t).astype(int)
+        i1 = np.minimum(i0 + 1, m - 1)
+        w = (t - i0)[:, None].astype(np.float32)
+        seq = seq[i0] * (1 - w) + seq[i1] * w
+        if proj is not None:
+            seq = seq @ proj
+        res = seq - seq.mean(axis=0)
+        norm = float(np.linalg.norm(res))
+        if norm > _STATIC * float(np.linalg.norm(seq)):
+            out[c] = res.ravel() / norm
+    return out
+
+
+def _motion_candidates(sig: np.ndarray, k: int) -> np.ndarray:
+    import faiss
+
+    n = len(sig)
+    has = np.flatnonzero(np.abs(sig).sum(axis=1) > 0)
+    if len(has) < 2:
+        return np.zeros(0, np.int64)
+    ix = faiss.IndexFlatIP(sig.shape[1])
+    ix.add(np.ascontiguousarray(sig[has]))
+    kc = min(len(has), k + 1)
+    _, nb = ix.search(np.ascontiguousarray(sig[has]), kc)
+    a = np.repeat(has, kc)
+    b = np.where(nb.ravel() >= 0, has[np.maximum(nb.ravel(), 0)], -1)
     ok = (b >= 0) & (b != a)
     lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
     return lo * n + hi
@@ -300,15 +396,20 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     clips, n = index.clips, len(index)
     ids = [c["id"] for c in clips]
     if n >= 2:
+        sig = None
+        if config.motion_threshold is not None:
+            sig = motion_signatures(index.frame_emb, index.frame_clip, n)
         codes = np.unique(
             np.concatenate(
                 [
                     _clip_candidates(index, config.k),
                     _frame_candidates(index, config.k, config.frame_threshold - _EPS),
+                    _motion_candidates(sig, config.k) if sig is not None else [],
                 ]
-            )
+            ).astype(np.int64)
         )
     else:
+        sig = None
         codes = np.zeros(0, np.int64)
     lo, hi = codes // max(n, 1), codes % max(n, 1)
     clip_sim = np.einsum("pd,pd->p", index.clip_emb[lo], index.clip_emb[hi]).astype(np.float64)
@@ -317,6 +418,14 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     is_dup = (clip_sim >= config.clip_threshold - _EPS) | (
         np.maximum(frac_ab, frac_ba) >= config.match_fraction
     )
+    motion_sim = np.zeros(len(lo))
+    if sig is not None and config.motion_threshold is not None:
+        mt = config.motion_threshold
+        motion_sim = np.einsum("pd,pd->p", sig[lo], sig[hi]).astype(np.float64)
+        motion_sim = np.where(clip_sim >= config.motion_clip_floor - _EPS, motion_sim, 0.0)
+        is_dup |= motion_sim >= mt - _EPS
+        motion01 = np.clip(0.5 + 0.5 * (motion_sim - mt) / max(1.0 - mt, 1e-9), 0.0, 1.0)
+        score = np.maximum(score, np.where(motion_sim > 0, motion01, 0.0))
     splits = [c.get("split") for c in clips]
     is_leak = np.array(
         [
@@ -379,15 +488,17 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
             "clip_sim": float(cs),
             "frac_ab": float(fa),
             "frac_ba": float(fb),
+            "motion_sim": float(ms),
             "score": float(s),
             "is_leak": bool(lk),
         }
-        for a, b, cs, fa, fb, s, lk, d in zip(
+        for a, b, cs, fa, fb, ms, s, lk, d in zip(
             lo.tolist(),
             hi.tolist(),
             clip_sim,
             frac_ab,
             frac_ba,
+            motion_sim,
             score,
             is_leak,
             is_dup,
