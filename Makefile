@@ -1,7 +1,8 @@
 # vidaug: two commands set everything up on a fresh machine.
 #   make demo   create .venv, install, augment the bundled sample clips (offline)
 #   make test   create .venv, install with dev extras, run pytest
-#   make bench  run the speed benchmarks (results: benchmarks/RESULTS.md)
+#   make bench  run the speed benchmarks (results: benchmarks/RESULTS.md); also
+#               bench-mining and bench-training (need ../shared)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ PIP    := $(PY) -m pip
 DEMO_OUT ?= demo_out
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test bench bench-mining bench-training lint clean venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,16 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/augment_bench.py
+
+# Slower, and they need ../shared (real clips, MobileNetV2 weights); results go to RESULTS.md.
+bench-mining: $(VENV)/.installed-dev
+	$(PY) benchmarks/mining_bench.py
+	$(PY) benchmarks/embed_bench.py
+	$(PY) benchmarks/dedup_calibration.py
+
+bench-training: $(VENV)/.installed-dev
+	$(PY) benchmarks/hook_overhead.py
+	$(PY) benchmarks/training_gain.py --model mobilenet_v2
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check vidaug tests benchmarks

@@ -81,6 +81,8 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
         self.history: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.seconds = 0.0
+        self._sub: keras.Model | None = None
+        self._sub_of: keras.Model | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.dataset.set_weights(None)
@@ -90,17 +92,15 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
 
     def _embed_and_predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model = self.model
-        try:
-            emb_layer = model.get_layer("embedding")
-        except ValueError:
-            emb_layer = model.layers[-2]
-        sub = keras.Model(model.input, [emb_layer.output, model.output])
-        embs, probs = [], []
-        for s in range(0, len(x), self.batch_size):
-            e, p = sub(x[s : s + self.batch_size], training=False)
-            embs.append(np.asarray(e))
-            probs.append(np.asarray(p))
-        return np.concatenate(embs), np.concatenate(probs)
+        if self._sub is None or self._sub_of is not model:  # built once per model
+            try:
+                emb_layer = model.get_layer("embedding")
+            except ValueError:
+                emb_layer = model.layers[-2]
+            self._sub = keras.Model(model.input, [emb_layer.output, model.output])
+            self._sub_of = model
+        e, p = self._sub.predict(x, batch_size=self.batch_size, verbose=0)  # a compiled step
+        return np.asarray(e), np.asarray(p)
 
     def score(self) -> list[dict[str, Any]]:
         """Score the training clips with the current model (also usable outside ``fit``)."""

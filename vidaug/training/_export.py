@@ -67,7 +67,8 @@ def export_tflite(
                 if calibration_rows:
                     conv.representative_dataset = _calibration(model, calibration_rows)
                     quant = "int8 weights and activations (calibrated)"
-            blob = conv.convert()
+            with quiet_ffmpeg():  # the converter logs its settings on the C-level stderr
+                blob = conv.convert()
         except Exception as e:  # noqa: BLE001 - converter errors are many and verbose
             raise VidaugError(
                 f"TFLite conversion failed: {type(e).__name__}: {str(e)[:300]}"
