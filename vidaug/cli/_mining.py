@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+
+if TYPE_CHECKING:
+    from vidaug.report import Results
 
 Model = Annotated[
     str,
@@ -30,6 +34,13 @@ Fps = Annotated[
 ]
 Batch = Annotated[int, typer.Option("--batch", min=1, help="Frames per model call.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+Report = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Also write a self-contained HTML report (summary, thumbnails, filters) here.",
+    ),
+]
 
 
 def _embedder(model: str, weights: Path | None, layer: str | None):
@@ -190,11 +201,22 @@ def search(
     out_console.print(t)
 
 
-def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    from vidaug.datasets import write_jsonl
+def _write_rows(path: Path, results: Results) -> None:
+    """The per-clip JSONL table and its ``.meta.json`` sidecar (for ``vidaug report``)."""
+    from vidaug.report import save_results
 
-    write_jsonl(path, rows)
-    err_console.print(f"wrote {len(rows)} rows to {escape(str(path))}")
+    save_results(path, results)
+    err_console.print(f"wrote {len(results.rows)} rows to {escape(str(path))}")
+
+
+def _outputs(out: Path | None, report: Path | None, results: Results) -> None:
+    from vidaug.cli._report import write_html_report
+
+    if out is not None:
+        _write_rows(out, results)
+    if report is not None:
+        with cli_errors():
+            write_html_report(report, results)
 
 
 @app.command("dedup")
@@ -224,6 +246,7 @@ def dedup(
     weights: Weights = None,
     layer: Layer = None,
     frames: Frames = 8,
+    report: Report = None,
     as_json: AsJson = False,
 ) -> None:
     """Find near-duplicate clips and train/val leakage.
@@ -234,8 +257,12 @@ def dedup(
     """
     from dataclasses import replace
 
+    from vidaug.cli._report import check_html_path
     from vidaug.mining import DEFAULT_DEDUP, find_duplicates, is_index_dir
+    from vidaug.report import dedup_results
 
+    check_html_path(report, "--report")
+    started = time.perf_counter()
     with cli_errors():
         if is_index_dir(input):
             from vidaug.mining import EmbeddingIndex
@@ -255,9 +282,9 @@ def dedup(
             keep=keep,
         )
         res = find_duplicates(ix, cfg)
-    rows = res.table()
-    if out is not None:
-        _write_rows(out, rows)
+    results = dedup_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
+    rows = results.rows
+    _outputs(out, report, results)
     s = res.summary()
     if as_json:
         out_console.print_json(json.dumps({"summary": s, "rows": rows}, default=str))
@@ -297,6 +324,7 @@ def mine_hard(
     ] = "mobilenet_v2",
     weights: Weights = None,
     frames: Frames = 8,
+    report: Report = None,
     as_json: AsJson = False,
 ) -> None:
     """Rank hard samples; flag outliers and likely label errors.
@@ -304,8 +332,12 @@ def mine_hard(
     Hardness from kNN label disagreement and centroid margin in embedding space; likely label
     errors (is_label_suspect) are kept apart from hard-but-correct clips.
     """
+    from vidaug.cli._report import check_html_path
     from vidaug.mining import EmbeddingIndex, is_index_dir, score_hardness
+    from vidaug.report import hard_results
 
+    check_html_path(report, "--report")
+    started = time.perf_counter()
     with cli_errors():
         src = index if index is not None else input
         if is_index_dir(src):
@@ -327,8 +359,8 @@ def mine_hard(
         rows = score_hardness(
             ix.clip_emb, [c.get("label") for c in ix.clips], index=ix, k=k, ids=ix.ids
         )
-    if out is not None:
-        _write_rows(out, rows)
+    results = hard_results(rows, ix, k=k, source=input, elapsed_s=time.perf_counter() - started)
+    _outputs(out, report, results)
     if as_json:
         out_console.print_json(json.dumps(rows, default=str))
         return

@@ -1,0 +1,203 @@
+"""``vidaug preview`` and ``vidaug report``: see augmentations and mining results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+
+if TYPE_CHECKING:
+    from vidaug.report import Results
+
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def check_html_path(path: Path | None, option: str) -> None:
+    """Refuse a report path that is not ``.html`` (a usage error: exit 2, before any work)."""
+    if path is not None and path.suffix.lower() not in HTML_SUFFIXES:
+        raise typer.BadParameter(f"must end in .html, got {path.name!r}", param_hint=option)
+    if path is not None and path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory", param_hint=option)
+
+
+def write_html_report(
+    path: Path,
+    results: Results,
+    *,
+    clips: Path | None = None,
+    thumbnails: bool = True,
+    thumb_frames: int = 4,
+) -> Path:
+    """:func:`vidaug.report.write_report` with a progress bar over the thumbnails (stderr)."""
+    from vidaug.report import write_report
+
+    progress = clip_progress("thumbnails")
+    task = None
+
+    def on_start(n: int) -> None:
+        nonlocal task
+        if n == 0:
+            return
+        progress.start()
+        task = progress.add_task("thumbnails", total=n, last="")
+
+    def on_clip(cid: str, error: str | None) -> None:
+        if error:
+            progress.console.print(f"[yellow]warning:[/yellow] {escape(error)}", soft_wrap=True)
+        if task is not None:
+            progress.update(task, advance=1, last=escape(cid))
+
+    try:
+        out = write_report(
+            path,
+            results,
+            clips=clips,
+            thumbnails=thumbnails,
+            thumb_frames=thumb_frames,
+            on_start=on_start,
+            on_clip=on_clip,
+        )
+    finally:
+        progress.stop()
+    size = out.stat().st_size
+    err_console.print(f"report: {escape(str(out))} ({size / 1e6:.1f} MB)", soft_wrap=True)
+    return out
+
+
+@app.command("preview")
+def preview(
+    clip: Annotated[Path, typer.Argument(help="A video file (any format OpenCV decodes).")],
+    recipe: Annotated[
+        str,
+        typer.Option(
+            "--recipe", "-r", help="Preset (light, standard, strong, surveillance) or YAML file."
+        ),
+    ] = "standard",
+    n: Annotated[int, typer.Option("-n", min=1, max=32, help="Augmented copies to show.")] = 4,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Base seed (each copy derives its own).")
+    ] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="FILE.png / .jpg (contact sheet), .gif / .webp (animation) or .mp4 (video); "
+            "default <clip>.preview.png here.",
+        ),
+    ] = None,
+    boxes: Annotated[
+        Path | None,
+        typer.Option(
+            "--boxes",
+            help="Boxes / tracks to draw: .csv / .json / .jsonl rows frame,track_id,x1,y1,x2,y2.",
+        ),
+    ] = None,
+    max_frames: Annotated[
+        int, typer.Option("--max-frames", min=1, help="Preview the first N frames.")
+    ] = 64,
+    height: Annotated[
+        int | None,
+        typer.Option(
+            "--height", min=16, help="Frame height in pixels (default 120 sheet, 160 animation)."
+        ),
+    ] = None,
+    columns: Annotated[
+        int, typer.Option("--columns", min=1, max=16, help="Frames per row of a contact sheet.")
+    ] = 5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable output on stdout.")
+    ] = False,
+) -> None:
+    """Show what a recipe does to a clip: the original and N augmented copies.
+
+    A PNG contact sheet has a row of frames spread over time per copy, labelled with the
+    transforms and params applied; a GIF / WebP / MP4 plays the original and the copies side by
+    side, in sync, so flicker and temporal ops are visible. Boxes are drawn moved with the frames.
+    """
+    from vidaug.report import PREVIEW_SUFFIXES, write_preview
+
+    dest = out if out is not None else Path(f"{clip.stem}.preview.png")
+    if dest.suffix.lower() not in PREVIEW_SUFFIXES:
+        raise typer.BadParameter(
+            f"must end in one of {', '.join(PREVIEW_SUFFIXES)}, got {dest.name!r}",
+            param_hint="--out",
+        )
+    if dest.is_dir():
+        raise typer.BadParameter(f"{dest} is a directory", param_hint="--out")
+    with cli_errors():
+        with err_console.status("augmenting and drawing…"):
+            res = write_preview(
+                clip,
+                dest,
+                recipe=recipe,
+                n=n,
+                seed=seed,
+                boxes=boxes,
+                max_frames=max_frames,
+                height=height,
+                columns=columns,
+            )
+    if as_json:
+        out_console.print_json(json.dumps(res.to_dict()))
+        return
+    what = "frames" if res.frames > 1 else "image"
+    err_console.print(
+        f"[green]wrote[/green] {escape(str(res.path))}: {res.kind} {res.width}x{res.height}"
+        + (f", {res.frames} {what}" if res.frames > 1 else "")
+        + f"; {len(res.copies)} copies of {res.source_frames} frames, recipe {escape(res.recipe)}",
+        soft_wrap=True,
+    )
+    for k, c in enumerate(res.copies, 1):
+        applied = " | ".join(c["applied"]) or "nothing applied"
+        out_console.print(f"  #{k} seed {c['seed']}: {escape(applied)}", soft_wrap=True)
+
+
+@app.command("report")
+def report(
+    results: Annotated[
+        Path,
+        typer.Argument(help="Results JSONL from `vidaug dedup --out` or `vidaug mine-hard --out`."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The HTML file (default: RESULTS with .html)."),
+    ] = None,
+    clips: Annotated[
+        Path | None,
+        typer.Option(
+            "--clips",
+            help="Where the clips are, if moved or the results have no .meta.json sidecar: the "
+            "index, folder or manifest the results came from.",
+        ),
+    ] = None,
+    thumbnails: Annotated[
+        bool, typer.Option("--thumbnails/--no-thumbnails", help="Embed thumbnail strips.")
+    ] = True,
+    thumb_frames: Annotated[
+        int, typer.Option("--thumb-frames", min=1, max=12, help="Frames per thumbnail strip.")
+    ] = 4,
+) -> None:
+    """Make one self-contained HTML report from saved dedup / mine-hard results.
+
+    Summary, score histograms, duplicate groups (kept / dropped, leaks highlighted) or ranked
+    hard samples with neighbours; thumbnails embedded; filters, sorting and paging work offline.
+    """
+    from vidaug.report import load_results
+
+    dest = out if out is not None else results.with_suffix(".html")
+    check_html_path(dest, "--out")
+    with cli_errors():
+        res = load_results(results)
+        if not res.clips and clips is None and thumbnails:
+            err_console.print(
+                "[yellow]warning:[/yellow] no .meta.json sidecar next to the results: give "
+                "--clips for thumbnails",
+                soft_wrap=True,
+            )
+        write_html_report(dest, res, clips=clips, thumbnails=thumbnails, thumb_frames=thumb_frames)

@@ -1,0 +1,788 @@
+"""Self-contained HTML reports of mining results (``vidaug report``, ``--report``).
+
+One file: the summary is rendered here (every string through :func:`html.escape`); rows,
+groups and base64 JPEG thumbnail strips travel as one JSON block that a small inline script
+pages through (50 rows a page), so a report of thousands of clips opens fast. No network, no
+external JS or CSS. The script builds the page with ``textContent`` only, never ``innerHTML``
+on data, so a label such as ``<script>`` renders as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidaug.report._results import Results
+
+__all__ = [
+    "PAGE_SIZE",
+    "clip_thumbnail",
+    "histogram_svg",
+    "make_thumbnails",
+    "render_html",
+    "report_data",
+    "resolve_clip_paths",
+    "script_json",
+    "write_report",
+]
+
+#: Rows (hard samples) or groups (duplicates) per page.
+PAGE_SIZE = 50
+#: Neighbours shown per hard sample.
+NEIGHBOURS = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Thumbnails (I/O)
+# ---------------------------------------------------------------------------------------------
+
+
+def thumbnail_strip(frames: np.ndarray, count: int = 4, height: int = 64) -> np.ndarray:
+    """``count`` frames spread over ``frames``, each scaled to ``height``, side by side."""
+    import cv2
+
+    t, h, w = frames.shape[:3]
+    idx = np.linspace(0, t - 1, num=min(count, t)).round().astype(int)
+    cw = max(8, round(w * height / h))
+    cells = [cv2.resize(frames[i], (cw, height), interpolation=cv2.INTER_AREA) for i in idx]
+    gap = np.full((height, 2, 3), 255, np.uint8)
+    parts: list[np.ndarray] = []
+    for c in cells:
+        parts += [c, gap]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def clip_thumbnail(
+    path: str | os.PathLike, count: int = 4, height: int = 64, quality: int = 72
+) -> bytes:
+    """A JPEG strip of ``count`` frames spread over the clip at ``path``.
+
+    Raises:
+        VideoReadError: the clip cannot be read.
+    """
+    from vidaug.datasets import read_clip
+    from vidaug.report._draw import encode_image
+
+    clip = read_clip(path, size=height, allow_truncated=True)
+    return encode_image(thumbnail_strip(clip.frames, count, height), ".jpg", quality)
+
+
+def make_thumbnails(
+    paths: Mapping[str, str | os.PathLike],
+    *,
+    count: int = 4,
+    height: int = 64,
+    workers: int | None = None,
+    on_clip: Callable[[str, str | None], None] | None = None,
+) -> dict[str, str]:
+    """Base64 JPEG strips of many clips, decoded in threads (OpenCV releases the GIL).
+
+    Args:
+        paths: clip id → video file.
+        count: frames per strip.
+        height: strip height in pixels.
+        workers: decoding threads (default: up to 8).
+        on_clip: called ``(clip id, error message or None)`` after each clip.
+
+    Returns:
+        clip id → base64 string, for the clips that could be read.
+    """
+    items = list(paths.items())
+    out: dict[str, str] = {}
+
+    def one(item: tuple[str, str | os.PathLike]) -> tuple[str, str | None, str | None]:
+        cid, p = item
+        try:
+            return cid, base64.b64encode(clip_thumbnail(p, count, height)).decode("ascii"), None
+        except Exception as e:  # noqa: BLE001 - one bad clip must not stop a report
+            return cid, None, f"{cid}: no thumbnail ({e})"
+
+    n = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, n)) as pool:
+        for cid, b64, err in pool.map(one, items):
+            if b64 is not None:
+                out[cid] = b64
+            if on_clip is not None:
+                on_clip(cid, err)
+    return out
+
+
+def resolve_clip_paths(results: Results, clips: str | os.PathLike | None = None) -> dict[str, str]:
+    """Clip id → existing video file, for the clips a report shows.
+
+    Paths come from ``clips`` when given (an index directory, or the folder / manifest the
+    results were computed from: ids are paths relative to it), else from the results'
+    sidecar. Ids whose file is missing are left out (their thumbnail is a placeholder).
+    """
+    table: dict[str, str] = {}
+    for c in results.clips:
+        if c.get("path"):
+            table[c["id"]] = str(c["path"])
+    if clips is not None:
+        from vidaug.mining import is_index_dir
+
+        src = Path(clips)
+        if is_index_dir(src):
+            try:  # only the clip table of the sidecar: no need to load the FAISS files
+                meta = json.loads((src / "index.json").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+                from vidaug.errors import VidaugError
+
+                raise VidaugError(f"{src}: unreadable index.json ({e})") from None
+            table.update({c["id"]: c["path"] for c in meta.get("clips", []) if c.get("path")})
+        else:
+            from vidaug.datasets import load_rows
+
+            table.update({r.rel: str(r.path) for r in load_rows(src)})
+    wanted = _shown_ids(results)
+    return {i: table[i] for i in wanted if i in table and Path(table[i]).is_file()}
+
+
+def _shown_ids(results: Results) -> list[str]:
+    """Clips that appear in the report: group members (dedup) or every row and neighbour."""
+    if results.kind == "dedup":
+        groups = results.meta.get("groups") or _groups_from_rows(results.rows)
+        seen = dict.fromkeys(i for g in groups for i in g)
+        for r in results.rows:
+            if r.get("is_leak"):
+                seen.setdefault(r["id"])
+        return list(seen)
+    seen = dict.fromkeys(r["id"] for r in results.rows)
+    for r in results.rows:
+        for n in ((r.get("evidence") or {}).get("neighbours") or [])[:NEIGHBOURS]:
+            seen.setdefault(n)
+    return list(seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# The data the page shows (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def _groups_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    by: dict[int, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r.get("group") is not None:
+            by.setdefault(int(r["group"]), []).append(r)
+    out = []
+    for g in sorted(by):
+        members = sorted(by[g], key=lambda r: (not r.get("representative"), r["id"]))
+        out.append([m["id"] for m in members])
+    return out
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON the page's script renders: a clip table (id, label, split, thumbnail index)
+    referenced by position from groups (dedup) or ranked rows (hard samples).
+
+    Args:
+        results: rows and metadata.
+        thumbs: clip id → base64 JPEG strip.
+
+    Returns:
+        ``{"kind", "clips", "thumbs", "labels", "groups" | "rows"}``.
+    """
+    thumbs = thumbs or {}
+    info = {c["id"]: c for c in results.clips if isinstance(c, Mapping) and "id" in c}
+    rows_by_id = {r["id"]: r for r in results.rows}
+    clips: list[dict[str, Any]] = []
+    thumb_list: list[str] = []
+    pos: dict[str, int] = {}
+
+    def ref(cid: str, label: Any = None) -> int:
+        if cid not in pos:
+            c = info.get(cid, {})
+            lab = c.get("label", rows_by_id.get(cid, {}).get("label", label))
+            t = -1
+            if cid in thumbs:
+                t = len(thumb_list)
+                thumb_list.append(thumbs[cid])
+            pos[cid] = len(clips)
+            clips.append(
+                {
+                    "id": cid,
+                    "label": None if lab is None else str(lab),
+                    "split": None if c.get("split") is None else str(c["split"]),
+                    "t": t,
+                }
+            )
+        return pos[cid]
+
+    data: dict[str, Any] = {"kind": results.kind, "pageSize": PAGE_SIZE}
+    if results.kind == "dedup":
+        groups = results.meta.get("groups") or _groups_from_rows(results.rows)
+        pair_score: dict[tuple[str, str], float] = {}
+        for p in results.meta.get("pairs") or []:
+            s = _num(p.get("score"))
+            if s is not None:
+                pair_score[(p["a"], p["b"])] = pair_score[(p["b"], p["a"])] = s
+        out_groups = []
+        for g in groups:
+            members = []
+            for j, cid in enumerate(g):
+                row = rows_by_id.get(cid, {})
+                pairs = [pair_score[(cid, o)] for o in g if (cid, o) in pair_score]
+                s = max(pairs) if pairs else _num(row.get("duplicate_score"))
+                members.append(
+                    {
+                        "c": ref(cid),
+                        "keep": j == 0,
+                        "s": None if s is None else round(s, 4),
+                        "leak": [ref(x) for x in row.get("leak_with") or []],
+                    }
+                )
+            scores = [m["s"] for m in members if m["s"] is not None]
+            out_groups.append(
+                {
+                    "m": members,
+                    "s": max(scores) if scores else None,
+                    "leak": any(m["leak"] for m in members),
+                }
+            )
+        data["groups"] = out_groups
+    else:
+        out_rows = []
+        for r in results.rows:
+            ev = r.get("evidence") or {}
+            nb = ev.get("neighbours") or []
+            nl = ev.get("neighbour_labels") or [None] * len(nb)
+            ns = ev.get("similarities") or [None] * len(nb)
+            out_rows.append(
+                {
+                    "c": ref(r["id"], r.get("label")),
+                    "s": _num(r.get("hard_score")),
+                    "p": None if r.get("predicted") is None else str(r["predicted"]),
+                    "h": bool(r.get("is_hard")),
+                    "o": bool(r.get("is_outlier")),
+                    "su": bool(r.get("is_label_suspect")),
+                    "ss": _num(r.get("label_suspect_score")),
+                    "os": _num(r.get("outlier_score")),
+                    "kd": _num(ev.get("knn_disagreement")),
+                    "cm": _num(ev.get("centroid_margin")),
+                    "nb": [
+                        [ref(str(i), lab), None if s is None else round(float(s), 4)]
+                        for i, lab, s in list(zip(nb, nl, ns, strict=False))[:NEIGHBOURS]
+                    ],
+                }
+            )
+        data["rows"] = out_rows
+    data["clips"] = clips
+    data["thumbs"] = thumb_list
+    data["labels"] = sorted({c["label"] for c in clips if c["label"] is not None})
+    return data
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: ``<``, ``>`` and ``&`` are
+    ``\\u``-escaped, so no ``</script>`` or ``<!--`` can appear in it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary and histogram (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def histogram_svg(
+    values: Sequence[float],
+    *,
+    bins: int = 20,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    threshold: float | None = None,
+    title: str = "",
+    width: int = 320,
+    height: int = 110,
+) -> str:
+    """A small inline SVG histogram of ``values`` in ``[lo, hi]`` (values outside are clipped)."""
+    v = np.clip(np.asarray([x for x in values if x is not None], dtype=float), lo, hi)
+    counts, _ = np.histogram(v, bins=bins, range=(lo, hi))
+    top = max(1, int(counts.max()) if len(counts) else 1)
+    pl, pr, pt, pb = 28, 8, 18, 18
+    iw, ih = width - pl - pr, height - pt - pb
+    bw = iw / bins
+    parts = [
+        f'<svg class="hist" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{html.escape(title)}">',
+        f'<text x="{pl}" y="12" class="ht">{html.escape(title)}</text>',
+    ]
+    for i, c in enumerate(counts.tolist()):
+        h = ih * c / top
+        parts.append(
+            f'<rect x="{pl + i * bw + 0.5:.1f}" y="{pt + ih - h:.1f}" width="{bw - 1:.1f}" '
+            f'height="{h:.1f}"><title>{lo + i * (hi - lo) / bins:.2f}–'
+            f"{lo + (i + 1) * (hi - lo) / bins:.2f}: {c}</title></rect>"
+        )
+    parts.append(
+        f'<line x1="{pl}" y1="{pt + ih}" x2="{pl + iw}" y2="{pt + ih}" class="ax"/>'
+        f'<text x="{pl}" y="{height - 4}" class="tk">{lo:g}</text>'
+        f'<text x="{pl + iw / 2}" y="{height - 4}" class="tk" text-anchor="middle">'
+        f"{(lo + hi) / 2:g}</text>"
+        f'<text x="{pl + iw}" y="{height - 4}" class="tk" text-anchor="end">{hi:g}</text>'
+        f'<text x="{pl - 4}" y="{pt + 8}" class="tk" text-anchor="end">{top}</text>'
+    )
+    if threshold is not None and lo <= threshold <= hi:
+        x = pl + iw * (threshold - lo) / (hi - lo)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{pt - 4}" x2="{x:.1f}" y2="{pt + ih}" class="th">'
+            f"<title>threshold {threshold:g}</title></line>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}={_fmt(x)}" for k, x in v.items())
+    return str(v)
+
+
+def _kv_table(title: str, items: Sequence[tuple[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in items
+    )
+    return f'<table class="kv"><caption>{html.escape(title)}</caption>{rows}</table>'
+
+
+def _elapsed(s: Any) -> str | None:
+    s = _num(s)
+    if s is None:
+        return None
+    return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def summary_html(results: Results) -> str:
+    """The summary block: counts, settings and a histogram (all strings escaped)."""
+    m, rows = results.meta, results.rows
+    s = m.get("summary") or {}
+    th = m.get("thresholds") or {}
+    if results.kind == "dedup":
+        n_groups = len(m.get("groups") or _groups_from_rows(rows))
+        counts = [
+            ("clips", s.get("clips", len(rows))),
+            ("duplicate groups", s.get("groups", n_groups)),
+            ("duplicate pairs", s.get("pairs")),
+            ("clips to drop", s.get("duplicates", sum(bool(r.get("is_duplicate")) for r in rows))),
+            ("leaking pairs", s.get("leaks")),
+            ("leaking clips", s.get("leaking_clips", sum(bool(r.get("is_leak")) for r in rows))),
+            ("candidate pairs checked", s.get("candidates")),
+        ]
+        settings = [
+            ("clip threshold", th.get("clip_threshold")),
+            ("frame threshold", th.get("frame_threshold")),
+            ("match fraction", th.get("match_fraction")),
+            ("motion threshold", th.get("motion_threshold")),
+            ("keep", th.get("keep")),
+        ]
+        hist = histogram_svg(
+            [_num(r.get("similarity")) for r in rows],
+            threshold=_num(th.get("clip_threshold")),
+            title="similarity to the nearest clip",
+        )
+        hist += histogram_svg(
+            [_num(r.get("duplicate_score")) for r in rows], title="duplicate score"
+        )
+    else:
+        counts = [
+            ("clips", s.get("clips", len(rows))),
+            ("hard", s.get("hard", sum(bool(r.get("is_hard")) for r in rows))),
+            (
+                "label suspects",
+                s.get("label_suspects", sum(bool(r.get("is_label_suspect")) for r in rows)),
+            ),
+            ("outliers", s.get("outliers", sum(bool(r.get("is_outlier")) for r in rows))),
+            ("classes", s.get("classes", len({str(r.get("label")) for r in rows}))),
+        ]
+        settings = [("neighbours (k)", m.get("k"))] + [
+            (k.replace("_", " "), v) for k, v in th.items()
+        ]
+        hist = histogram_svg(
+            [_num(r.get("hard_score")) for r in rows],
+            threshold=_num(th.get("hard_threshold")),
+            title="hardness score",
+        )
+        hist += histogram_svg(
+            [_num(r.get("label_suspect_score")) for r in rows], title="label-suspect score"
+        )
+    run = [
+        ("model", m.get("model")),
+        ("index type", m.get("index_kind")),
+        ("dims", m.get("dims")),
+        ("time taken", _elapsed(m.get("elapsed_s"))),
+        ("created", m.get("created")),
+        ("vidaug", m.get("vidaug")),
+    ]
+    settings = [x for x in settings if x[1] is not None]
+    return (
+        '<section id="summary" class="summary">'
+        + _kv_table("counts", counts)
+        + _kv_table("run", run)
+        + (_kv_table("thresholds", settings) if settings else "")
+        + f'<div class="hists">{hist}</div></section>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+# ---------------------------------------------------------------------------------------------
+
+_CSS = """
+:root{--fg:#1d1f23;--dim:#667;--line:#dde;--bg:#f6f7f9;--card:#fff;--keep:#1b7f3b;
+--drop:#a15c00;--leak:#c62828;--acc:#2456c7}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
+background:var(--bg)}
+header{padding:14px 20px 4px}h1{font-size:20px;margin:0 0 2px}.sub{color:var(--dim);
+overflow-wrap:anywhere}
+.summary{display:flex;flex-wrap:wrap;gap:14px;padding:10px 20px;align-items:flex-start}
+table.kv{border-collapse:collapse;background:var(--card);border:1px solid var(--line);
+border-radius:6px}
+table.kv caption{text-align:left;font-weight:600;padding:0 0 3px;color:var(--dim)}
+table.kv th{text-align:left;font-weight:normal;color:var(--dim);padding:2px 10px}
+table.kv td{padding:2px 10px;font-variant-numeric:tabular-nums;max-width:360px;
+overflow-wrap:anywhere}
+.hists{display:flex;flex-wrap:wrap;gap:8px}
+svg.hist{background:var(--card);border:1px solid var(--line);border-radius:6px}
+svg.hist rect{fill:#5b7fd6}svg.hist .ax{stroke:#99a}svg.hist .th{stroke:var(--leak);
+stroke-dasharray:3 2;stroke-width:1.5}
+svg.hist text{font-size:10px;fill:var(--dim)}svg.hist .ht{font-size:11px;fill:var(--fg)}
+.controls{position:sticky;top:0;z-index:2;display:flex;flex-wrap:wrap;gap:10px;
+align-items:center;padding:8px 20px;background:#eef0f4;border-bottom:1px solid var(--line)}
+.controls label{color:var(--dim)}.controls input[type=search]{width:180px}
+.pager{margin-left:auto;display:flex;gap:6px;align-items:center}
+main{padding:10px 20px 40px}
+.group,.hard-row{background:var(--card);border:1px solid var(--line);border-radius:8px;
+margin:0 0 10px;padding:8px 10px}
+.group.leak{border:2px solid var(--leak)}
+.ghead{display:flex;gap:10px;align-items:center;margin-bottom:6px;font-weight:600}
+.members{display:flex;flex-wrap:wrap;gap:10px}
+.member{border:1px solid var(--line);border-radius:6px;padding:4px;max-width:360px}
+.member.keep{border-color:var(--keep)}.member.drop{opacity:.92}
+.member.leak{background:#fff1f1;border-color:var(--leak)}
+.strip{display:block;height:64px;max-width:100%;border-radius:3px;background:#ccd}
+.strip.small{height:36px}
+.nothumb{display:flex;align-items:center;justify-content:center;height:64px;width:220px;
+background:#e4e6ea;color:var(--dim);border-radius:3px;font-size:12px}
+.nothumb.small{height:36px;width:110px}
+.meta{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:3px}
+.cid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
+.badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;color:#fff;
+background:#778}
+.b-keep{background:var(--keep)}.b-drop{background:var(--drop)}.b-leak{background:var(--leak)}
+.b-suspect{background:var(--leak)}.b-outlier{background:#7b4bc4}.b-hard{background:var(--drop)}
+.hard-row{display:grid;grid-template-columns:44px minmax(240px,auto) 1fr;gap:10px;
+align-items:start}
+.hard-row.suspect{border-left:4px solid var(--leak)}
+.rank{font-weight:600;color:var(--dim);font-variant-numeric:tabular-nums}
+.bar{display:inline-block;width:80px;height:8px;background:#e4e6ea;border-radius:4px;
+overflow:hidden;vertical-align:middle}.bar>i{display:block;height:100%;background:var(--drop)}
+.nbrs{display:flex;flex-wrap:wrap;gap:8px}
+.nbr{margin:0;font-size:12px;max-width:170px}.nbr figcaption{overflow-wrap:anywhere}
+.nbr.other figcaption .lab{color:var(--leak);font-weight:600}
+.lab{font-weight:600}.dim{color:var(--dim)}.empty{color:var(--dim);padding:20px 0}
+"""
+
+_JS = r"""
+(function(){
+"use strict";
+const D = JSON.parse(document.getElementById("report-data").textContent);
+const $ = (id) => document.getElementById(id);
+const list = $("list"), pageInfo = $("page-info");
+let page = 0;
+function el(tag, cls, text){
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+function num(x, d){ return (x === null || x === undefined) ? "—" : Number(x).toFixed(d === undefined ? 3 : d); }
+function thumb(ci, small){
+  const c = D.clips[ci];
+  if (c.t < 0) return el("div", "nothumb" + (small ? " small" : ""), "no thumbnail");
+  const img = el("img", "strip" + (small ? " small" : ""));
+  img.loading = "lazy"; img.alt = c.id; img.title = c.id;
+  img.src = "data:image/jpeg;base64," + D.thumbs[c.t];
+  return img;
+}
+function badge(kind, text){ return el("span", "badge b-" + kind, text); }
+function fillLabels(){
+  const sel = $("f-label");
+  for (const l of D.labels){ const o = el("option", null, l); o.value = l; sel.appendChild(o); }
+}
+function val(id){ const e = $(id); return e ? (e.type === "checkbox" ? e.checked : e.value) : null; }
+
+// ---- duplicates ----
+function groupItems(){
+  const lab = val("f-label"), q = (val("f-q") || "").toLowerCase(), leakOnly = val("f-leak");
+  const min = parseFloat(val("f-min") || "0");
+  let items = D.groups.map((g, i) => ({g: g, i: i}));
+  items = items.filter(({g}) => {
+    if (leakOnly && !g.leak) return false;
+    if ((g.s === null ? 0 : g.s) < min) return false;
+    if (lab && !g.m.some(m => D.clips[m.c].label === lab)) return false;
+    if (q && !g.m.some(m => D.clips[m.c].id.toLowerCase().includes(q))) return false;
+    return true;
+  });
+  const sort = val("f-sort");
+  const key = {
+    "score-desc": (a, b) => (b.g.s || 0) - (a.g.s || 0) || a.i - b.i,
+    "score-asc": (a, b) => (a.g.s || 0) - (b.g.s || 0) || a.i - b.i,
+    "size-desc": (a, b) => b.g.m.length - a.g.m.length || a.i - b.i,
+    "id": (a, b) => a.i - b.i,
+  }[sort];
+  if (key) items.sort(key);
+  return items;
+}
+function renderGroup(item){
+  const g = item.g;
+  const box = el("div", "group" + (g.leak ? " leak" : ""));
+  box.dataset.group = String(item.i);
+  const head = el("div", "ghead");
+  head.appendChild(el("span", null, "group " + item.i));
+  head.appendChild(el("span", "dim", g.m.length + " clips, max score " + num(g.s)));
+  if (g.leak) head.appendChild(badge("leak", "leak across splits"));
+  box.appendChild(head);
+  const ms = el("div", "members");
+  for (const m of g.m){
+    const c = D.clips[m.c];
+    const card = el("div", "member " + (m.keep ? "keep" : "drop") + (m.leak.length ? " leak" : ""));
+    card.appendChild(thumb(m.c, false));
+    const meta = el("div", "meta");
+    meta.appendChild(badge(m.keep ? "keep" : "drop", m.keep ? "keep" : "drop"));
+    meta.appendChild(el("span", "cid", c.id));
+    if (c.label !== null) meta.appendChild(el("span", "lab", c.label));
+    if (c.split !== null) meta.appendChild(el("span", "dim", "split " + c.split));
+    meta.appendChild(el("span", "dim", "score " + num(m.s)));
+    card.appendChild(meta);
+    if (m.leak.length){
+      const lw = el("div", "meta");
+      lw.appendChild(badge("leak", "leak"));
+      lw.appendChild(el("span", "cid", "with " + m.leak.map(x => D.clips[x].id + (D.clips[x].split !== null ? " (" + D.clips[x].split + ")" : "")).join(", ")));
+      card.appendChild(lw);
+    }
+    ms.appendChild(card);
+  }
+  box.appendChild(ms);
+  return box;
+}
+
+// ---- hard samples ----
+function rowItems(){
+  const lab = val("f-label"), q = (val("f-q") || "").toLowerCase(), flag = val("f-flag");
+  const min = parseFloat(val("f-min") || "0");
+  let items = D.rows.map((r, i) => ({r: r, i: i}));
+  items = items.filter(({r}) => {
+    const c = D.clips[r.c];
+    if ((r.s === null ? 0 : r.s) < min) return false;
+    if (lab && c.label !== lab) return false;
+    if (q && !c.id.toLowerCase().includes(q)) return false;
+    if (flag === "suspect" && !r.su) return false;
+    if (flag === "hard" && !r.h) return false;
+    if (flag === "outlier" && !r.o) return false;
+    if (flag === "none" && (r.su || r.h || r.o)) return false;
+    return true;
+  });
+  const key = {
+    "score-desc": (a, b) => (b.r.s || 0) - (a.r.s || 0) || a.i - b.i,
+    "score-asc": (a, b) => (a.r.s || 0) - (b.r.s || 0) || a.i - b.i,
+    "suspect-desc": (a, b) => (b.r.ss || 0) - (a.r.ss || 0) || a.i - b.i,
+    "outlier-desc": (a, b) => (b.r.os || 0) - (a.r.os || 0) || a.i - b.i,
+    "label": (a, b) => String(D.clips[a.r.c].label).localeCompare(String(D.clips[b.r.c].label)) || a.i - b.i,
+  }[val("f-sort")];
+  if (key) items.sort(key);
+  return items;
+}
+function renderRow(item){
+  const r = item.r, c = D.clips[r.c];
+  const box = el("div", "hard-row" + (r.su ? " suspect" : ""));
+  box.dataset.rank = String(item.i + 1);
+  box.appendChild(el("div", "rank", "#" + (item.i + 1)));
+  const main = el("div");
+  main.appendChild(thumb(r.c, false));
+  const meta = el("div", "meta");
+  meta.appendChild(el("span", "cid", c.id));
+  const lab = el("span"); lab.appendChild(el("span", "dim", "label "));
+  lab.appendChild(el("span", "lab", c.label)); meta.appendChild(lab);
+  const pred = el("span"); pred.appendChild(el("span", "dim", "seen as "));
+  pred.appendChild(el("span", "lab", r.p)); meta.appendChild(pred);
+  main.appendChild(meta);
+  const sc = el("div", "meta");
+  sc.appendChild(el("span", "dim", "hard " + num(r.s, 2)));
+  const bar = el("span", "bar"); const fill = el("i");
+  fill.style.width = Math.round(100 * Math.max(0, Math.min(1, r.s || 0))) + "%";
+  bar.appendChild(fill); sc.appendChild(bar);
+  if (r.su) sc.appendChild(badge("suspect", "label suspect " + num(r.ss, 2)));
+  if (r.o) sc.appendChild(badge("outlier", "outlier"));
+  if (r.h) sc.appendChild(badge("hard", "hard"));
+  sc.appendChild(el("span", "dim", "kNN disagreement " + num(r.kd, 2) + ", centroid margin " + num(r.cm, 2)));
+  main.appendChild(sc);
+  box.appendChild(main);
+  const nb = el("div", "nbrs");
+  for (const [ci, s] of r.nb){
+    const n = D.clips[ci];
+    const f = el("figure", "nbr" + (n.label !== c.label ? " other" : ""));
+    f.appendChild(thumb(ci, true));
+    const cap = el("figcaption");
+    cap.appendChild(el("span", "lab", n.label)); cap.appendChild(el("span", "dim", " " + num(s, 2) + " "));
+    cap.appendChild(el("span", "cid", n.id));
+    f.appendChild(cap); nb.appendChild(f);
+  }
+  box.appendChild(nb);
+  return box;
+}
+
+function render(){
+  const dedup = D.kind === "dedup";
+  const items = dedup ? groupItems() : rowItems();
+  const size = D.pageSize, pages = Math.max(1, Math.ceil(items.length / size));
+  page = Math.max(0, Math.min(page, pages - 1));
+  const shown = items.slice(page * size, (page + 1) * size);
+  const frag = document.createDocumentFragment();
+  for (const it of shown) frag.appendChild(dedup ? renderGroup(it) : renderRow(it));
+  if (!shown.length) frag.appendChild(el("div", "empty", dedup ? "No duplicate groups match." : "No rows match."));
+  list.replaceChildren(frag);
+  const what = dedup ? "groups" : "clips";
+  pageInfo.textContent = items.length
+    ? (page * size + 1) + "–" + (page * size + shown.length) + " of " + items.length + " " + what + " (page " + (page + 1) + "/" + pages + ")"
+    : "0 " + what;
+  $("prev").disabled = page === 0; $("next").disabled = page >= pages - 1;
+}
+fillLabels();
+for (const id of ["f-label", "f-sort", "f-flag", "f-leak", "f-min", "f-q"]){
+  const e = $(id);
+  if (e) e.addEventListener(e.tagName === "SELECT" || e.type === "checkbox" ? "change" : "input", () => { page = 0; render(); });
+}
+$("prev").addEventListener("click", () => { page--; render(); window.scrollTo(0, list.offsetTop - 60); });
+$("next").addEventListener("click", () => { page++; render(); window.scrollTo(0, list.offsetTop - 60); });
+render();
+})();
+"""
+
+
+def _controls(kind: str) -> str:
+    common_sort = (
+        '<option value="score-desc">score, highest first</option>'
+        '<option value="score-asc">score, lowest first</option>'
+    )
+    if kind == "dedup":
+        sort = common_sort + (
+            '<option value="size-desc">largest groups first</option>'
+            '<option value="id">group number</option>'
+        )
+        extra = '<label><input type="checkbox" id="f-leak"> leaks only</label>'
+    else:
+        sort = common_sort + (
+            '<option value="suspect-desc">label-suspect score</option>'
+            '<option value="outlier-desc">outlier score</option>'
+            '<option value="label">label</option>'
+        )
+        extra = (
+            '<label>flag <select id="f-flag"><option value="">any</option>'
+            '<option value="suspect">label suspects</option><option value="hard">hard</option>'
+            '<option value="outlier">outliers</option><option value="none">no flag</option>'
+            "</select></label>"
+        )
+    return (
+        '<nav class="controls">'
+        '<label>label <select id="f-label"><option value="">all</option></select></label>'
+        f"{extra}"
+        '<label>min score <input type="number" id="f-min" min="0" max="1" step="0.05" '
+        'value="0" style="width:64px"></label>'
+        f'<label>sort <select id="f-sort">{sort}</select></label>'
+        '<input type="search" id="f-q" placeholder="filter by clip id">'
+        '<span class="pager"><button id="prev" type="button">&larr; prev</button>'
+        '<span id="page-info"></span><button id="next" type="button">next &rarr;</button>'
+        "</span></nav>"
+    )
+
+
+def render_html(results: Results, thumbs: Mapping[str, str] | None = None) -> str:
+    """The whole report page as a string (see the module doc).
+
+    Args:
+        results: rows and metadata from ``vidaug dedup / mine-hard``.
+        thumbs: clip id → base64 JPEG strip (clips without one get a placeholder).
+    """
+    title = "Duplicates and leakage" if results.kind == "dedup" else "Hard samples"
+    src = results.meta.get("source")
+    sub = f"{src} — vidaug {results.kind} report" if src else f"vidaug {results.kind} report"
+    data = report_data(results, thumbs)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
+        f"<title>{html.escape(title)} — vidaug</title><style>{_CSS}</style></head>"
+        f'<body data-kind="{html.escape(results.kind)}">'
+        f"<header><h1>{html.escape(title)}</h1>"
+        f'<div class="sub">{html.escape(sub)}</div></header>'
+        f"{summary_html(results)}{_controls(results.kind)}"
+        "<main><noscript>This report needs JavaScript to list its rows.</noscript>"
+        '<div id="list"></div></main>'
+        f'<script id="report-data" type="application/json">{script_json(data)}</script>'
+        f"<script>{_JS}</script></body></html>\n"
+    )
+
+
+def write_report(
+    out: str | os.PathLike,
+    results: Results,
+    *,
+    clips: str | os.PathLike | None = None,
+    thumbnails: bool = True,
+    thumb_frames: int = 4,
+    thumb_height: int = 64,
+    on_start: Callable[[int], None] | None = None,
+    on_clip: Callable[[str, str | None], None] | None = None,
+) -> Path:
+    """Render ``results`` (with thumbnails of the clips it shows) to one HTML file, atomically.
+
+    Args:
+        out: the ``.html`` file.
+        results: from :func:`dedup_results`, :func:`hard_results` or :func:`load_results`.
+        clips: where the clips are when the results' own paths are missing or moved (an index
+            directory, or the folder / manifest the results were computed from).
+        thumbnails: False for a text-only report.
+        thumb_frames: frames per thumbnail strip.
+        thumb_height: strip height in pixels.
+        on_start: called with the number of clips to thumbnail.
+        on_clip: called after each thumbnail (clip id, error or None).
+
+    Returns:
+        ``out`` as a :class:`~pathlib.Path`.
+    """
+    from vidaug.datasets import atomic_write_text
+
+    thumbs: dict[str, str] = {}
+    if thumbnails:
+        paths = resolve_clip_paths(results, clips)
+        if on_start is not None:
+            on_start(len(paths))
+        thumbs = make_thumbnails(paths, count=thumb_frames, height=thumb_height, on_clip=on_clip)
+    return atomic_write_text(out, render_html(results, thumbs))

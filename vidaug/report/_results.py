@@ -1,0 +1,210 @@
+"""Saved mining results: the per-clip JSONL table plus a ``.meta.json`` sidecar.
+
+``vidaug dedup --out dups.jsonl`` writes the STYLE §6 table (one row per clip) to
+``dups.jsonl`` exactly as before, and beside it ``dups.meta.json``: what ran (kind, thresholds,
+model, index type, time taken), the summary counts, the duplicate pairs and groups, and the clip
+table (id, path, label, split, size) that a report needs for labels and thumbnails. Keeping the
+metadata out of the JSONL keeps the table one-row-per-clip for every other consumer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vidaug._version import __version__
+from vidaug.errors import VidaugError
+
+__all__ = [
+    "RESULTS_FORMAT",
+    "Results",
+    "dedup_results",
+    "hard_results",
+    "load_results",
+    "meta_path",
+    "save_results",
+]
+
+RESULTS_FORMAT = 1
+KINDS = ("dedup", "hard")
+
+#: Clip-table keys carried into the sidecar (the index has more: sizes, mtimes, sampling).
+_CLIP_KEYS = ("id", "path", "label", "split", "group", "source_frames", "width", "height", "fps")
+
+
+def meta_path(results: str | os.PathLike) -> Path:
+    """The sidecar of a results file: ``dups.jsonl`` → ``dups.meta.json``."""
+    p = Path(results)
+    return p.with_name(p.stem + ".meta.json") if p.suffix else p.with_name(p.name + ".meta.json")
+
+
+@dataclass
+class Results:
+    """Rows of one mining check and what produced them.
+
+    Attributes:
+        kind: ``"dedup"`` or ``"hard"``.
+        rows: the per-clip table (``DedupResult.table()`` or ``score_hardness`` rows).
+        meta: ``format``, ``kind``, ``vidaug``, ``created``, ``source``, ``model``,
+            ``index_kind``, ``elapsed_s``, ``summary``, ``thresholds``, ``clips`` (id, path,
+            label, split, …); dedup adds ``pairs`` and ``groups``, mine-hard ``k``. Missing keys
+            are unknown (e.g. results saved without a sidecar).
+    """
+
+    kind: str
+    rows: list[dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def clips(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("clips") or [])
+
+
+def _clip_table(index: Any) -> list[dict[str, Any]]:
+    if index is None:
+        return []
+    return [{k: c.get(k) for k in _CLIP_KEYS if c.get(k) is not None} for c in index.clips]
+
+
+def _base(kind: str, index: Any, source: Any, elapsed_s: float | None) -> dict[str, Any]:
+    return {
+        "format": RESULTS_FORMAT,
+        "kind": kind,
+        "vidaug": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": None if source is None else str(source),
+        "model": getattr(index, "model_id", None),
+        "index_kind": getattr(index, "kind", None),
+        "dims": getattr(index, "dims", None),
+        "elapsed_s": None if elapsed_s is None else round(float(elapsed_s), 3),
+        "clips": _clip_table(index),
+    }
+
+
+def dedup_results(
+    result: Any, index: Any = None, *, source: Any = None, elapsed_s: float | None = None
+) -> Results:
+    """Wrap a :class:`~vidaug.mining.DedupResult` (and the index it came from) as :class:`Results`."""
+    meta = _base("dedup", index, source, elapsed_s)
+    summary = result.summary()
+    meta.update(
+        summary={k: v for k, v in summary.items() if k != "thresholds"},
+        thresholds=summary.get("thresholds") or asdict(result.config),
+        pairs=list(result.pairs),
+        groups=[list(g) for g in result.groups],
+    )
+    return Results("dedup", result.table(), meta)
+
+
+def hard_results(
+    rows: Sequence[Mapping[str, Any]],
+    index: Any = None,
+    *,
+    k: int | None = None,
+    source: Any = None,
+    elapsed_s: float | None = None,
+) -> Results:
+    """Wrap :func:`~vidaug.mining.score_hardness` rows (and their index) as :class:`Results`."""
+    from vidaug.mining._hard import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT
+
+    rows = [dict(r) for r in rows]
+    meta = _base("hard", index, source, elapsed_s)
+    meta.update(
+        k=k,
+        summary=_hard_summary(rows),
+        thresholds={
+            "hard_threshold": 0.5,
+            "suspect_disagreement": SUSPECT_DISAGREEMENT,
+            "label_suspect_p": LABEL_SUSPECT_P,
+            "outlier_z": OUTLIER_Z,
+        },
+    )
+    return Results("hard", rows, meta)
+
+
+def _hard_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    labels = sorted({str(r.get("label")) for r in rows})
+    return {
+        "clips": len(rows),
+        "hard": sum(bool(r.get("is_hard")) for r in rows),
+        "label_suspects": sum(bool(r.get("is_label_suspect")) for r in rows),
+        "outliers": sum(bool(r.get("is_outlier")) for r in rows),
+        "classes": len(labels),
+    }
+
+
+def save_results(path: str | os.PathLike, results: Results) -> tuple[Path, Path]:
+    """Write the rows (JSONL) and the sidecar (:func:`meta_path`), each atomically.
+
+    Returns:
+        ``(rows_path, meta_path)``.
+    """
+    from vidaug.datasets import atomic_write_text, write_jsonl
+
+    rows_path = write_jsonl(path, results.rows)
+    side = meta_path(rows_path)
+    text = json.dumps(results.meta, ensure_ascii=False, indent=1, default=_json_default)
+    atomic_write_text(side, text + "\n")
+    return rows_path, side
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def _infer_kind(rows: list[dict[str, Any]], where: Path) -> str:
+    if rows and all("is_duplicate" in r for r in rows):
+        return "dedup"
+    if rows and all("hard_score" in r for r in rows):
+        return "hard"
+    raise VidaugError(
+        f"{where}: not a `vidaug dedup` or `vidaug mine-hard` results file (rows need "
+        "'is_duplicate' or 'hard_score')"
+    )
+
+
+def load_results(path: str | os.PathLike) -> Results:
+    """Read results written by ``vidaug dedup / mine-hard --out`` (with their sidecar if any).
+
+    Without a sidecar the kind is inferred from the rows, and the report lacks the model,
+    thresholds, pairs and clip paths (give ``clips=`` to :func:`write_report` for thumbnails).
+
+    Raises:
+        VidaugError: missing, empty or malformed file, or rows of another kind.
+    """
+    from vidaug.datasets import read_jsonl
+    from vidaug.errors import ManifestError
+
+    p = Path(path)
+    if not p.is_file():
+        raise VidaugError(f"{p}: results file not found")
+    try:
+        rows = read_jsonl(p)
+    except ManifestError as e:
+        raise VidaugError(str(e)) from None
+    if not rows:
+        raise VidaugError(f"{p}: no rows")
+    if not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in rows):
+        raise VidaugError(f"{p}: every row needs a string 'id'")
+    kind = _infer_kind(rows, p)
+    meta: dict[str, Any] = {}
+    side = meta_path(p)
+    if side.is_file():
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise VidaugError(f"{side}: unreadable results metadata ({e})") from None
+        if not isinstance(meta, dict) or meta.get("kind") != kind:
+            raise VidaugError(f"{side}: metadata of another kind of results than {p}")
+    meta.setdefault("kind", kind)
+    meta.setdefault("source", str(p))
+    return Results(kind, rows, meta)
