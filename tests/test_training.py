@@ -240,6 +240,12 @@ def test_cli_train_evaluate_export(labelled, tmp_path):
     assert "accuracy" in r.stdout and "confusion" in r.stdout
     rep = json.loads(out.read_text())
     assert rep["n"] == 6 and set(rep["per_class"]) == {"a", "b"}
+    emb = save_tiny_embedder(tmp_path / "emb.keras")
+    r = run("mine-hard", labelled, "--embed-model", emb, "--model", m, "--k", "2", "--json")
+    assert r.exit_code == 1 and "broken" in r.stderr  # results for the rest, then exit 1
+    rows = json.loads(r.stdout)
+    assert len(rows) == 6 and all({"loss", "margin", "misclassified"} <= set(x["evidence"])
+                                  for x in rows)  # fmt: skip
     r = run("export", m, "--tflite", "--manifest", labelled, "--json")
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)

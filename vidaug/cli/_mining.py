@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -263,13 +263,15 @@ def dedup(
 
     check_html_path(report, "--report")
     started = time.perf_counter()
+    failed: list[tuple[str, str]] = []
     with cli_errors():
         if is_index_dir(input):
             from vidaug.mining import EmbeddingIndex
 
             ix = EmbeddingIndex.load(input)
         else:
-            ix = _embed_with_progress(input, model, weights, layer, frames=frames).index
+            emb = _embed_with_progress(input, model, weights, layer, frames=frames)
+            ix, failed = emb.index, emb.failures
         cfg = replace(
             DEFAULT_DEDUP,
             clip_threshold=DEFAULT_DEDUP.clip_threshold if threshold is None else threshold,
@@ -288,6 +290,7 @@ def dedup(
     s = res.summary()
     if as_json:
         out_console.print_json(json.dumps({"summary": s, "rows": rows}, default=str))
+        _exit_if_failed(failed)
         return
     out_console.print(
         f"{s['clips']} clips, {s['pairs']} duplicate pairs in {s['groups']} groups: "
@@ -301,6 +304,46 @@ def dedup(
         out_console.print(
             f"  [red]leak[/red] {escape(p['a'])} ↔ {escape(p['b'])} ({p['score']:.3f})"
         )
+    _exit_if_failed(failed)
+
+
+def _exit_if_failed(failed: list[tuple[str, str]]) -> None:
+    """After the results are out: list the clips that could not be read, exit 1."""
+    if failed:
+        err_console.print(f"[red]{len(failed)} clips could not be read and were left out:[/red]")
+        _report_failures(failed)
+        raise typer.Exit(1)
+
+
+def _classifier_probs(path: Path, ix) -> tuple[Any, list[str]]:
+    """Class probabilities of every clip of ``ix`` from a `vidaug train` classifier (uniform,
+    with a warning, for a clip that cannot be read)."""
+    import os
+
+    import numpy as np
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vidaug.datasets import ManifestRow, quiet_ffmpeg
+
+    with quiet_ffmpeg():
+        from vidaug.training import load_with_meta, predict_rows
+    from vidaug.errors import VidaugError
+
+    with err_console.status("scoring clips with the classifier…"):
+        net, meta = load_with_meta(path)
+        labels = sorted({str(c.get("label")) for c in ix.clips if c.get("label") is not None})
+        names = list(meta.get("class_names") or labels)
+        unknown = sorted(set(labels) - set(names))
+        if unknown:
+            raise VidaugError(f"{path}: labels {unknown} are not classes of the model {names}")
+        rows = [ManifestRow(str(c.get("path") or c["id"]), c["id"], c.get("label"))
+                for c in ix.clips]  # fmt: skip
+        p, pos, failures = predict_rows(net, rows, names)
+    probs = np.full((len(rows), len(names)), 1.0 / len(names))
+    probs[pos] = p
+    for msg in failures.values():
+        err_console.print(f"  [yellow]no prediction[/yellow] {escape(msg)}", soft_wrap=True)
+    return probs, names
 
 
 @app.command("mine-hard")
@@ -324,13 +367,22 @@ def mine_hard(
     ] = "mobilenet_v2",
     weights: Weights = None,
     frames: Frames = 8,
+    classifier: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A classifier saved by `vidaug train`: adds per-clip loss, margin and "
+            "misclassified to the evidence.",
+        ),
+    ] = None,
     report: Report = None,
     as_json: AsJson = False,
 ) -> None:
     """Rank hard samples; flag outliers and likely label errors.
 
-    Hardness from kNN label disagreement and centroid margin in embedding space; likely label
-    errors (is_label_suspect) are kept apart from hard-but-correct clips.
+    Hardness from kNN label disagreement and centroid margin in embedding space (and, with
+    --model, the classifier's loss and margin); likely label errors (is_label_suspect) are kept
+    apart from hard-but-correct clips.
     """
     from vidaug.cli._report import check_html_path
     from vidaug.mining import EmbeddingIndex, is_index_dir, score_hardness
@@ -338,6 +390,7 @@ def mine_hard(
 
     check_html_path(report, "--report")
     started = time.perf_counter()
+    failed: list[tuple[str, str]] = []
     with cli_errors():
         src = index if index is not None else input
         if is_index_dir(src):
@@ -355,14 +408,20 @@ def mine_hard(
                         f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
                     )
         else:
-            ix = _embed_with_progress(input, model, weights, None, frames=frames).index
+            emb = _embed_with_progress(input, model, weights, None, frames=frames)
+            ix, failed = emb.index, emb.failures
+        probs, names = (None, None)
+        if classifier is not None:
+            probs, names = _classifier_probs(classifier, ix)
         rows = score_hardness(
-            ix.clip_emb, [c.get("label") for c in ix.clips], index=ix, k=k, ids=ix.ids
-        )
+            ix.clip_emb, [c.get("label") for c in ix.clips], index=ix, k=k, ids=ix.ids,
+            probs=probs, class_names=names,
+        )  # fmt: skip
     results = hard_results(rows, ix, k=k, source=input, elapsed_s=time.perf_counter() - started)
     _outputs(out, report, results)
     if as_json:
         out_console.print_json(json.dumps(rows, default=str))
+        _exit_if_failed(failed)
         return
     t = Table(title=f"hardest {min(top, len(rows))} of {len(rows)} clips", title_justify="left")
     for c in ("hard", "label", "seen as", "flags", "clip"):
@@ -389,3 +448,4 @@ def mine_hard(
     n_h = sum(r["is_hard"] for r in rows)
     n_o = sum(r["is_outlier"] for r in rows)
     out_console.print(f"{n_h} hard, {n_s} label suspects, {n_o} outliers")
+    _exit_if_failed(failed)
