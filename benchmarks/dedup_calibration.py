@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402  (first: pins the thread pools before numpy / cv2 load)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from _results import write_marked_section  # noqa: E402
 
 from vidaug.datasets import read_clip, write_clip, write_jsonl  # noqa: E402
 
@@ -44,7 +44,6 @@ FRAMES = 8
 #: Change when perturb() changes: cached copies made with other settings are then rewritten.
 COPIES_VERSION = "2"
 PERTURBATIONS = ("reencode", "crop", "resize", "trim", "bright", "flip", "speed")
-BEGIN, END = "<!-- dedup_calibration:begin -->", "<!-- dedup_calibration:end -->"
 # Threshold grid. match_fraction in eighths: clips are embedded with 8 frames.
 CLIP_GRID = np.round(np.arange(0.80, 1.0001, 0.01), 2)
 FRAME_GRID = np.round(np.arange(0.70, 0.9801, 0.01), 2)
@@ -335,22 +334,8 @@ def pct(x: float) -> str:
 
 
 def write_section(path: Path, body: str) -> None:
-    """Replace this script's section of RESULTS.md (between the markers) or append it,
-    re-reading the file right before an atomic replace (other scripts edit it too)."""
-    section = f"{BEGIN}\n{body.strip()}\n{END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """This script's section of RESULTS.md (between its markers)."""
+    write_marked_section(path, "dedup_calibration", body)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_marked_section  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -119,16 +122,8 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if not args.no_write:
-        path = HERE / "RESULTS.md"
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-        block = "\n".join(lines)
-        if BEGIN in text and END in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        body = "\n".join(x for x in lines if x not in (BEGIN, END))
+        write_marked_section(HERE / "RESULTS.md", "hook_overhead", body)
     return 0
 
 

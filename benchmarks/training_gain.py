@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_marked_section  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -96,12 +99,21 @@ def run(args: argparse.Namespace) -> dict:
             aug = work / f"copies{seed}"
             curate(work / "train.jsonl", aug, copies=args.copies, recipe=args.recipe, seed=seed)
             copies_rows = [r for r in load_rows(aug / "manifest.jsonl") if r.split == "train"]
+        nohard_rows = []
+        if "b2" in args.variants:
+            nh = work / f"nohard{seed}"
+            if first.is_dir() and not (nh / ".vidaug-index").exists():
+                shutil.copytree(first, nh / ".vidaug-index")
+            curate(work / "train.jsonl", nh, dedup=True, copies=args.copies, recipe=args.recipe,
+                   seed=seed, embedder=emb)  # fmt: skip
+            nohard_rows = [r for r in load_rows(nh / "manifest.jsonl") if r.split == "train"]
         variants = {  # name: (rows, on-the-fly recipe, hook)
             "a": (train, None, False),
             "b": (curated, on_the_fly, True),
             "hook": (train, None, True),
             "copies": (copies_rows, on_the_fly, False),
             "curated": (curated, on_the_fly, False),
+            "b2": (nohard_rows, on_the_fly, True),
         }
         for name in args.variants:
             rows, rec, hook = variants[name]
@@ -141,6 +153,7 @@ def summary_table(out: dict) -> list[str]:
         "hook": "ablation: (a) + hook",
         "copies": "ablation: augmented copies only",
         "curated": "ablation: (b) without the hook",
+        "b2": "(b2) dedup + copies + hook, no hard-clip copies",
     }
     present = list(dict.fromkeys(r["config"] for r in out["runs"]))
     for cfg in present:
@@ -173,7 +186,7 @@ def write_results(out: dict, args: argparse.Namespace, seconds: float) -> None:
                          capture_output=True, text=True).stdout.strip()  # fmt: skip
     body = [
         BEGIN,
-        f"## Training gain (issue 5 §6): model `{args.model}`",
+        f"## Training gain (issue 5 §6): model `{args.model}`, split seed {args.split_seed}",
         "",
         f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores (shared with other jobs while it ran). vidaug {vidaug.__version__} "
@@ -204,18 +217,9 @@ def write_results(out: dict, args: argparse.Namespace, seconds: float) -> None:
         "",
         END,
     ]
-    path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    marker_b = BEGIN.replace("training_gain", f"training_gain_{args.model}")
-    marker_e = END.replace("training_gain", f"training_gain_{args.model}")
-    block = "\n".join(body).replace(BEGIN, marker_b).replace(END, marker_e)
-    if marker_b in text and marker_e in text:
-        text = text[: text.index(marker_b)] + block + text[text.index(marker_e) + len(marker_e) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    name = f"training_gain_{args.model}" + (f"_split{args.split_seed}" if args.split_seed else "")
+    body = "\n".join(x for x in body if x not in (BEGIN, END))
+    write_marked_section(HERE / "RESULTS.md", name, body)
 
 
 def main() -> int:
@@ -233,7 +237,7 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--variants", nargs="+", default=["a", "b"],
-        choices=["a", "b", "hook", "copies", "curated"],
+        choices=["a", "b", "hook", "copies", "curated", "b2"],
         help="a: baseline; b: curated + augmented + hook; ablations: hook (a + hook), copies "
         "(augmented copies only), curated (b without the hook)",
     )  # fmt: skip

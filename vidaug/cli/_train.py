@@ -215,7 +215,7 @@ def train(
     """
     _quiet_tf()
     with cli_errors():
-        from vidaug.datasets import load_rows
+        from vidaug.datasets import load_rows, require_labels
         from vidaug.errors import VidaugError
 
         rows = load_rows(manifest)
@@ -224,12 +224,7 @@ def train(
         val_rows = [r for r in rows if r.split == "val"] if with_split else []
         if not train_rows:
             raise VidaugError(f"{manifest}: the train split is empty")
-        unlabeled = [r.rel for r in train_rows if r.label is None]
-        if unlabeled:
-            raise VidaugError(
-                f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): training needs "
-                "class subfolders or a label column"
-            )
+        require_labels(train_rows, "training")
         names = sorted({str(r.label) for r in train_rows})
         rec = None
         if recipe is not None:

@@ -17,6 +17,7 @@ from vidaug.datasets._manifest import (
     ManifestRow,
     load_rows,
     read_jsonl,
+    require_labels,
     safe_relpath,
     write_jsonl,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "quiet_ffmpeg",
     "read_clip",
     "read_jsonl",
+    "require_labels",
     "safe_relpath",
     "sample_clips_dir",
     "write_clip",

@@ -28,7 +28,7 @@ import numpy as np
 
 from vidaug.datasets._augment_job import clip_seed
 from vidaug.datasets._io import read_clip
-from vidaug.datasets._manifest import ManifestRow, load_rows
+from vidaug.datasets._manifest import ManifestRow, load_rows, require_labels
 from vidaug.errors import VidaugError
 
 __all__ = ["ClipDataset", "ClipLoader", "clip_tf_dataset", "sample_indices"]
@@ -88,12 +88,7 @@ class ClipLoader:
         self.rows = list(rows)
         if not self.rows:
             raise VidaugError("no clips to load")
-        unlabeled = [r.rel for r in self.rows if r.label is None]
-        if unlabeled:
-            raise VidaugError(
-                f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): training needs "
-                "class subfolders or a label column"
-            )
+        require_labels(self.rows, "training")
         self.class_names = (
             list(class_names) if class_names else sorted({str(r.label) for r in self.rows})
         )

@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vidaug.datasets._io import VIDEO_EXTENSIONS, atomic_write_text
-from vidaug.errors import ManifestError
+from vidaug.errors import ManifestError, VidaugError
 
 __all__ = ["ManifestRow", "load_rows", "read_jsonl", "safe_relpath", "write_jsonl"]
 
@@ -261,3 +261,18 @@ def load_rows(source: str | os.PathLike) -> list[ManifestRow]:
     if not rows:
         raise ManifestError(f"{source}: the manifest has no rows")
     return _unique(rows)
+
+
+def require_labels(rows: Sequence[ManifestRow], purpose: str = "training") -> None:
+    """Raise one clear error when any row has no label.
+
+    Raises:
+        VidaugError: ``N clips have no label (e.g. …): <purpose> needs class subfolders or a
+            label column``.
+    """
+    unlabeled = [r.rel for r in rows if r.label is None]
+    if unlabeled:
+        raise VidaugError(
+            f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): {purpose} needs class "
+            "subfolders or a label column"
+        )

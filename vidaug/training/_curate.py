@@ -33,7 +33,14 @@ from typing import Any
 import numpy as np
 
 from vidaug.augment import load_recipe
-from vidaug.datasets import ManifestRow, atomic_path, atomic_write_text, load_rows, write_jsonl
+from vidaug.datasets import (
+    ManifestRow,
+    atomic_path,
+    atomic_write_text,
+    load_rows,
+    require_labels,
+    write_jsonl,
+)
 from vidaug.datasets._augment_job import AugmentJob, augment_row
 from vidaug.errors import VidaugError
 
@@ -152,12 +159,7 @@ def curate(
     rows = load_rows(source)
     if not rows:
         raise VidaugError(f"{source}: no clips")
-    unlabeled = [r.rel for r in rows if r.label is None]
-    if unlabeled:
-        raise VidaugError(
-            f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): curation needs class "
-            "subfolders or a label column"
-        )
+    require_labels(rows, "curation")
     if len({r.label for r in rows}) < 2:
         raise VidaugError(f"{source}: only one class ({rows[0].label}); need at least 2")
     res = CurationResult(out)

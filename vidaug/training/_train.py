@@ -13,7 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from vidaug.datasets import ManifestRow, atomic_path, atomic_write_text
+from vidaug.datasets import ManifestRow, atomic_path, atomic_write_text, require_labels
 from vidaug.datasets._keras import ClipDataset
 from vidaug.errors import VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
@@ -68,9 +68,7 @@ def build_model(
 def _check_rows(rows: Sequence[ManifestRow], what: str) -> None:
     if not rows:
         raise VidaugError(f"the {what} split is empty")
-    missing = [r.rel for r in rows if r.label is None]
-    if missing:
-        raise VidaugError(f"{len(missing)} {what} clips have no label (e.g. {missing[0]})")
+    require_labels(rows, f"the {what} split")
 
 
 def train_model(
