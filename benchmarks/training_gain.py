@@ -18,9 +18,11 @@ mean ± std over seeds, go to RESULTS.md (section between ``training_gain`` mark
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -61,6 +63,8 @@ def write_manifest(path: Path, rows: list[dict], split: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    import keras
+
     from vidaug.augment import load_recipe
     from vidaug.datasets import load_rows
     from vidaug.mining import load_embedder
@@ -136,8 +140,14 @@ def run(args: argparse.Namespace) -> dict:
                                    "conflicts": len(cres.label_conflicts),
                                    "suspects": len(cres.label_suspects),
                                    "curate_s": round(curate_s, 1)}  # fmt: skip
+            run["peak_rss_gb"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2
+            )
             print(json.dumps(run), flush=True)
             out["runs"].append(run)
+            del res, model
+            keras.backend.clear_session()  # nothing of this run stays in memory
+            gc.collect()
     return out
 
 

@@ -118,6 +118,9 @@ class ClipLoader:
     def load(self, i: int) -> np.ndarray:
         """Clip ``i`` decoded and resized, un-augmented, ``(T, H, W, 3)`` uint8.
 
+        Without a recipe only the ``frames`` sampled frames are kept (and cached): nothing
+        else of the clip is ever used, and whole clips at 224 px would fill the memory.
+
         Raises:
             VidaugError: the clip cannot be read (also recorded in ``failures``).
         """
@@ -135,6 +138,8 @@ class ClipLoader:
         except Exception as e:  # noqa: BLE001 - a decoder surprise must not stop an epoch
             self.failures[row.rel] = f"{row.path}: unreadable ({type(e).__name__}: {e})"
             raise VidaugError(self.failures[row.rel]) from None
+        if self.recipe is None:
+            clip = np.ascontiguousarray(clip[sample_indices(len(clip), self.frames)])
         if self.cache:
             with self._lock:
                 self._clips[i] = clip
@@ -144,7 +149,9 @@ class ClipLoader:
         """``frames`` frames of clip ``i``, augmented with the ``(epoch, clip)`` seed when a
         recipe is set and ``epoch`` is not None; un-augmented otherwise."""
         clip = self.load(i)
-        if self.recipe is not None and epoch is not None:
+        if self.recipe is None:
+            return clip  # already the sampled frames
+        if epoch is not None:
             seed = clip_seed(self.seed, self.rows[i].rel, epoch)
             clip = _resize(np.asarray(self.recipe.augment(clip, seed=seed).clip), self.size)
         return clip[sample_indices(len(clip), self.frames)]
@@ -308,6 +315,7 @@ class ClipDataset(keras.utils.PyDataset):
                     out = np.zeros((len(self.rows), *f.shape[1:]), dtype=np.float32)
                 out[idx] = f
             self._features = out
+            self.loader._clips.clear()  # the frames are not needed once their features are
         return self._features
 
     # -- the PyDataset protocol ----------------------------------------------------------------
