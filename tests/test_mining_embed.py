@@ -116,3 +116,20 @@ def test_mobilenet_v2_offline_from_shared_weights():
     assert y.shape == (2, 1280)
     np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, rtol=1e-5)
     assert float(y[0] @ y[1]) < 0.99
+
+
+@pytest.mark.parametrize(("k", "fps"), [(8, None), (None, 10.0)])
+def test_sampled_decode_matches_full_decode(tmp_path, monkeypatch, k, fps) -> None:
+    """Decoding only the sampled frames gives what decoding the whole clip gives."""
+    from vidaug.datasets import ManifestRow
+    from vidaug.mining import _embed
+
+    path = write_clip(tmp_path / "c.mp4", make_clip(t=37, h=48, w=64, seed=3), fps=25.0)
+    row = ManifestRow(path=str(path), rel="c.mp4", label=None, split=None, extra={})
+    assert _embed._read_sampled(str(path), (32, 32), k, fps) is not None  # fast path taken
+    fast = _embed._load_frames(row, (32, 32), k, fps)
+    monkeypatch.setattr(_embed, "_read_sampled", lambda *a: None)
+    full = _embed._load_frames(row, (32, 32), k, fps)
+    np.testing.assert_array_equal(fast.frames, full.frames)
+    assert fast.info == full.info
+    assert _embed._read_sampled(str(tmp_path / "c.mkv"), (32, 32), k, fps) is None

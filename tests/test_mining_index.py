@@ -325,3 +325,19 @@ def test_save_refuses_to_clobber_non_index(index: EmbeddingIndex, tmp_path) -> N
     with pytest.raises(VidaugError, match="not a directory"):
         index.save(tmp_path / "file")
     assert (tmp_path / "photos" / "a.jpg").exists()
+
+
+def test_ivf_batched_search_matches_per_query(monkeypatch) -> None:
+    """Large query batches are searched list by list: same lists, exact similarities."""
+    n, d = 6_000, 16
+    x = _clustered(n, d, 7)
+    index = EmbeddingIndex.build(
+        [{"id": str(i)} for i in range(n)], x, np.arange(n), model_id="m", flat_threshold=1_000
+    )
+    assert index.kind == "ivf" and index._frames is index._clips  # one frame a clip: shared
+    sims, ids = index.search_clips(index.clip_emb, 4)  # 6000 queries ≥ _BATCH_QUERIES
+    assert (ids[:, 0] == np.arange(n)).all()
+    np.testing.assert_allclose(sims, np.einsum("qd,qkd->qk", x, x[np.maximum(ids, 0)]), atol=1e-5)
+    monkeypatch.setattr(_index, "_BATCH_QUERIES", 10**9)  # per-query FAISS search + re-rank
+    s2, i2 = index.search_clips(index.clip_emb[:500], 4)
+    assert (i2 == ids[:500]).mean() >= 0.99

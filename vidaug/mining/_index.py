@@ -7,14 +7,28 @@ clips). Embeddings are L2-normalised, so cosine similarity is the inner product.
 Index kinds:
 
 * ``"flat"``: exact ``IndexFlatIP``.
-* ``"ivf"``: ``IndexIVFFlat`` (inner product) with ``nlist ≈ 4·√n`` lists, trained on a seeded
-  random sample of at most 100k vectors; ``nprobe`` lists are scanned per query. Similarities
-  of the hits are exact, recall is not guaranteed.
+* ``"ivf"``: an inverted-file index (inner product) with ``nlist ≈ 2·√n`` lists (k-means, 10
+  iterations, on a seeded random sample of 40 vectors a list, at most 100k); ``nprobe`` lists
+  are scanned per query. The embeddings live once, in :attr:`EmbeddingIndex.frame_emb` /
+  :attr:`~EmbeddingIndex.clip_emb`: FAISS holds the lists (``IndexIVFScalarQuantizer``,
+  ``QT_4bit_uniform``: ids and the 4-bit codes a FAISS IVF index must store, an eighth of the
+  float32 bytes), not a second float32 copy, and every search scores the probed lists'
+  members exactly from the stored embeddings (see below). Similarities of the hits are exact, recall is not guaranteed.
+  Indexes saved with ``IndexIVFFlat`` (earlier versions) still load and search as before.
 * ``"ivfpq"``: ``IndexIVFPQ`` (compressed codes, codebooks trained on ≤ 20k vectors) for very
   large collections; ``4·k`` hits are re-ranked by their exact similarity from the stored
   embeddings.
 * ``"auto"`` (default): ``flat`` for an index of at most ``flat_threshold`` vectors, else
   ``ivf``. Frames and clips choose separately (there are many more frames than clips).
+
+Searches of ``"ivf"`` indexes, and large query batches on the other IVF kinds (at least
+``_BATCH_QUERIES`` vectors, e.g. every clip against the index in
+:func:`~vidaug.mining.find_duplicates`), run list by list: the
+queries that probe a list are multiplied with that list's vectors in one BLAS product (the
+loop inversion of FAISS' ``contrib.big_batch_search``). Same lists probed, same exact
+similarities as a per-query scan, but BLAS products instead of one scan per query. When every clip has exactly one
+frame and no separate clip embeddings are given, frames and clips share one array and one
+FAISS index.
 
 On disk (STYLE §5) a directory holds::
 
@@ -60,6 +74,10 @@ KINDS = ("auto", "flat", "ivf", "ivfpq")
 _META = "index.json"
 _FILES = ("frames.faiss", "clips.faiss", "frame_emb.npy", "frame_clip.npy", "clip_emb.npy")
 _MAX_TRAIN = 100_000
+_TRAIN_PER_LIST = 40  # k-means sample: FAISS wants ≥ 39 points a list
+_KMEANS_ITER = 10
+_BATCH_QUERIES = 4096  # query batches at least this large are searched list by list (IVF)
+_CHUNK = 65536  # rows per block where a full-size temporary would double the memory
 _MAX_TRAIN_PQ = 20_000  # PQ codebook training is costly; ~80 points per code is plenty
 _tmp_counter = itertools.count()
 
@@ -69,18 +87,43 @@ _tmp_counter = itertools.count()
 # ---------------------------------------------------------------------------------------------
 
 
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    """L2 norms of the rows, block by block (no full-size temporary)."""
+    out = np.empty(len(x), dtype=np.float32)
+    for lo in range(0, len(x), _CHUNK):
+        b = x[lo : lo + _CHUNK]
+        out[lo : lo + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", b, b))
+    return out
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     """L2-normalise rows (float32, C-contiguous); already-normalised input is returned as is."""
     x = np.ascontiguousarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if x.ndim != 2:
+        return x
+    norms = _row_norms(x)
     if np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
         return x
-    return np.ascontiguousarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+    out = np.empty_like(x)
+    for lo in range(0, len(x), _CHUNK):
+        out[lo : lo + _CHUNK] = (
+            x[lo : lo + _CHUNK] / np.maximum(norms[lo : lo + _CHUNK], 1e-12)[:, None]
+        )
+    return out
+
+
+def _one_frame_each(frame_clip: np.ndarray, n: int) -> bool:
+    """True when frame row ``i`` is the only frame of clip ``i`` (clip = frame embeddings)."""
+    return len(frame_clip) == n and bool(np.array_equal(frame_clip, np.arange(n)))
 
 
 def _nlist(n: int) -> int:
-    """``round(4·√n)`` lists, at most ``n // 39`` (FAISS wants ≥ 39 training points a list)."""
-    return max(1, min(round(4 * math.sqrt(n)), n // 39))
+    """``round(2·√n)`` lists, at most ``n // 39`` (FAISS wants ≥ 39 training points a list).
+
+    Half FAISS' usual ``4·√n``: the k-means costs ∝ ``nlist²`` and, for the self-search of
+    every vector that duplicate mining does, dominated the run (benchmarks/mining_bench.py).
+    """
+    return max(1, min(round(2 * math.sqrt(n)), n // 39))
 
 
 def _pq_shape(d: int, n: int) -> tuple[int, int]:
@@ -107,23 +150,56 @@ def _make_faiss(x: np.ndarray, kind: str, *, nprobe: int, seed: int) -> faiss.In
             raise ValueError(f"cannot train a {kind!r} index on no vectors")
         nlist = _nlist(n)
         if kind == "ivf":
-            spec = f"IVF{nlist},Flat"
+            # 4-bit codes of the vectors themselves (not of residuals), one range for all
+            # dimensions: training copies nothing (searches do not read the codes)
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, d, nlist, faiss.ScalarQuantizer.QT_4bit_uniform,
+                faiss.METRIC_INNER_PRODUCT, False,
+            )  # fmt: skip
+            quantizer.this.disown()
+            index.own_fields = True
         else:
             m, nbits = _pq_shape(d, n)
             spec = f"IVF{nlist},PQ{m}x{nbits}"
-        index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
         ivf = faiss.extract_index_ivf(index)
         ivf.cp.seed = seed
+        ivf.cp.niter = _KMEANS_ITER
         if kind == "ivfpq":
             faiss.downcast_index(ivf).pq.cp.seed = seed
-        cap = _MAX_TRAIN if kind == "ivf" else _MAX_TRAIN_PQ
+        cap = min(_MAX_TRAIN, _TRAIN_PER_LIST * nlist) if kind == "ivf" else _MAX_TRAIN_PQ
         rng = np.random.default_rng(seed)
         train = x if n <= cap else x[np.sort(rng.choice(n, cap, replace=False))]
         index.train(np.ascontiguousarray(train))
+        del train
         ivf.nprobe = nprobe
-    if n:
-        index.add(x)
+    if kind == "ivf" and n:
+        _add_reserved(faiss.extract_index_ivf(index), x)
+    else:
+        for lo in range(0, n, _CHUNK):  # FAISS encodes block by block as well
+            index.add(x[lo : lo + _CHUNK])
     return index
+
+
+def _add_reserved(ivf: Any, x: np.ndarray) -> None:
+    """Add ``x`` to a trained IVF index, each list allocated once at its final size (FAISS
+    appends entry by entry, growing its per-list buffers by doubling: up to 2× their bytes)."""
+    n = len(x)
+    assign = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, _CHUNK):
+        _, a = ivf.quantizer.search(x[lo : lo + _CHUNK], 1)
+        assign[lo : lo + _CHUNK] = a[:, 0]
+    counts = np.bincount(assign, minlength=ivf.nlist)
+    inv = ivf.invlists
+    for lst in np.flatnonzero(counts).tolist():
+        old = inv.list_size(lst)
+        inv.resize(lst, old + int(counts[lst]))  # reserve ...
+        inv.resize(lst, old)  # ... keep the capacity, not the entries
+    for lo in range(0, n, _CHUNK):
+        xc = np.ascontiguousarray(x[lo : lo + _CHUNK])
+        ac = np.ascontiguousarray(assign[lo : lo + _CHUNK])
+        ivf.add_core(len(xc), faiss.swig_ptr(xc), None, faiss.swig_ptr(ac))
 
 
 def _kind_of(index: faiss.Index) -> str:
@@ -141,6 +217,61 @@ def _set_nprobe(index: faiss.Index, nprobe: int) -> None:
         pass
 
 
+def _ivf_of(index: faiss.Index) -> Any:
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
+def _codes_unused(ivf: Any) -> bool:
+    """True for vidaug's ``"ivf"`` layout (scalar-quantised codes): searched list by list from
+    the stored float32 embeddings whatever the number of queries."""
+    return isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer)
+
+
+def _exact_codes(index: faiss.Index) -> bool:
+    """True when FAISS' own similarities are exact (flat storage of float32 vectors)."""
+    ivf = _ivf_of(index)
+    return ivf is None or isinstance(faiss.downcast_index(ivf), faiss.IndexIVFFlat)
+
+
+def _search_by_list(
+    ivf: Any, stored: np.ndarray, q: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """IVF search of many queries, inverted: for each list, every query probing it at once.
+
+    Probes the same ``nprobe`` lists per query as ``index.search`` and scores the list members
+    exactly from ``stored`` (row ``i`` = FAISS id ``i``), one BLAS product per list.
+    """
+    nq, p = len(q), max(1, min(int(ivf.nprobe), int(ivf.nlist)))
+    assign = np.empty((nq, p), dtype=np.int32)
+    step = 16384
+    for lo in range(0, nq, step):
+        _, a = ivf.quantizer.search(q[lo : lo + step], p)
+        assign[lo : lo + step] = a
+    flat = assign.ravel()
+    del assign
+    order = np.argsort(flat, kind="stable")
+    lims = np.searchsorted(flat[order], np.arange(ivf.nlist + 1))
+    del flat
+    owner = (order // p).astype(np.int64)  # the query of each (query, probe) entry
+    del order
+    heap = faiss.ResultHeap(nq, k, keep_max=True)
+    inv = ivf.invlists
+    for lst in np.flatnonzero(np.diff(lims)).tolist():
+        a, b = int(lims[lst]), int(lims[lst + 1])
+        size = inv.list_size(lst)
+        if size == 0:
+            continue
+        ids = faiss.rev_swig_ptr(inv.get_ids(lst), size).copy()
+        qs = owner[a:b]
+        sims, pos = faiss.knn(q[qs], stored[ids], min(k, size), faiss.METRIC_INNER_PRODUCT)
+        heap.add_result_subset(qs, sims, ids[pos])
+    heap.finalize()
+    return heap.D, heap.I
+
+
 def _search(
     index: faiss.Index, stored: np.ndarray, kind: str, query: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +286,10 @@ def _search(
             f"{index.d}-dimensional embeddings"
         )
     q = np.ascontiguousarray(q)
-    if kind != "ivfpq":
+    ivf = _ivf_of(index)
+    if ivf is not None and index.ntotal and (len(q) >= _BATCH_QUERIES or _codes_unused(ivf)):
+        sims, ids = _search_by_list(ivf, stored, q, k)
+    elif _exact_codes(index):
         sims, ids = index.search(q, k)
     else:  # compressed distances: fetch more, re-rank exactly from the stored embeddings
         kk = min(max(4 * k, k + 16), max(index.ntotal, k))
@@ -314,9 +448,22 @@ def _validate_frames(
 
 
 def _clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
-    sums = np.zeros((n, frame_emb.shape[1]), dtype=np.float64)
-    np.add.at(sums, frame_clip, frame_emb)
-    return _normalise(sums)
+    """Normalised mean frame embedding of each clip (every clip has ≥ 1 frame); ``frame_emb``
+    itself when every clip is one frame (no copy)."""
+    if _one_frame_each(frame_clip, n):
+        return frame_emb
+    order = np.argsort(frame_clip, kind="stable")
+    counts = np.bincount(frame_clip, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    out = np.empty((n, frame_emb.shape[1]), dtype=np.float32)
+    step = 4096
+    for c0 in range(0, n, step):
+        c1 = min(n, c0 + step)
+        r0, r1 = starts[c0], starts[c1 - 1] + counts[c1 - 1]
+        sums = np.add.reduceat(frame_emb[order[r0:r1]].astype(np.float64), starts[c0:c1] - r0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        out[c0:c1] = sums / np.maximum(norms, 1e-12)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,9 +546,18 @@ class EmbeddingIndex:
         self.clip_kind = clip_kind
         self.seed = seed
         self.created = created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        share = (
+            self.clip_emb is self.frame_emb
+            and _one_frame_each(self.frame_clip, n)
+            and kind == clip_kind
+            and frame_index is None
+            and clip_index is None
+        )
         if frame_index is None:
             frame_index = _make_faiss(self.frame_emb, kind, nprobe=nprobe, seed=seed)
-        if clip_index is None:
+        if share:  # one frame per clip: one array, one FAISS index
+            clip_index = frame_index
+        elif clip_index is None:
             clip_index = _make_faiss(self.clip_emb, clip_kind, nprobe=nprobe, seed=seed)
         self._frames, self._clips = frame_index, clip_index
         self._nprobe = nprobe
@@ -447,7 +603,7 @@ class EmbeddingIndex:
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        clips = _validate_clips(clips)
+        clips = list(clips)  # validated (and copied) once, by the constructor
         fe, fc = _validate_frames(frame_emb, frame_clip, len(clips))
         ce = _clip_means(fe, fc, len(clips)) if clip_emb is None else clip_emb
         return cls(
@@ -494,6 +650,18 @@ class EmbeddingIndex:
         if not new:
             return
         n0 = len(self.clips)
+        if self._clips is self._frames:
+            if ce is fe:  # still one frame per clip: keep sharing
+                self._frames.add(fe)
+                self.frame_emb = np.concatenate([self.frame_emb, fe])
+                self.frame_clip = np.concatenate([self.frame_clip, fc + n0])
+                self.clip_emb = self.frame_emb
+                for i, c in enumerate(new):
+                    self._pos[c["id"]] = n0 + i
+                self.clips.extend(new)
+                return
+            self._clips = faiss.clone_index(self._frames)
+            _set_nprobe(self._clips, self._nprobe)
         if len(fe):
             self._frames.add(fe)
         self._clips.add(ce)
@@ -700,6 +868,8 @@ class EmbeddingIndex:
                 )
         fi = _load_faiss(d / "frames.faiss", dd, f)
         ci = _load_faiss(d / "clips.faiss", dd, n)
+        if _one_frame_each(fc, n) and _kind_of(fi) == _kind_of(ci) and np.array_equal(fe, ce):
+            ce, ci = fe, fi  # one frame per clip: share the array and the FAISS index
         try:
             return cls(
                 meta["clips"],
