@@ -85,8 +85,8 @@ def main() -> int:
             res = train_model(model, train, epochs=args.epochs, recipe=recipe, hook=hook,
                               seed=rep, callbacks=[timer])  # fmt: skip
             results["hook" if hook else "plain"].extend(timer.t[1:])
-            if hook:
-                results["hook_own"].append(res.hook_seconds / args.epochs)
+            if hook:  # per firing, the first (Keras traces its predict step) left out too
+                results["hook_own"].extend(h["seconds"] for h in res.hook[1:])
     plain = float(np.median(results["plain"]))
     with_hook = float(np.median(results["hook"]))
     own = float(np.median(results["hook_own"]))
@@ -113,7 +113,7 @@ def main() -> int:
         f"| overhead (with / without − 1) | {100 * overhead:+.1f} % | ≤ 10 % | "
         + ("PASS" if overhead <= 0.10 else "FAIL")
         + " |",
-        f"| the hook's own time per epoch (timed inside it) | {own:.2f} "
+        f"| the hook's own time per epoch (timed inside it, median) | {own:.2f} "
         f"({100 * own / plain:.1f} % of an epoch) | ≤ 10 % | "
         + ("PASS" if own / plain <= 0.10 else "FAIL")
         + " |",

@@ -59,7 +59,7 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
         suspect_weight: float = 0.1,
         index: Any = None,
         log_path: str | os.PathLike | None = None,
-        batch_size: int = 32,
+        batch_size: int = 64,
         verbose: int = 0,
     ) -> None:
         super().__init__()
@@ -99,8 +99,12 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
                 emb_layer = model.layers[-2]
             self._sub = keras.Model(model.input, [emb_layer.output, model.output])
             self._sub_of = model
-        e, p = self._sub.predict(x, batch_size=self.batch_size, verbose=0)  # a compiled step
-        return np.asarray(e), np.asarray(p)
+        embs, probs = [], []
+        for s in range(0, len(x), self.batch_size):  # compiled steps without predict()'s set-up
+            e, p = self._sub.predict_on_batch(x[s : s + self.batch_size])
+            embs.append(np.asarray(e))
+            probs.append(np.asarray(p))
+        return np.concatenate(embs), np.concatenate(probs)
 
     def score(self) -> list[dict[str, Any]]:
         """Score the training clips with the current model (also usable outside ``fit``)."""
