@@ -15,16 +15,14 @@ Rows (same clips, same frames, same model, same batch size):
 from __future__ import annotations
 
 import argparse  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import _common as C  # noqa: E402  (first: pins the thread pools before numpy / cv2 / TF load)
 import numpy as np  # noqa: E402
+from _results import write_marked_section  # noqa: E402
 
-BEGIN, END = "<!-- embed_bench:begin -->", "<!-- embed_bench:end -->"
 TARGET = 0.8
 
 
@@ -49,22 +47,8 @@ def predecode(rows: list, size: tuple[int, int], frames: int | None, fps: float 
 
 
 def write_section(path: Path, body: str) -> None:
-    """Replace this script's section of RESULTS.md (between the markers) or append it,
-    re-reading the file right before an atomic replace (other scripts edit it too)."""
-    section = f"{BEGIN}\n{body.strip()}\n{END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """This script's section of RESULTS.md (between its markers)."""
+    write_marked_section(path, "embed_bench", body)
 
 
 def main(argv: list[str] | None = None) -> int:

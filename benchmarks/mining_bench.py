@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import _common  # noqa: F401  (pins threads before numpy is imported)
 import numpy as np  # noqa: E402
 from _common import REPO, OtherLoad, machine_info, md_table  # noqa: E402
+from _results import write_marked_section  # noqa: E402
 
-BEGIN, END = "<!-- mining_bench:begin -->", "<!-- mining_bench:end -->"
 TARGET_SPEEDUP, TARGET_RECALL, TARGET_RSS = 20.0, 0.99, 1.5
 
 
@@ -317,22 +315,8 @@ Command: `{cmd}`. One thread everywhere (FAISS `omp_set_num_threads(1)`, OpenBLA
 
 
 def write_section(path: Path, body: str) -> None:
-    """Replace this script's section of RESULTS.md (between the markers) or append it,
-    re-reading the file right before an atomic replace (other scripts edit it too)."""
-    section = f"{BEGIN}\n{body.strip()}\n{END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """This script's section of RESULTS.md (between its markers)."""
+    write_marked_section(path, "mining_bench", body)
 
 
 def main(argv: list[str] | None = None) -> int:
