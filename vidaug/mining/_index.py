@@ -62,6 +62,7 @@ import faiss
 import numpy as np
 
 from vidaug._version import __version__
+from vidaug.datasets._io import _fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 
 __all__ = ["FORMAT", "KINDS", "EmbeddingIndex"]
@@ -325,20 +326,6 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     raise TypeError(f"clip table value of type {type(obj).__name__} is not JSON-serialisable")
-
-
-def _fsync(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _exchange(a: Path, b: Path) -> bool:
