@@ -81,7 +81,7 @@ def main() -> int:
     for rep in range(args.repeats):
         for hook in (False, True) if rep % 2 == 0 else (True, False):
             timer = EpochTimes()
-            model = build_model(args.model, 2, weights=WEIGHTS)
+            model = build_model(args.model, 2, weights=WEIGHTS, seed=rep)
             res = train_model(model, train, epochs=args.epochs, recipe=recipe, hook=hook,
                               seed=rep, callbacks=[timer])  # fmt: skip
             results["hook" if hook else "plain"].extend(timer.t[1:])

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> dict:
         }
         for name in args.variants:
             rows, rec, hook = variants[name]
-            model = build_model(args.model, 2, frames=args.frames, weights=WEIGHTS)
+            model = build_model(args.model, 2, frames=args.frames, weights=WEIGHTS, seed=seed)
             t0 = time.perf_counter()
             res = train_model(model, rows, class_names=names, epochs=args.epochs,
                               batch_size=args.batch, recipe=rec, hook=hook, seed=seed,

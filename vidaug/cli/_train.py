@@ -241,7 +241,7 @@ def train(
                     raise VidaugError(
                         f"training needs at least 2 classes, the train split has {names}"
                     )
-                net = build_model(model, len(names), frames=frames, weights=weights)
+                net = build_model(model, len(names), frames=frames, weights=weights, seed=seed)
         err_console.print(
             f"training {escape(net.name)} on {len(train_rows)} clips"
             + (f", validating on {len(val_rows)}" if val_rows else "")
@@ -378,7 +378,9 @@ def _cross_validate(rows, meta: dict, names: list[str], k: int, epochs, fps) -> 
         test = set(int(i) for i in test_idx)
         tr = [r for i, r in enumerate(rows) if i not in test]
         te = [rows[i] for i in sorted(test)]
-        net = build_model(kind, len(names), frames=int(meta.get("frames", 8)))
+        net = build_model(
+            kind, len(names), frames=int(meta.get("frames", 8)), seed=int(meta.get("seed", 0))
+        )
         err_console.print(f"fold {f + 1}/{k}: train {len(tr)}, test {len(te)}")
         res = train_model(
             net, tr, class_names=names, epochs=epochs or int(meta.get("epochs", 10)),

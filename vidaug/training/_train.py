@@ -52,10 +52,19 @@ class TrainResult:
 
 
 def build_model(
-    kind: str, num_classes: int, *, frames: int = 8, size: int | None = None, weights=None
+    kind: str,
+    num_classes: int,
+    *,
+    frames: int = 8,
+    size: int | None = None,
+    weights=None,
+    seed: int | None = None,
 ) -> keras.Model:
     """``seed`` (:func:`build_seed_classifier`, 64 px) or ``mobilenet_v2``
-    (:func:`build_classifier`, 224 px)."""
+    (:func:`build_classifier`, 224 px). With ``seed``, the initial weights are reproducible
+    (Keras' random state is seeded before the layers are made)."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     if kind == "seed":
         return build_seed_classifier(num_classes, frame_size=size or 64, frames=frames)
     if kind == "mobilenet_v2":
