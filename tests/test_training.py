@@ -335,3 +335,26 @@ def test_same_seed_same_model(labelled):
     other = build_model("seed", 2, frames=2, size=16, seed=5)
     assert not np.array_equal(np.concatenate([w.ravel() for w in other.get_weights()])[:50],
                               weights[0][:50])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_trained_classifier_is_a_mining_embedder(labelled, tmp_path):
+    """`vidaug embed --model CLASSIFIER.keras`: frames embedded through the classifier's
+    embedding layer (a frame held for the whole clip)."""
+    from vidaug.mining import load_embedder
+    from vidaug.training import build_seed_classifier, save_classifier
+
+    model = build_seed_classifier(2, frame_size=24, frames=4)
+    p = save_classifier(model, tmp_path / "m.keras", {"class_names": ["a", "b"]})
+    emb = load_embedder(p)
+    assert emb.dims == 64 and emb.input_size == (24, 24)
+    frames = np.random.default_rng(0).integers(0, 256, (3, 24, 24, 3)).astype(np.float32)
+    v = emb(frames)
+    assert v.shape == (3, 64)
+    clip = np.repeat(frames[:1, None], 4, axis=1)  # frame 0 held for the whole clip
+    import keras
+
+    ref = keras.Model(model.input, model.get_layer("embedding").output)(clip).numpy()[0]
+    np.testing.assert_allclose(v[0], ref / np.linalg.norm(ref), rtol=1e-4, atol=1e-5)
+    r = run("embed", labelled, "--out", tmp_path / "ix", "--model", p, "--frames", "2", "--json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["dims"] == 64  # exit 1: the broken clip

@@ -124,10 +124,13 @@ def load_embedder(
 
     Args:
         model: ``"mobilenet_v2"`` (ImageNet MobileNetV2 1.0/224, global-average-pooled, 1280-d)
-            or the path of a ``.keras`` / ``.h5`` image model.
+            or the path of a ``.keras`` / ``.h5`` image model, or of a video classifier with
+            input ``(batch, frames, H, W, 3)`` such as `vidaug train` saves: a frame is then
+            embedded as a clip that holds that frame.
         weights: MobileNetV2 weights file (see :func:`resolve_mobilenet_weights`).
         layer: for a user model, the layer whose output is the embedding (default: the
-            penultimate layer, i.e. the features before the classifier head).
+            layer named ``embedding`` of a video classifier, else the penultimate layer, i.e.
+            the features before the classifier head).
         preprocess: ``auto`` (MobileNetV2's [-1, 1] for the default model, raw [0, 255] for
             user models), ``mobilenet`` ([-1, 1]), ``unit`` ([0, 1]) or ``raw``.
 
@@ -175,16 +178,32 @@ def load_embedder(
     except Exception as e:  # noqa: BLE001
         raise VidaugError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
     shape = tuple(net.input_shape) if not isinstance(net.input_shape, list) else None
+    video = shape is not None and len(shape) == 5 and shape[1] and shape[-1] == 3
+    if video:  # a video classifier (e.g. from `vidaug train`): (batch, frames, H, W, 3)
+        clip_len, shape = int(shape[1]), (shape[0], *shape[2:])
     if shape is None or len(shape) != 4 or shape[-1] != 3 or not shape[1] or not shape[2]:
         raise VidaugError(
-            f"{path}: expected an image model with input (batch, height, width, 3), "
-            f"got {net.input_shape}"
+            f"{path}: expected an image model with input (batch, height, width, 3) or a video "
+            f"classifier with input (batch, frames, height, width, 3), got {net.input_shape}"
         )
+    names = {lay.name for lay in net.layers}
+    default = "embedding" if video and "embedding" in names else None
     try:
-        target = net.get_layer(layer) if layer else net.layers[-2 if len(net.layers) > 1 else -1]
+        if layer or default:
+            target = net.get_layer(layer or default)
+        else:
+            target = net.layers[-2 if len(net.layers) > 1 else -1]
     except ValueError:
         raise VidaugError(f"{path}: no layer named {layer!r}") from None
     emb = keras.Model(net.inputs, target.output)
+    if video:
+        # A frame's embedding is the clip embedding of that frame held for the whole clip
+        # (what a still camera would give); the classifier's own pooling stays untouched.
+        frame = keras.Input(tuple(shape[1:]))
+        held = keras.layers.Lambda(
+            lambda x: keras.ops.repeat(keras.ops.expand_dims(x, 1), clip_len, axis=1)
+        )(frame)
+        emb = keras.Model(frame, emb(held))
     pre = scalers["raw" if preprocess == "auto" else preprocess]
     digest = _file_digest(str(path))
     dims = int(np.prod(emb.output_shape[1:]))
