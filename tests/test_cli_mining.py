@@ -105,3 +105,13 @@ def test_missing_index_or_input(cmd, tmp_path):
     }[cmd]
     r = run(*args)
     assert r.exit_code in (1, 2) and "Traceback" not in r.output and "nope" in r.stderr
+
+
+@pytest.mark.parametrize("cmd", ["embed", "dedup", "mine-hard"])
+def test_empty_input_is_one_clear_line(cmd, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [cmd, empty] + (["--out", tmp_path / "ix"] if cmd == "embed" else [])
+    r = run(*args)
+    assert r.exit_code == 2 and "no video files" in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "ix").exists()
