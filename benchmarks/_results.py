@@ -1,11 +1,16 @@
-"""Writing a script's own section of RESULTS.md (no side effects on import, unlike
-``_common``, which pins thread pools)."""
+"""Paths and writing a script's own section of RESULTS.md, for the benchmarks that train (no
+side effects on import, unlike ``_common``, which pins thread pools)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = Path(os.environ.get("VIDAUG_SHARED", ROOT.parent / "shared"))
+WEIGHTS = SHARED / "models" / "mobilenet_v2" / "mobilenet_v2_1.0_224_notop.h5"
 
 
 def write_marked_section(path: Path, name: str, body: str) -> None:

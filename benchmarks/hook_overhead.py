@@ -23,13 +23,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import write_marked_section  # noqa: E402
+from _results import HERE, ROOT, SHARED, WEIGHTS, write_marked_section  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-SHARED = Path(os.environ.get("VIDAUG_SHARED", ROOT.parent / "shared"))
-WEIGHTS = SHARED / "models" / "mobilenet_v2" / "mobilenet_v2_1.0_224_notop.h5"
 BEGIN, END = "<!-- hook_overhead:begin -->", "<!-- hook_overhead:end -->"
 
 
