@@ -81,22 +81,51 @@ def main() -> None:
         sys.exit(1)
 
 
-def clip_progress(verb: str):
-    """A rich progress bar on stderr counting clips (shared by the long commands)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+class ClipProgress:
+    """A rich progress bar on stderr counting clips (shared by the long commands).
 
-    return Progress(
-        TextColumn(f"[bold]{verb}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("clips"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}", style="dim"),
-        console=err_console,
-    )
+    ``start(n)`` shows it (nothing for ``n == 0``), ``advance(label)`` counts one clip and shows
+    its name, ``say(markup)`` prints a line above the bar, ``stop()`` removes it (idempotent).
+    """
+
+    def __init__(self, verb: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.verb = verb
+        self.task = None
+        self.progress = Progress(
+            TextColumn(f"[bold]{verb}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("clips"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}", style="dim"),
+            console=err_console,
+        )
+
+    def start(self, n: int) -> None:
+        if n == 0:
+            return
+        self.progress.start()
+        self.task = self.progress.add_task(self.verb, total=n, last="")
+
+    def advance(self, label: str = "") -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, last=escape(label))
+
+    def say(self, markup: str) -> None:
+        self.progress.console.print(markup, soft_wrap=True)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def clip_progress(verb: str) -> ClipProgress:
+    """A :class:`ClipProgress` for ``verb``."""
+    return ClipProgress(verb)

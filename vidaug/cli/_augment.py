@@ -68,21 +68,13 @@ def augment(
     if damaged not in ("keep", "skip"):
         raise typer.BadParameter("must be 'keep' or 'skip'", param_hint="--damaged")
     progress = clip_progress("augment")
-    task = None
-
-    def on_start(n: int) -> None:
-        nonlocal task
-        progress.start()
-        task = progress.add_task("augment", total=n, last="")
 
     def on_row(res) -> None:
         if res.error:
-            progress.console.print(f"[red]failed:[/red] {escape(res.error)}", soft_wrap=True)
+            progress.say(f"[red]failed:[/red] {escape(res.error)}")
         if res.warning:
-            progress.console.print(
-                f"[yellow]warning:[/yellow] {escape(res.warning)}", soft_wrap=True
-            )
-        progress.update(task, advance=1, last=escape(res.rel))
+            progress.say(f"[yellow]warning:[/yellow] {escape(res.warning)}")
+        progress.advance(res.rel)
 
     with cli_errors():
         try:
@@ -97,7 +89,7 @@ def augment(
                 overwrite=overwrite,
                 clip_frames=clip_frames,
                 damaged=damaged,
-                on_start=on_start,
+                on_start=progress.start,
                 on_row=on_row,
             )
         except KeyboardInterrupt:

@@ -54,24 +54,18 @@ def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "em
     from vidaug.mining import embed_to_index
 
     progress = clip_progress(verb)
-    task = None
-
-    def on_start(n: int) -> None:
-        nonlocal task
-        progress.start()
-        task = progress.add_task(verb, total=n, last="")
 
     def on_clip(cf) -> None:
         if cf is not None and cf.error:
-            progress.console.print(f"[red]failed:[/red] {escape(cf.error)}", soft_wrap=True)
-        progress.update(task, advance=1, last=escape(cf.row.rel) if cf is not None else "cached")
+            progress.say(f"[red]failed:[/red] {escape(cf.error)}")
+        progress.advance(cf.row.rel if cf is not None else "cached")
 
     from vidaug.datasets import load_rows
 
     load_rows(source)  # a missing or empty input fails here, before the model loads
     emb = _embedder(model, weights, layer)
     try:
-        return embed_to_index(source, emb, on_start=on_start, on_clip=on_clip, **kw)
+        return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip, **kw)
     finally:
         progress.stop()
 
@@ -164,7 +158,7 @@ def search(
         ix = EmbeddingIndex.load(index_dir)
         rows = load_rows(query)
         emb = _embedder(model, weights, layer)
-        ix = EmbeddingIndex.load(index_dir, model_id=emb.model_id)
+        ix.require_model(emb.model_id, index_dir)
         fps = None
         if frames is None:  # sample the query the way the index's clips were sampled
             sampling = str(ix.clips[0].get("sampling", "k8")) if len(ix) else "k8"

@@ -37,20 +37,11 @@ def write_html_report(
     from vidaug.report import write_report
 
     progress = clip_progress("thumbnails")
-    task = None
-
-    def on_start(n: int) -> None:
-        nonlocal task
-        if n == 0:
-            return
-        progress.start()
-        task = progress.add_task("thumbnails", total=n, last="")
 
     def on_clip(cid: str, error: str | None) -> None:
         if error:
-            progress.console.print(f"[yellow]warning:[/yellow] {escape(error)}", soft_wrap=True)
-        if task is not None:
-            progress.update(task, advance=1, last=escape(cid))
+            progress.say(f"[yellow]warning:[/yellow] {escape(error)}")
+        progress.advance(cid)
 
     try:
         out = write_report(
@@ -59,7 +50,7 @@ def write_html_report(
             clips=clips,
             thumbnails=thumbnails,
             thumb_frames=thumb_frames,
-            on_start=on_start,
+            on_start=progress.start,
             on_clip=on_clip,
         )
     finally:

@@ -139,26 +139,19 @@ def curate(
         from vidaug.training._curate import curate as run
 
         progress = clip_progress("embed")
-        task = None
-
-        def on_start(n: int) -> None:
-            nonlocal task
-            progress.start()
-            task = progress.add_task("embed", total=n, last="")
 
         def on_clip(cf) -> None:
-            progress.update(task, advance=1, last=escape(cf.row.rel) if cf is not None else "")
+            progress.advance(cf.row.rel if cf is not None else "")
 
         def on_step(msg: str) -> None:
-            if task is not None:
-                progress.stop()
+            progress.stop()
             err_console.print(f"[bold]{escape(msg)}[/bold]…")
 
         try:
             res = run(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
-                seed=seed, embedder=embedder, on_step=on_step, on_embed_start=on_start,
+                seed=seed, embedder=embedder, on_step=on_step, on_embed_start=progress.start,
                 on_embed_clip=on_clip,
             )  # fmt: skip
         finally:

@@ -797,6 +797,15 @@ class EmbeddingIndex:
         _fsync(dest.parent, directory=True)
         return dest
 
+    def require_model(self, model_id: str, where: str | os.PathLike = "index") -> None:
+        """Refuse queries from another model.
+
+        Raises:
+            IndexMismatchError: the index was built with another model (both named).
+        """
+        if self.model_id != model_id:
+            raise _model_mismatch(where, self.model_id, model_id)
+
     @classmethod
     def load(
         cls,
@@ -831,10 +840,7 @@ class EmbeddingIndex:
             raise VidaugError(f"{meta_path}: corrupt index metadata ({_short(exc)})") from None
         meta = _check_meta(meta, meta_path)
         if model_id is not None and meta["model"] != model_id:
-            raise IndexMismatchError(
-                f"{d}: index was built with model {meta['model']!r} but {model_id!r} was asked "
-                f"for; rebuild the index with that model"
-            )
+            raise _model_mismatch(d, meta["model"], model_id)
         if dims is not None and meta["dims"] != dims:
             raise IndexMismatchError(
                 f"{d}: index holds {meta['dims']}-dimensional embeddings but {dims} were asked "
@@ -880,6 +886,13 @@ class EmbeddingIndex:
             f"EmbeddingIndex(clips={len(self)}, frames={self.n_frames}, dims={self.dims}, "
             f"model={self.model_id!r}, kind={self.kind!r}, clip_kind={self.clip_kind!r})"
         )
+
+
+def _model_mismatch(where: str | os.PathLike, built: str, asked: str) -> IndexMismatchError:
+    return IndexMismatchError(
+        f"{where}: index was built with model {built!r} but {asked!r} was asked for; rebuild "
+        "the index with that model"
+    )
 
 
 def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
