@@ -49,7 +49,7 @@ bench-mining: $(VENV)/.installed-dev
 
 bench-training: $(VENV)/.installed-dev
 	$(PY) benchmarks/hook_overhead.py
-	$(PY) benchmarks/training_gain.py --model mobilenet_v2
+	$(PY) benchmarks/training_cv.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check vidaug tests benchmarks

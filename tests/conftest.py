@@ -54,6 +54,21 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def find_weights() -> Path:
+    """The MobileNetV2 no-top weights (VIDAUG_WEIGHTS or ../shared/models); skips without."""
+    env = os.environ.get("VIDAUG_WEIGHTS")
+    for p in (Path(env) if env else None, SHARED / "models/mobilenet_v2/"
+              "mobilenet_v2_1.0_224_notop.h5"):  # fmt: skip
+        if p is not None and p.is_file():
+            return p
+    pytest.skip("MobileNetV2 no-top weights not found (VIDAUG_WEIGHTS or ../shared/models)")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights() -> Path:
+    return find_weights()
+
+
 @pytest.fixture(scope="session")
 def shared_manifest(shared_data: Path) -> list[dict]:
     with open(shared_data / "manifest.jsonl", encoding="utf-8") as f:

@@ -14,12 +14,11 @@ were found by the motion evidence only).
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED, SHARED_DATA
+from conftest import SHARED_DATA, find_weights
 
 from vidaug.datasets import ManifestRow, read_clip, write_clip
 
@@ -42,12 +41,7 @@ KINDS = ("speed", "trim", "flip")
 
 
 def _weights() -> Path:
-    env = os.environ.get("VIDAUG_WEIGHTS")
-    for p in (Path(env) if env else None, SHARED / "models/mobilenet_v2/"
-              "mobilenet_v2_1.0_224_notop.h5"):  # fmt: skip
-        if p is not None and p.is_file():
-            return p
-    pytest.skip("MobileNetV2 no-top weights not found (VIDAUG_WEIGHTS or ../shared/models)")
+    return find_weights()
 
 
 def _even(frames: np.ndarray) -> np.ndarray:

@@ -92,7 +92,7 @@ def test_csv_manifest(tmp_path, monkeypatch):
     assert [(r.rel, r.label, r.split, r.extra) for r in rows] == [
         ("clips/a.mp4", "fight", "train", {"group": "g1"}),
         ("clips/with, comma.mp4", "noFight", None, {"group": "g2"}),
-        (f"{str(tmp_path).lstrip('/')}/elsewhere/b.mp4", None, "val", {"group": None}),
+        ("elsewhere/b.mp4", None, "val", {"group": None}),  # not the whole absolute path
     ]
     assert rows[0].path == str(tmp_path / "data" / "clips" / "a.mp4")
     assert rows[2].path == str(tmp_path / "elsewhere" / "b.mp4")
@@ -128,6 +128,15 @@ def test_a_listed_file_that_does_not_exist_is_not_an_error_here(tmp_path):
     (tmp_path / "m.csv").write_text("path\nghost.mp4\n")
     (row,) = load_rows(tmp_path / "m.csv")
     assert row.rel == "ghost.mp4" and not Path(row.path).exists()
+
+
+def test_absolute_paths_get_short_rels(tmp_path):
+    """Absolute manifest paths: rel starts at the folder that holds them all (issue 9: curated
+    clips landed under train/<the whole absolute path>)."""
+    rows = [{"path": str(tmp_path / "mnt" / "data" / c / f"{c}.mp4")} for c in ("cam1", "cam2")]
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    assert [r.rel for r in load_rows(tmp_path / "m.jsonl")] == ["data/cam1/cam1.mp4",
+                                                                 "data/cam2/cam2.mp4"]  # fmt: skip
 
 
 def test_manifest_paths_are_sanitised_for_rel(tmp_path):

@@ -194,9 +194,63 @@ def test_train_with_hook_changes_sampling_not_weights(labelled, tmp_path):
     assert evaluate_model(again, rows, res.class_names)["accuracy"] == report["accuracy"]
 
 
+def _scores(ids, fixed):
+    """score_hardness-like rows: fixed[id] = (is_hard, hard_score, is_label_suspect)."""
+    return [
+        {"id": i, "is_hard": fixed.get(i, (False, 0.1, False))[0],
+         "hard_score": fixed.get(i, (False, 0.1, False))[1],
+         "is_label_suspect": fixed.get(i, (False, 0.1, False))[2],
+         "label_suspect_score": 0.9}
+        for i in ids
+    ]  # fmt: skip
+
+
+def test_hook_weights_rule():
+    """Hard clips up to ``cap``; a suspect is held back only when it is one twice in a row."""
+    from vidaug.training import hook_weights
+
+    ids = ["a0", "a1", "a2", "b0", "b1", "b2", "broken"]
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    fixed = {"a0": (True, 1.0, False), "a1": (False, 0.2, True)}
+    scores = _scores(ids[:-1], fixed)
+    w, hard, suspects, held = hook_weights(scores, ids, labels, cap=3.0, suspect_weight=0.1,
+                                           max_suspects=0.5)  # fmt: skip
+    assert hard == ["a0"] and suspects == ["a1"] and held == []  # first time: not held back
+    assert w[0] == pytest.approx(3.0 * w[2]) and w[1] == pytest.approx(w[2])
+    assert w[-1] == 0.0 and w.sum() == pytest.approx(6.0)  # mean 1 over the readable clips
+    w, _, _, held = hook_weights(scores, ids, labels, cap=3.0, suspect_weight=0.1,
+                                 max_suspects=0.5, previous_suspects={"a1"})  # fmt: skip
+    assert held == ["a1"] and w[1] == pytest.approx(0.1 * w[2])
+
+
+def test_hook_weights_lift_a_collapsed_model():
+    """A model that calls every clip of one class wrong: that class gets up to cap× draws."""
+    from vidaug.training import hook_weights
+
+    ids = [f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)]
+    labels = np.array([0] * 4 + [1] * 4)
+    scores = _scores(ids, {f"b{i}": (True, 1.0, False) for i in range(4)})
+    w, *_ = hook_weights(scores, ids, labels, cap=3.0)
+    assert w[4:].sum() == pytest.approx(3.0 * w[:4].sum())
+
+
+def test_hook_weights_cap_suspects_per_class():
+    """A model's lean makes many suspects of one class: at most max_suspects are held back."""
+    from vidaug.training import hook_weights
+
+    ids = [f"a{i}" for i in range(10)] + ["b0"]
+    labels = np.array([0] * 10 + [1])
+    scores = _scores(ids, {f"a{i}": (False, 0.5, True) for i in range(5)})
+    for r, s in zip(scores[:5], (0.6, 0.9, 0.7, 0.8, 0.5), strict=True):
+        r["label_suspect_score"] = s
+    _, _, suspects, held = hook_weights(scores, ids, labels, max_suspects=0.1,
+                                        previous_suspects=set(suspects := ids[:5]))  # fmt: skip
+    assert len(suspects) == 5 and held == ["a1"]  # only the most suspect one
+
+
 @pytest.mark.slow
-def test_hook_reweighting_rules(labelled):
-    """Hard clips up to ``cap``, suspects at ``suspect_weight``, each class keeps its share."""
+def test_hook_callback_applies_the_rule(labelled):
+    """The callback scores, applies hook_weights, logs, and skips the warm-up epochs."""
     import keras
 
     from vidaug.datasets import ClipDataset
@@ -205,31 +259,30 @@ def test_hook_reweighting_rules(labelled):
     ds = ClipDataset(labelled, frames=2, size=16)
     ids = [r.rel for r in ds.rows]  # a/a0 a/a1 a/a2 b/b0 b/b1 b/b2 b/broken
     fixed = {"a/a0.mp4": (True, 1.0, False), "a/a1.mp4": (False, 0.2, True)}
-    cb = HardSampleMiningCallback(ds, cap=3.0, suspect_weight=0.1)
+    cb = HardSampleMiningCallback(ds, cap=3.0, suspect_weight=0.1, max_suspects=0.5, warmup=1)
     cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
-    cb.score = lambda: [  # what score_hardness would say, fixed
-        {"id": i, "is_hard": fixed.get(i, (False, 0.1, False))[0],
-         "hard_score": fixed.get(i, (False, 0.1, False))[1],
-         "is_label_suspect": fixed.get(i, (False, 0.1, False))[2]}
-        for i in ids if i != "b/broken.mp4"
-    ]  # fmt: skip
+    cb.score = lambda: _scores([i for i in ids if i != "b/broken.mp4"], fixed)
     cb.on_train_begin()
     cb.on_epoch_end(0, logs := {})
+    assert logs == {} and not cb.history  # warm-up: nothing scored
+    cb.on_epoch_end(1, logs := {})
     w = dict(zip(ids, ds.loader.weights, strict=True))
     assert w["a/a0.mp4"] == pytest.approx(3.0 * w["a/a2.mp4"])  # hard_score 1 → cap
-    assert w["a/a1.mp4"] == pytest.approx(0.1 * w["a/a2.mp4"])  # suspect
     assert w["b/broken.mp4"] == 0.0
-    assert sum(w[i] for i in ids[:3]) == pytest.approx(3.0)  # class a keeps 3 clips' share
-    assert sum(w[i] for i in ids[3:]) == pytest.approx(3.0)  # class b: 3 readable clips
     assert logs == {"hard_clips": 1.0, "label_suspects": 1.0, "reweighted": 7.0}  # all rates moved
-    cb.on_epoch_end(1, {})
+    cb.on_epoch_end(2, {})
+    w = dict(zip(ids, ds.loader.weights, strict=True))
+    assert w["a/a1.mp4"] == pytest.approx(0.1 * w["a/a2.mp4"])  # a suspect twice: held back
+    assert cb.history[-1]["held_back"] == ["a/a1.mp4"]
+    cb.on_epoch_end(3, {})
     assert cb.history[-1]["reweighted"] == 0  # same scores, nothing changes
 
 
 @pytest.mark.slow
 def test_cli_train_evaluate_export(labelled, tmp_path):
     m = tmp_path / "m.keras"
-    r = run("train", labelled, "--epochs", "1", "--frames", "2", "--out", m, "--json")
+    r = run("train", labelled, "--model", "seed", "--hook", "--epochs", "1", "--frames", "2",
+            "--out", m, "--json")  # fmt: skip
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["class_names"] == ["a", "b"] and "accuracy" in s["final"] and m.is_file()
@@ -271,7 +324,7 @@ def test_cli_train_bad_input(tmp_path, labelled):
     r = run("evaluate", tmp_path / "missing.keras", labelled)
     assert r.exit_code == 1 and "no such model" in r.stderr
     m = tmp_path / "m.keras"
-    assert run("train", labelled, "--epochs", "1", "--frames", "2", "--out", m).exit_code == 0
+    assert run("train", labelled, "--model", "seed", "--epochs", "1", "--frames", "2", "--out", m).exit_code == 0
     r = run("evaluate", m, labelled, "--split", "test")
     assert r.exit_code == 1 and "no clips in split 'test'" in r.stderr
 
@@ -358,3 +411,23 @@ def test_trained_classifier_is_a_mining_embedder(labelled, tmp_path):
     np.testing.assert_allclose(v[0], ref / np.linalg.norm(ref), rtol=1e-4, atol=1e-5)
     r = run("embed", labelled, "--out", tmp_path / "ix", "--model", p, "--frames", "2", "--json")
     assert r.exit_code == 1 and json.loads(r.stdout)["dims"] == 64  # exit 1: the broken clip
+
+
+def test_hard_copies_keep_the_class_balance():
+    """issue 9: 46 of 57 hard clips were noFight, and the curated train set went from 68/71 to
+    79/117. Extra copies are now shared by class size, hardest clips first."""
+    from vidaug.training._curate import _balanced_extra_copies
+
+    scored = [{"id": f"n{i}", "label": "noFight", "hard_score": 1 - i / 100,
+               "is_label_suspect": False} for i in range(71)]  # fmt: skip
+    scored += [{"id": f"f{i}", "label": "fight", "hard_score": 0.3 - i / 1000,
+                "is_label_suspect": i == 0} for i in range(68)]  # fmt: skip
+    hard = {f"n{i}": 1.0 for i in range(46)} | {f"f{i}": 0.6 for i in range(1, 12)}
+    extra = _balanced_extra_copies(scored, hard, hard_copies=2)
+    per_class = {c: sum(n for k, n in extra.items() if k[0] == c[0]) for c in ("noFight", "fight")}
+    assert sum(per_class.values()) == 2 * 57
+    assert per_class["noFight"] == round(114 * 71 / 139) and per_class["fight"] == round(114 * 68 / 139)
+    assert "f0" not in extra  # a label suspect gets no copy
+    assert set(extra) <= set(hard)  # only hard clips, the hardest first
+    assert extra["n0"] >= extra["n45"]
+    assert _balanced_extra_copies(scored, {}, 2) == {}

@@ -37,7 +37,7 @@ from vidaug.errors import RecipeError
 
 __all__ = ["PRESETS", "Recipe", "describe_transforms", "from_dict", "load_recipe", "parse_recipe"]
 
-PRESETS = ("light", "standard", "strong", "surveillance")
+PRESETS = ("light", "standard", "strong", "surveillance", "camera")
 
 
 def _error(source: str, loc: str, msg: str) -> RecipeError:

@@ -181,19 +181,62 @@ def train(
     ],
     model: Annotated[
         str,
-        typer.Option("--model", "-m", help="seed (small CNN, 64 px), mobilenet_v2 or a .keras."),
-    ] = "seed",
-    epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Epochs.")] = 10,
+        typer.Option(
+            "--model",
+            "-m",
+            help="motion (frozen MobileNetV2 on RGB differences: motion, the recommended "
+            "model), mobilenet_v2 (frozen, on the frames), seed (small CNN, 64 px, trained "
+            "end to end) or a .keras model to train further.",
+        ),
+    ] = "motion",
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", "-e", min=1, help="Epochs (default: 10 seed, 40 frozen)."),
+    ] = None,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Clips per batch.")] = 8,
-    frames: Annotated[int, typer.Option("--frames", min=1, help="Frames per clip.")] = 8,
+    frames: Annotated[
+        int, typer.Option("--frames", min=1, help="Frames (motion: frame pairs) per clip.")
+    ] = 8,
+    streams: Annotated[
+        str | None,
+        typer.Option("--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."),
+    ] = None,
+    pair_gap: Annotated[
+        float, typer.Option("--pair-gap", min=0.001, help="Seconds between paired frames.")
+    ] = 0.133,
+    members: Annotated[
+        int, typer.Option("--members", min=1, help="Frozen models: averaged heads (steadier).")
+    ] = 5,
     recipe: Annotated[
         str | None,
-        typer.Option("--recipe", "-r", help="Augment train clips on the fly (preset or YAML)."),
+        typer.Option("--recipe", "-r", help="Augment train clips (preset or YAML recipe)."),
     ] = None,
+    views: Annotated[
+        int,
+        typer.Option(
+            "--views",
+            min=1,
+            help="Frozen models with --recipe: augmented views per clip, embedded once; each "
+            "epoch draws one.",
+        ),
+    ] = 4,
+    tta: Annotated[
+        int,
+        typer.Option(
+            "--tta", min=1, help="Test-time views `vidaug evaluate` averages (needs --recipe)."
+        ),
+    ] = 1,
     hook: Annotated[
         bool, typer.Option("--hook/--no-hook", help="Hard-sample mining callback.")
-    ] = True,
+    ] = False,
     every: Annotated[int, typer.Option("--every", min=1, help="Hook period in epochs.")] = 1,
+    hook_warmup: Annotated[
+        int, typer.Option("--hook-warmup", min=0, help="Epochs before the hook acts.")
+    ] = 0,
+    hook_views: Annotated[
+        str,
+        typer.Option("--hook-views", help="random, or worst: train on each clip's hardest view."),
+    ] = "random",
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed (init, order, params).")] = 0,
     fps: Fps = None,
     weights: Weights = None,
@@ -204,13 +247,23 @@ def train(
 ) -> None:
     """Train a Keras video classifier on the train split (validation on 'val' when present).
 
-    Saves MODEL.keras and MODEL.keras.json (class names, input size, history, hook log).
+    Saves MODEL.keras and MODEL.keras.json (class names, input size, the workflow that ran,
+    history, hook log).
     """
     _quiet_tf()
     with cli_errors():
         from vidaug.datasets import load_rows, require_labels
         from vidaug.errors import VidaugError
+        from vidaug.training import TrainConfig
 
+        from_file = model.endswith(".keras")
+        config = TrainConfig.parse({
+            "model": "motion" if from_file else model,
+            "streams": streams.split(",") if streams else None,
+            "frames": frames, "pair_gap": pair_gap, "members": members, "epochs": epochs,
+            "batch": batch, "recipe": recipe, "views": views, "tta": tta, "hook": hook,
+            "hook_warmup": hook_warmup, "hook_views": hook_views, "fps": fps,
+        })  # fmt: skip
         rows = load_rows(manifest)
         with_split = any(r.split for r in rows)
         train_rows = [r for r in rows if r.split == "train"] if with_split else rows
@@ -220,25 +273,29 @@ def train(
         require_labels(train_rows, "training")
         names = sorted({str(r.label) for r in train_rows})
         rec = None
-        if recipe is not None:
+        if config.recipe is not None:
             from vidaug.augment import load_recipe
 
-            rec = load_recipe(recipe)
+            rec = load_recipe(config.recipe)
         from vidaug.training import build_model, load_classifier, save_classifier, train_model
 
         with err_console.status("building the model…"):
-            if model.endswith(".keras"):
+            if from_file:
                 net = load_classifier(model)
             else:
                 if len(names) < 2:
                     raise VidaugError(
                         f"training needs at least 2 classes, the train split has {names}"
                     )
-                net = build_model(model, len(names), frames=frames, weights=weights, seed=seed)
+                net = build_model(
+                    config.model, len(names), frames=config.frames, weights=weights, seed=seed,
+                    streams=config.streams, pair_gap=config.pair_gap, members=config.members,
+                )  # fmt: skip
+        n_epochs = epochs or config.resolved_epochs
         err_console.print(
             f"training {escape(net.name)} on {len(train_rows)} clips"
             + (f", validating on {len(val_rows)}" if val_rows else "")
-            + f", {len(names)} classes, {epochs} epochs"
+            + f", {len(names)} classes, {n_epochs} epochs"
             + (f", recipe {escape(rec.name)}" if rec else "")
             + (", hard-sample hook on" if hook else "")
         )
@@ -246,17 +303,21 @@ def train(
         if log_path is not None and log_path.exists():
             log_path.unlink()
         res = train_model(
-            net, train_rows, val_rows=val_rows or None, class_names=names, epochs=epochs,
-            batch_size=batch, recipe=rec.transform if rec else None, hook=hook,
-            hook_every=every, seed=seed, fps=fps, log_path=log_path,
-            callbacks=[_EpochLine(epochs)],
+            net, train_rows, val_rows=val_rows or None, class_names=names, epochs=n_epochs,
+            batch_size=batch, recipe=rec.transform if rec else None, views=views, hook=hook,
+            hook_every=every, hook_warmup=hook_warmup, hook_views=hook_views, seed=seed,
+            fps=fps, log_path=log_path, callbacks=[_EpochLine(n_epochs)],
         )  # fmt: skip
         info: dict[str, Any] = {
             "class_names": res.class_names,
             "model": model,
-            "epochs": epochs,
+            "workflow": config.describe() if not from_file else f"continued {model}",
+            "config": config.model_dump(),
+            "epochs": n_epochs,
             "batch": batch,
             "recipe": rec.name if rec else None,
+            "recipe_spec": config.recipe,
+            "tta": tta,
             "hook": hook,
             "seed": seed,
             "fps": fps,
@@ -273,11 +334,43 @@ def train(
         out_console.print_json(json.dumps(summary, default=str))
     else:
         out_console.print(
-            f"saved {escape(str(out))} ({res.seconds:.1f} s, hook {res.hook_seconds:.2f} s); "
-            + ", ".join(f"{k} {v:.3f}" for k, v in summary["final"].items())
+            f"saved {escape(str(out))} ({res.seconds:.1f} s, hook {res.hook_seconds:.2f} s; "
+            f"workflow: {escape(info['workflow'])}); "
+            + ", ".join(f"{k} {v:.3f}" for k, v in summary["final"].items() if "member_" not in k)
         )
     for _clip, msg in res.failures.items():
         err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
+
+
+Seeds = Annotated[
+    str,
+    typer.Option(
+        "--seeds", help="Training seeds, comma-separated (each clip is tested once per seed)."
+    ),
+]
+
+
+def _seeds(text: str) -> list[int]:
+    from vidaug.errors import VidaugError
+
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise VidaugError(f"--seeds {text!r}: expected integers like 0,1,2") from None
+    if not seeds or min(seeds) < 0:
+        raise VidaugError(f"--seeds {text!r}: expected integers ≥ 0 like 0,1,2")
+    return seeds
+
+
+def _cv_text(summary: dict[str, Any]) -> str:
+    lines = [f"workflow: {summary['config']}"]
+    for key in ("accuracy", "macro_f1", "macro_recall"):
+        v = summary[key]
+        lines.append(f"  {key}: {v['mean']:.3f} ± {v['std']:.3f}  (seeds: {v['per_seed']})")
+    lines.append(
+        f"  seeds' averaged probabilities: accuracy {summary['seed_ensemble_accuracy']:.3f}"
+    )
+    return "\n".join(lines)
 
 
 @app.command("evaluate")
@@ -287,19 +380,30 @@ def evaluate(
     split: Annotated[
         str | None, typer.Option("--split", help="Evaluate this split (default: test if any).")
     ] = None,
+    tta: Annotated[
+        int | None,
+        typer.Option(
+            "--tta",
+            min=1,
+            help="Average over the clip and N−1 views augmented with the training recipe "
+            "(default: as trained).",
+        ),
+    ] = None,
     cv: Annotated[
         int | None,
         typer.Option(
             "--cv",
             min=2,
-            help="k-fold cross-validation: retrain the model's architecture k "
-            "times on group-stratified folds of all clips.",
+            help="k-fold cross-validation: retrain the model's workflow on group k-fold splits "
+            "of all clips (a source group never on both sides).",
         ),
     ] = None,
+    seeds: Seeds = "0",
     epochs: Annotated[
         int | None, typer.Option("--epochs", min=1, help="Epochs per fold (default: as trained).")
     ] = None,
     fps: Fps = None,
+    weights: Weights = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the metrics as JSON here.")
     ] = None,
@@ -319,19 +423,39 @@ def evaluate(
             if split is None and any(r.split == "test" for r in rows):
                 split = "test"
             eval_rows = _rows_of(manifest, split) if split else rows
-            report = evaluate_model(net, eval_rows, names, fps=fps)
+            n_tta = tta or int(meta.get("tta") or 1)
+            rec = None
+            if n_tta > 1:
+                spec = meta.get("recipe_spec")
+                if not spec:
+                    raise VidaugError("--tta needs a model trained with --recipe (its views)")
+                from vidaug.augment import load_recipe
+
+                rec = load_recipe(spec).transform
+            with err_console.status(f"evaluating {len(eval_rows)} clips…"):
+                report = evaluate_model(net, eval_rows, names, fps=fps, tta=n_tta, recipe=rec)
             report["split"] = split
+            report["tta"] = n_tta
             text = format_report(report)
         else:
-            report = _cross_validate(rows, meta, names, cv, epochs, fps)
-            text = (
-                "\n".join(
-                    f"{k}: {v['mean']:.3f} ± {v['std']:.3f}"
-                    for k, v in report["summary"].items()
-                    if isinstance(v, dict)
+            from vidaug.training import TrainConfig
+
+            if "config" not in meta:
+                raise VidaugError(
+                    "--cv retrains the model's workflow: it needs a model trained by "
+                    "`vidaug train` (its .keras.json sidecar records the workflow)"
                 )
-                + f"\n({cv}-fold, groups kept within a fold)"
-            )
+            cfg = dict(meta["config"])
+            if epochs:
+                cfg["epochs"] = epochs
+            if fps:
+                cfg["fps"] = fps
+            if tta:
+                cfg["tta"] = tta
+            config = TrainConfig.parse(cfg)
+            res = _run_cv(rows, config, cv, _seeds(seeds), names, weights)
+            report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
+            text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
         if not report.get("n", 1) and cv is None:
             raise VidaugError("no clip could be evaluated")
         if out is not None:
@@ -344,44 +468,75 @@ def evaluate(
         err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
 
 
-def _cross_validate(rows, meta: dict, names: list[str], k: int, epochs, fps) -> dict[str, Any]:
-    from vidaug.errors import VidaugError
-    from vidaug.training import (
-        build_model,
-        evaluate_model,
-        group_kfold,
-        summarize_folds,
-        train_model,
-    )
+def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
+    from vidaug.training import cross_validate
 
-    kind = meta.get("model")
-    if kind not in ("seed", "mobilenet_v2"):
-        raise VidaugError(
-            "--cv retrains the model's architecture: it needs a model trained by `vidaug train "
-            "--model seed|mobilenet_v2` (its .keras.json sidecar names it)"
-        )
-    rows = [r for r in rows if r.label is not None]
-    groups = [r.extra.get("group", r.rel) for r in rows]
-    try:
-        folds = group_kfold([r.label for r in rows], groups, k, seed=int(meta.get("seed", 0)))
-    except ValueError as e:
-        raise VidaugError(str(e)) from None
-    reports = []
-    for f, test_idx in enumerate(folds):
-        test = set(int(i) for i in test_idx)
-        tr = [r for i, r in enumerate(rows) if i not in test]
-        te = [rows[i] for i in sorted(test)]
-        net = build_model(
-            kind, len(names), frames=int(meta.get("frames", 8)), seed=int(meta.get("seed", 0))
-        )
-        err_console.print(f"fold {f + 1}/{k}: train {len(tr)}, test {len(te)}")
-        res = train_model(
-            net, tr, class_names=names, epochs=epochs or int(meta.get("epochs", 10)),
-            batch_size=int(meta.get("batch", 8)), hook=bool(meta.get("hook", False)),
-            seed=int(meta.get("seed", 0)), fps=fps,
-        )  # fmt: skip
-        reports.append(evaluate_model(res.model, te, names, fps=fps))
-    return {"folds": reports, "summary": summarize_folds(reports)}
+    labelled = [r for r in rows if r.label is not None]
+    return cross_validate(
+        labelled, config, k=k, seeds=seeds, class_names=names, weights=weights,
+        on_progress=lambda m: err_console.print(escape(m)), _banks=banks,
+    )  # fmt: skip
+
+
+@app.command("compare")
+def compare(
+    manifest: Annotated[Path, typer.Argument(help="A manifest or folder of labelled clips.")],
+    a: Annotated[
+        str,
+        typer.Option(
+            "--a",
+            "-a",
+            help="Workflow A (the baseline): key=value words, e.g. 'model=motion', or a YAML "
+            "file. Keys: model streams frames pair_gap members epochs batch recipe views tta "
+            "hook hook_warmup hook_views fps.",
+        ),
+    ] = "model=motion",
+    b: Annotated[
+        str,
+        typer.Option("--b", "-b", help="Workflow B, e.g. 'model=motion recipe=camera tta=4'."),
+    ] = "model=motion recipe=camera views=4 tta=4",
+    cv: Annotated[int, typer.Option("--cv", min=2, help="Group folds.")] = 5,
+    seeds: Seeds = "0,1,2",
+    weights: Weights = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the comparison as JSON here.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Does workflow B beat workflow A on cameras the model has never seen?
+
+    Cross-validates both on the same group k-fold splits (a source video — the `group`
+    column — is never on both sides) and seeds, and reports B − A paired clip by clip, with a
+    95 % bootstrap interval over source groups. Frozen-backbone workflows embed each clip once
+    for all folds and seeds.
+    """
+    _quiet_tf()
+    with cli_errors():
+        from vidaug.datasets import atomic_write_text, load_rows
+        from vidaug.training import TrainConfig, compare_cv
+
+        ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
+        rows = load_rows(manifest)
+        names = sorted({str(r.label) for r in rows if r.label is not None})
+        banks: dict = {}
+        s = _seeds(seeds)
+        err_console.print(f"[bold]A[/bold]: {escape(ca.describe())}")
+        ra = _run_cv(rows, ca, cv, s, names, weights, banks)
+        err_console.print(f"[bold]B[/bold]: {escape(cb.describe())}")
+        rb = _run_cv(rows, cb, cv, s, names, weights, banks)
+        res = compare_cv(ra, rb)
+        if out is not None:
+            atomic_write_text(out, json.dumps(res, indent=2))
+    if as_json:
+        out_console.print_json(json.dumps(res))
+        return
+    d = res["diff"]
+    out_console.print(escape(
+        "A " + _cv_text(res["a"]) + "\nB " + _cv_text(res["b"]) + "\n"
+        f"B − A accuracy: {d['mean']:+.3f}, 95 % CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] "
+        f"(bootstrap over {res['groups']} source groups, {res['clips']} clips, "
+        f"{len(s)} seeds); P(B better) {d['p_b_better']:.2f}"
+    ))  # fmt: skip
 
 
 @app.command("export")

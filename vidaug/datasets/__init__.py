@@ -42,10 +42,11 @@ __all__ = [
     # Keras pipelines, imported on first use (they import Keras):
     "ClipDataset",
     "ClipLoader",
+    "FramePairs",
     "clip_tf_dataset",
 ]
 
-_KERAS = {"ClipDataset", "ClipLoader", "clip_tf_dataset"}
+_KERAS = {"ClipDataset", "ClipLoader", "FramePairs", "clip_tf_dataset"}
 
 
 def __getattr__(name: str):

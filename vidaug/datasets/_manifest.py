@@ -202,9 +202,30 @@ def _rows_from_jsonl(p: Path) -> list[tuple[str, ManifestRow]]:
     return [_make_row(p, f"{p}:{lineno}", obj) for lineno, obj in _iter_jsonl(p)]
 
 
+def _shorten_absolute(rows: list[tuple[str, ManifestRow]]) -> list[tuple[str, ManifestRow]]:
+    """Rows whose manifest path is absolute get ``rel`` from the deepest folder that holds
+    all of them, that folder's name included (``/mnt/x/data/cam1/a.mp4`` and
+    ``/mnt/x/data/cam2/b.mp4`` → ``data/cam1/a.mp4``, ``data/cam2/b.mp4``), not the whole
+    absolute path, so outputs do not nest it."""
+    absolute = [i for i, (raw, _r) in enumerate(rows) if os.path.isabs(raw)]
+    if not absolute:
+        return rows
+    dirs = [os.path.dirname(rows[i][1].path) for i in absolute]
+    try:
+        common = os.path.dirname(os.path.commonpath(dirs))
+    except ValueError:  # different drives: keep the sanitised full paths
+        return rows
+    out = list(rows)
+    for i in absolute:
+        raw, row = rows[i]
+        rel = safe_relpath(os.path.relpath(row.path, common))
+        out[i] = (raw, ManifestRow(row.path, rel, row.label, row.split, row.extra))
+    return out
+
+
 def _unique(rows: list[tuple[str, ManifestRow]]) -> list[ManifestRow]:
     """Sort by ``rel`` and make ``rel`` unique: later duplicates get ``__<sha1 of the path>``."""
-    rows = sorted(rows, key=lambda item: (item[1].rel, item[0]))
+    rows = sorted(_shorten_absolute(rows), key=lambda item: (item[1].rel, item[0]))
     taken: set[str] = set()
     out: list[ManifestRow] = []
     for raw, row in rows:

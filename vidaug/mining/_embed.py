@@ -173,10 +173,18 @@ def load_embedder(
     path = Path(model)
     if not path.is_file():
         raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
+    import vidaug.datasets._keras  # noqa: F401 - registers FramePairs for motion classifiers
+
     try:
         net = keras.models.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001
         raise VidaugError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+    if any(type(layer).__name__ == "FramePairs" for layer in net.layers):
+        raise VidaugError(
+            f"{path}: this classifier sees the motion between paired frames, so it cannot embed "
+            "single frames; embed with mobilenet_v2 or a frame classifier (vidaug train "
+            "--model mobilenet_v2 or seed)"
+        )
     shape = tuple(net.input_shape) if not isinstance(net.input_shape, list) else None
     video = shape is not None and len(shape) == 5 and shape[1] and shape[-1] == 3
     if video:  # a video classifier (e.g. from `vidaug train`): (batch, frames, H, W, 3)

@@ -5,10 +5,17 @@ model (per-clip loss, margin, kNN disagreement in the model's embedding space �
 index's — via :func:`vidaug.mining.score_hardness`) and changes how often each clip is drawn:
 
 * hard clips (``is_hard``, not label suspects) are drawn up to ``cap`` times as often as an
-  average clip, in proportion to ``hard_score``;
+  easy clip, in proportion to ``hard_score``; a class the model gets wrong as a whole (a
+  model leaning to one class) so gains draws, at most ``cap`` times its share in the data;
 * label suspects (``is_label_suspect``: confidently seen as another class — likely label
-  noise) are drawn ``suspect_weight`` times as often (0 drops them);
-* each class keeps its share of the draws (class balance as in the data).
+  noise) are drawn ``suspect_weight`` times as often (0 drops them), but only once a clip
+  was a suspect at two scorings in a row, and at most ``max_suspects`` of a class at once
+  (the most suspect ones): a model's passing lean is not label noise;
+* with cached augmented views (``ClipDataset(views=K)``) and ``views="worst"``, each clip's
+  next epochs use the view the model currently finds hardest (highest loss).
+
+Scoring starts after ``warmup`` epochs (an untrained model's view of the data says little).
+:func:`hook_weights` is the re-weighting rule as a pure function.
 
 Hooks used: ``on_train_begin`` (reset: uniform sampling, empty history) and ``on_epoch_end``
 (score, re-weight, log). It never changes the model's weights; it only runs inference.
@@ -27,7 +34,63 @@ import numpy as np
 
 from vidaug.mining import score_hardness
 
-__all__ = ["HardSampleMiningCallback"]
+__all__ = ["HardSampleMiningCallback", "hook_weights"]
+
+
+def hook_weights(
+    scores: list[dict[str, Any]],
+    ids: list[str],
+    labels: np.ndarray,
+    *,
+    cap: float = 3.0,
+    suspect_weight: float = 0.1,
+    max_suspects: float = 0.1,
+    previous_suspects: set[str] | frozenset[str] = frozenset(),
+) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+    """The hook's rule: draw weights (mean 1) for the clips ``ids`` from their
+    :func:`score_hardness` rows.
+
+    Args:
+        scores: rows with ``id``, ``is_hard``, ``hard_score``, ``is_label_suspect`` and
+            ``label_suspect_score`` (clips without a row are unreadable: weight 0).
+        ids: every clip, in dataset order; ``labels`` their class indices.
+        cap: the most a hard clip is drawn relative to an easy one.
+        suspect_weight: relative weight of a held-back label suspect.
+        max_suspects: the most suspects held back per class, as a share of the class.
+        previous_suspects: the suspects of the previous scoring (a clip is held back only
+            when it is a suspect again).
+
+    Returns:
+        ``(weights, hard, suspects, held_back)``: ``suspects`` are this scoring's label
+        suspects, ``held_back`` those that were downweighted.
+    """
+    pos = {c: i for i, c in enumerate(ids)}
+    n = len(ids)
+    w = np.zeros(n)
+    hard, suspects, candidates = [], [], []
+    for r in scores:
+        i = pos[r["id"]]
+        w[i] = 1.0
+        if r["is_label_suspect"]:
+            suspects.append(r["id"])
+            if r["id"] in previous_suspects:
+                candidates.append((float(r.get("label_suspect_score", 1.0)), r["id"]))
+        elif r["is_hard"]:
+            w[i] = 1.0 + (cap - 1.0) * float(r["hard_score"])
+            hard.append(r["id"])
+    held_back = []
+    per_class: dict[int, int] = {}
+    counts = np.bincount(labels[w > 0], minlength=int(labels.max()) + 1) if n else []
+    for _score, cid in sorted(candidates, reverse=True):
+        c = int(labels[pos[cid]])
+        if per_class.get(c, 0) + 1 > max(1, int(max_suspects * counts[c])):
+            continue
+        per_class[c] = per_class.get(c, 0) + 1
+        w[pos[cid]] = suspect_weight
+        held_back.append(cid)
+    if w.sum() > 0:
+        w *= (w > 0).sum() / w.sum()
+    return w, hard, suspects, held_back
 
 
 class HardSampleMiningCallback(keras.callbacks.Callback):
@@ -39,6 +102,12 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
         k: neighbours for the kNN evidence.
         cap: the most a hard clip is drawn, relative to an average clip (≥ 1).
         suspect_weight: relative draw rate of label suspects (0 drops them).
+        max_suspects: the most suspects held back per class at once (share of the class).
+        warmup: epochs before the first scoring.
+        views: ``random`` (a random cached view per clip and epoch) or ``worst`` (the view
+            with the highest loss); only with ``ClipDataset(views=K)``.
+        scoring_model: the model to score with (default: the model being fit); e.g. the
+            averaged head when ``fit`` trains its members on separate outputs.
         index: optional :class:`vidaug.mining.EmbeddingIndex` over the training clips (ids =
             the rows' ``rel``); its clip embeddings replace the model's for the kNN evidence.
         log_path: JSONL file that gets one line per scoring (what changed and why).
@@ -57,6 +126,10 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
         k: int = 10,
         cap: float = 3.0,
         suspect_weight: float = 0.1,
+        max_suspects: float = 0.1,
+        warmup: int = 0,
+        views: str = "random",
+        scoring_model: keras.Model | None = None,
         index: Any = None,
         log_path: str | os.PathLike | None = None,
         batch_size: int = 64,
@@ -69,11 +142,17 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
             raise ValueError(f"cap must be ≥ 1, got {cap}")
         if not 0 <= suspect_weight <= 1:
             raise ValueError(f"suspect_weight must be in [0, 1], got {suspect_weight}")
+        if warmup < 0 or views not in ("random", "worst"):
+            raise ValueError(f"warmup must be ≥ 0 and views random or worst, got {warmup}, {views}")
         self.dataset = dataset
         self.every = every
         self.k = k
         self.cap = cap
         self.suspect_weight = suspect_weight
+        self.max_suspects = max_suspects
+        self.warmup = warmup
+        self.views = views
+        self.scoring_model = scoring_model
         self.index = index
         self.log_path = Path(log_path) if log_path is not None else None
         self.batch_size = batch_size
@@ -86,12 +165,15 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.dataset.set_weights(None)
+        if hasattr(self.dataset, "set_views"):
+            self.dataset.set_views(None)
+        self._suspects: set[str] = set()
         self.history = []
         self.scores = []
         self.seconds = 0.0
 
     def _embed_and_predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        model = self.model
+        model = self.scoring_model or self.model
         if self._sub is None or self._sub_of is not model:  # built once per model
             try:
                 emb_layer = model.get_layer("embedding")
@@ -124,41 +206,44 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
             class_names=ds.class_names,
         )
 
+    def _worst_views(self) -> np.ndarray:
+        """Per clip, the cached view with the highest loss under the current model."""
+        ds = self.dataset
+        feats = ds.view_features()
+        model = self.scoring_model or self.model
+        y = ds.loader.labels
+        losses = np.zeros(feats.shape[:2])
+        for v in range(len(feats)):
+            p = np.concatenate([np.asarray(model.predict_on_batch(feats[v, s : s + 256]))
+                                for s in range(0, feats.shape[1], 256)])  # fmt: skip
+            losses[v] = -np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))
+        return losses.argmax(axis=0)
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if (epoch + 1) % self.every:
+        if epoch + 1 <= self.warmup or (epoch + 1 - self.warmup) % self.every:
             return
         t0 = time.perf_counter()
         ds = self.dataset
         rows = self.score()
-        pos = {r.rel: i for i, r in enumerate(ds.rows)}
-        n = len(ds.rows)
-        w = np.ones(n)
-        readable = np.zeros(n, dtype=bool)
-        hard, suspects = [], []
-        for r in rows:
-            i = pos[r["id"]]
-            readable[i] = True
-            if r["is_label_suspect"]:
-                w[i] = self.suspect_weight
-                suspects.append(r["id"])
-            elif r["is_hard"]:
-                w[i] = 1.0 + (self.cap - 1.0) * float(r["hard_score"])
-                hard.append(r["id"])
-        w[~readable] = 0.0
-        labels = ds.loader.labels
-        for c in np.unique(labels[readable]):  # each class keeps its share of the draws
-            m = (labels == c) & readable
-            if w[m].sum() > 0:
-                w[m] *= m.sum() / w[m].sum()
+        ids = [r.rel for r in ds.rows]
+        n = len(ids)
+        w, hard, suspects, held = hook_weights(
+            rows, ids, ds.loader.labels, cap=self.cap, suspect_weight=self.suspect_weight,
+            max_suspects=self.max_suspects, previous_suspects=self._suspects,
+        )  # fmt: skip
+        self._suspects = set(suspects)
         old = ds.loader.weights / ds.loader.weights.mean()
         ds.set_weights(w)
         new = w / w.mean()
         changed = int(np.sum(np.abs(new - old) > 1e-6))
+        if self.views == "worst" and getattr(ds, "views", 0):
+            ds.set_views(self._worst_views())
         self.seconds += time.perf_counter() - t0
         record = {
             "epoch": epoch + 1,
             "hard_clips": len(hard),
             "label_suspects": len(suspects),
+            "held_back": held,
             "reweighted": changed,
             "hard": hard,
             "suspects": suspects,

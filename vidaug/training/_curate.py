@@ -12,7 +12,8 @@ Steps, each recorded in ``curation.json`` with its reason:
 4. ``dedup`` drops every duplicate but the group's representative (a duplicate with another
    label than the representative is kept and listed under ``label_conflicts``);
 5. ``mine_hard`` scores the train clips (:func:`vidaug.mining.score_hardness`); hard clips get
-   ``hard_copies`` extra augmented copies, label suspects get none and are listed;
+   extra augmented copies (``hard_copies`` per hard clip in all, shared among the classes by
+   their size, so the class balance stays), label suspects get none and are listed;
 6. originals are copied to ``OUTPUT/<split>/<rel>``, train clips get ``copies`` augmented copies
    (``OUTPUT/train/<dir>/<stem>__aug<k>.mp4``; only the train split is ever augmented);
 7. ``OUTPUT/manifest.jsonl`` (one row per clip: path, label, split, source, group, kind,
@@ -105,6 +106,33 @@ def _copy_atomic(src: str, dest: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
+def _balanced_extra_copies(
+    scored: list[dict[str, Any]], hard: dict[str, float], hard_copies: int
+) -> dict[str, int]:
+    """Extra augmented copies per train clip that oversample hard clips *without* changing
+    the class balance: the budget (``hard_copies`` × hard clips) is shared among the classes
+    in proportion to their size, and each class spends its share on its hard clips, hardest
+    first (on its hardest-scored clips when it has none). Label suspects get none."""
+    budget = hard_copies * len(hard)
+    if not budget:
+        return {}
+    by_class: dict[str, list[dict[str, Any]]] = {}
+    for s in scored:
+        by_class.setdefault(str(s["label"]), []).append(s)
+    total = sum(len(v) for v in by_class.values())
+    extra: dict[str, int] = {}
+    for members in by_class.values():
+        share = round(budget * len(members) / total)
+        ranked = sorted((s for s in members if not s["is_label_suspect"]),
+                        key=lambda s: -float(s["hard_score"]))  # fmt: skip
+        pool = [s["id"] for s in ranked if s["id"] in hard]
+        if not pool:
+            pool = [s["id"] for s in ranked[: max(1, -(-share // max(hard_copies, 1)))]]
+        for j in range(share if pool else 0):
+            extra[pool[j % len(pool)]] = extra.get(pool[j % len(pool)], 0) + 1
+    return extra
+
+
 def curate(
     source: str | Path,
     output: str | Path,
@@ -131,7 +159,8 @@ def curate(
         output: the dataset folder to create (must be empty or absent).
         dedup: drop near-duplicates, one representative kept per group.
         fix_leakage: keep duplicate groups on one side of the splits.
-        mine_hard: give hard train clips ``hard_copies`` extra augmented copies.
+        mine_hard: give hard train clips extra augmented copies (``hard_copies`` per hard
+            clip in all, shared among the classes by their size so the class balance stays).
         copies: augmented copies of every train clip.
         hard_copies: extra copies of each hard clip.
         recipe: preset name or YAML file for the copies.
@@ -258,6 +287,7 @@ def curate(
 
     # 5. hard samples among the kept train clips
     hard: dict[str, float] = {}
+    extra: dict[str, int] = {}
     if mine_hard and index is not None:
         from vidaug.mining import score_hardness
 
@@ -275,6 +305,10 @@ def curate(
                         "seen_as": s["predicted"], "score": s["label_suspect_score"]})  # fmt: skip
                 elif s["is_hard"]:
                     hard[s["id"]] = float(s["hard_score"])
+            extra = _balanced_extra_copies(scored, hard, hard_copies)
+            res.options["extra_copies_per_class"] = dict(
+                Counter(rows[pos[c]].label for c, n in extra.items() for _ in range(n))
+            )
 
     # 6. write: originals, then augmented train copies
     step("writing the dataset")
@@ -294,7 +328,7 @@ def curate(
         manifest.append({"path": rel_out, **base, "kind": "original", "hard": r.rel in hard})
         n = 0
         if sp == "train" and job is not None:
-            n = copies + (hard_copies if r.rel in hard else 0)
+            n = copies + extra.get(r.rel, 0)
         if n:
             row_res = augment_row(ManifestRow(r.path, r.rel, r.label, sp, r.extra), job,
                                   list(range(n)))  # fmt: skip
@@ -302,8 +336,10 @@ def curate(
                 res.failures.append((r.rel, row_res.error))
             for e in row_res.entries:
                 reason = "augmented copy"
-                if e["copy"] >= copies:
+                if e["copy"] >= copies and r.rel in hard:
                     reason = f"hard clip (hard_score {hard[r.rel]:.2f}): extra augmented copy"
+                elif e["copy"] >= copies:
+                    reason = "extra copy keeping the class balance (the hardest of its class)"
                 manifest.append({**base, "path": f"train/{e['path']}", "kind": "augmented",
                                  "copy": e["copy"], "seed": e["seed"], "recipe": e["recipe"],
                                  "hard": r.rel in hard, "params": e["params"]})  # fmt: skip

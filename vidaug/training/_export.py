@@ -23,7 +23,9 @@ def _calibration(model: keras.Model, rows: Sequence[ManifestRow], n: int = 32):
     from vidaug.training._models import input_spec
 
     spec = input_spec(model)
-    loader = ClipLoader(list(rows)[:n], frames=spec["frames"], size=spec["size"])
+    loader = ClipLoader(
+        list(rows)[:n], frames=spec["frames"], size=spec["size"], pair_gap=spec["pair_gap"]
+    )
 
     def gen():
         for x, _ in loader.clean_batches(1):
@@ -96,7 +98,9 @@ def compare_tflite(
     from vidaug.training._models import input_spec
 
     spec = input_spec(model)
-    loader = ClipLoader(rows, class_names, frames=spec["frames"], size=spec["size"])
+    loader = ClipLoader(
+        rows, class_names, frames=spec["frames"], size=spec["size"], pair_gap=spec["pair_gap"]
+    )
     with quiet_ffmpeg():  # the interpreter announces its CPU delegate on the C-level stderr
         interp = tf.lite.Interpreter(model_path=str(Path(tflite_path)))
         interp.allocate_tensors()

@@ -8,6 +8,7 @@ mining can use.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from vidaug.errors import VidaugError
 __all__ = [
     "BACKBONES",
     "build_classifier",
+    "build_head",
     "build_seed_classifier",
     "head_of",
     "load_classifier",
+    "member_outputs",
 ]
 
 BACKBONES = ("mobilenet_v2",)
@@ -35,7 +38,14 @@ def _compile(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
     return model
 
 
-def build_seed_classifier(num_classes: int, frame_size: int = 64, frames: int = 8) -> keras.Model:
+def build_seed_classifier(
+    num_classes: int,
+    frame_size: int = 64,
+    frames: int = 8,
+    *,
+    streams: tuple[str, ...] = ("rgb",),
+    pair_gap: float = 0.133,
+) -> keras.Model:
     """The reference model: per frame Conv2D(32, 3×3, relu) → MaxPool 2×2 → Flatten →
     Dense(64, relu), averaged over time, → Dense(num_classes, softmax).
 
@@ -44,19 +54,81 @@ def build_seed_classifier(num_classes: int, frame_size: int = 64, frames: int = 
     Args:
         num_classes: output classes (≥ 2).
         frame_size: frames are ``frame_size × frame_size``.
-        frames: frames per clip.
+        frames: frames (or frame pairs) per clip.
+        streams: ``("rgb",)`` (the frames), or ``("diff",)`` / ``("rgb", "diff")``: the input
+            is then ``frames`` pairs ``pair_gap`` seconds apart and the CNN sees their RGB
+            difference (stacked on the channels with the frame for both streams).
+        pair_gap: seconds between the frames of a pair.
     """
+    from vidaug.datasets import FramePairs
+
     if num_classes < 2:
         raise VidaugError(f"a classifier needs at least 2 classes, got {num_classes}")
-    inp = keras.Input((frames, frame_size, frame_size, 3), name="clip")
-    x = keras.layers.Rescaling(1 / 255.0, name="rescale")(inp)
+    if not streams or set(streams) - {"rgb", "diff"}:
+        raise VidaugError(f"streams must be rgb and / or diff, got {list(streams)}")
+    paired = tuple(streams) != ("rgb",)
+    inp = keras.Input(((2 if paired else 1) * frames, frame_size, frame_size, 3), name="clip")
+    x = inp
+    if paired:
+        parts = FramePairs(tuple(streams), gap_seconds=pair_gap, name="pairs")(inp)
+        x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(axis=-1)(parts)
+    x = keras.layers.Rescaling(1 / 255.0, name="rescale")(x)
     x = keras.layers.TimeDistributed(keras.layers.Conv2D(32, 3, activation="relu"), name="conv")(x)
     x = keras.layers.TimeDistributed(keras.layers.MaxPooling2D(2), name="pool")(x)
     x = keras.layers.TimeDistributed(keras.layers.Flatten(), name="flatten")(x)
     x = keras.layers.TimeDistributed(keras.layers.Dense(64, activation="relu"), name="frame_fc")(x)
     x = keras.layers.GlobalAveragePooling1D(name="embedding")(x)
     out = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return _compile(keras.Model(inp, out, name="seed_classifier"))
+    name = "seed_classifier" if not paired else f"seed_{'_'.join(streams)}"
+    return _compile(keras.Model(inp, out, name=name))
+
+
+def build_head(
+    frames: int,
+    dims: int,
+    num_classes: int,
+    *,
+    members: int = 1,
+    dropout: float = 0.3,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """The classifier head on ``(frames, dims)`` frame features: mean + max over time
+    (``embedding``) → per member dropout → softmax, the members' probabilities averaged.
+
+    Members are independent linear classifiers on the same pooled features, trained each on
+    its own loss (:func:`member_outputs`); their average is steadier than any one of them.
+    """
+    feat_in = keras.Input((frames, dims), name="features")
+    mean = keras.layers.GlobalAveragePooling1D(name="mean")(feat_in)
+    mx = keras.layers.GlobalMaxPooling1D(name="max")(feat_in)
+    pooled = keras.layers.Concatenate(name="embedding")([mean, mx])
+    if members == 1:
+        x = keras.layers.Dropout(dropout, name="dropout")(pooled)
+        out = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    else:
+        outs = []
+        for m in range(members):
+            x = keras.layers.Dropout(dropout, name=f"dropout_{m}")(pooled)
+            outs.append(
+                keras.layers.Dense(num_classes, activation="softmax", name=f"member_{m}")(x)
+            )
+        out = keras.layers.Average(name="probs")(outs)
+    return _compile(keras.Model(feat_in, out, name="head"), learning_rate)
+
+
+def member_outputs(head: keras.Model) -> keras.Model:
+    """The model :func:`build_head` trains: one output per member (each with its own loss),
+    sharing the head's layers; the head itself when it has one member."""
+    names = [layer.name for layer in head.layers if layer.name.startswith("member_")]
+    if not names:
+        return head
+    fit = keras.Model(head.input, [head.get_layer(n).output for n in names], name="members")
+    fit.compile(
+        optimizer=keras.optimizers.Adam(float(head.optimizer.learning_rate.numpy())),
+        loss=["categorical_crossentropy"] * len(names),
+        metrics=[["accuracy"]] * len(names),
+    )
+    return fit
 
 
 def build_classifier(
@@ -68,33 +140,53 @@ def build_classifier(
     dropout: float = 0.3,
     weights: str | os.PathLike | None = None,
     learning_rate: float = 1e-3,
+    streams: tuple[str, ...] = ("rgb",),
+    pair_gap: float = 0.133,
+    members: int = 1,
 ) -> keras.Model:
     """Frozen MobileNetV2 frame features → mean + max over time → dropout → softmax.
 
-    The model is ``clip → rescale → backbone (TimeDistributed, frozen) → head``; ``head`` is a
-    sub-model on ``(frames, 1280)`` features, so training can run the backbone once per clip
-    and fit the head on cached features (:func:`head_of`, ``ClipDataset(features=...)``).
+    The model is ``clip → [pairs] → rescale → backbone (TimeDistributed, frozen) → head``;
+    ``head`` is a sub-model on ``(frames, features)`` (:func:`build_head`), so training can
+    run the backbone once per clip (and per augmented view) and fit the head on cached
+    features (:func:`head_of`, ``ClipDataset(features=...)``).
+
+    With ``streams=("rgb",)`` (the default) the input is ``frames`` frames. A ``diff`` stream
+    makes the input ``frames`` pairs of frames ``pair_gap`` seconds apart, interleaved
+    (``2 × frames`` frames, :class:`vidaug.datasets.FramePairs`), and the backbone also sees
+    their RGB difference: motion, which transfers to new cameras better than the scene's
+    appearance. Several streams share the backbone; their features are concatenated.
 
     Args:
         num_classes: output classes (≥ 2).
         backbone: ``mobilenet_v2`` (ImageNet weights, found offline as in mining: ``weights``,
             ``VIDAUG_WEIGHTS`` or Keras' cache).
-        frames: frames per clip.
+        frames: frames (or pairs) per clip.
         frame_size: input frames are ``frame_size × frame_size``.
         dropout: dropout before the softmax.
         weights: the MobileNetV2 no-top ``.h5`` file.
         learning_rate: Adam's learning rate.
+        streams: ``rgb`` and / or ``diff``.
+        pair_gap: seconds between the frames of a pair (with a ``diff`` stream).
+        members: independent softmax heads averaged (:func:`build_head`).
 
     Raises:
-        VidaugError: unknown backbone, fewer than 2 classes.
+        VidaugError: unknown backbone or stream, fewer than 2 classes or members < 1.
         WeightsNotFoundError: the weights cannot be found or downloaded.
     """
+    from vidaug.datasets import FramePairs
     from vidaug.mining import load_embedder
 
     if num_classes < 2:
         raise VidaugError(f"a classifier needs at least 2 classes, got {num_classes}")
     if backbone not in BACKBONES:
         raise VidaugError(f"unknown backbone {backbone!r}: use one of {', '.join(BACKBONES)}")
+    if not streams or set(streams) - {"rgb", "diff"}:
+        raise VidaugError(f"streams must be rgb and / or diff, got {list(streams)}")
+    if members < 1:
+        raise VidaugError(f"members must be ≥ 1, got {members}")
+    if not pair_gap > 0:
+        raise VidaugError(f"pair_gap must be > 0 seconds, got {pair_gap}")
     net = load_embedder("mobilenet_v2", weights=weights).model  # finds the weights or says where
     if frame_size != 224:  # the no-top weights fit any input size; rebuild at this one
         weights_only = net.get_weights()
@@ -104,31 +196,34 @@ def build_classifier(
         net.set_weights(weights_only)
     net.trainable = False
     dims = int(net.output.shape[-1])
+    head = build_head(
+        frames, dims * len(streams), num_classes, members=members, dropout=dropout,
+        learning_rate=learning_rate,
+    )  # fmt: skip
 
-    feat_in = keras.Input((frames, dims), name="features")
-    mean = keras.layers.GlobalAveragePooling1D(name="mean")(feat_in)
-    mx = keras.layers.GlobalMaxPooling1D(name="max")(feat_in)
-    x = keras.layers.Concatenate(name="pooled")([mean, mx])
-    x = keras.layers.Dropout(dropout, name="embedding")(x)
-    out = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    head = _compile(keras.Model(feat_in, out, name="head"), learning_rate)
-
-    inp = keras.Input((frames, frame_size, frame_size, 3), name="clip")
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(inp)
-    x = keras.layers.TimeDistributed(net, name="backbone")(x)
-    model = keras.Model(inp, head(x), name=f"{backbone}_classifier")
+    paired = streams != ("rgb",)
+    inp = keras.Input(((2 if paired else 1) * frames, frame_size, frame_size, 3), name="clip")
+    parts = FramePairs(streams, gap_seconds=pair_gap, name="pairs")(inp) if paired else [inp]
+    rescale = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")
+    td = keras.layers.TimeDistributed(net, name="backbone")
+    feats = [td(rescale(x)) for x in parts]
+    x = feats[0] if len(feats) == 1 else keras.layers.Concatenate(name="features")(feats)
+    name = f"{backbone}_classifier" if not paired else f"{backbone}_{'_'.join(streams)}"
+    model = keras.Model(inp, head(x), name=name)
     return _compile(model, learning_rate)
 
 
 def head_of(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     """``(features_model, head)`` of a model made by :func:`build_classifier`, else None.
 
-    ``features_model`` maps clips to ``(frames, dims)`` backbone features.
+    ``features_model`` maps clips to the ``(frames, dims)`` features the head takes.
     """
     names = {layer.name for layer in model.layers}
     if not {"backbone", "head"} <= names:
         return None
-    feats = keras.Model(model.input, model.get_layer("backbone").output, name="features")
+    # several streams meet in "features"; one stream's features are the backbone's output
+    src = model.get_layer("features" if "features" in names else "backbone")
+    feats = keras.Model(model.input, src.output, name="frame_features")
     return feats, model.get_layer("head")
 
 
@@ -142,7 +237,9 @@ def load_classifier(path: str | os.PathLike) -> keras.Model:
     if not p.is_file():
         raise VidaugError(f"{p}: no such model file")
     try:
-        model = keras.models.load_model(p, compile=False)
+        with warnings.catch_warnings():  # the frozen head's optimizer state is not needed
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model = keras.models.load_model(p, compile=False)
     except Exception as e:  # noqa: BLE001 - any broken or foreign file
         raise VidaugError(f"{p}: not a Keras model ({type(e).__name__}: {e})") from None
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 5:
@@ -154,6 +251,12 @@ def load_classifier(path: str | os.PathLike) -> keras.Model:
 
 
 def input_spec(model: keras.Model) -> dict[str, Any]:
-    """``frames`` and ``size`` ``(H, W)`` a classifier expects."""
+    """``frames`` (per sample: pairs count once), ``size`` ``(H, W)`` and ``pair_gap``
+    (seconds, None without pairs) a classifier expects."""
     shape = model.inputs[0].shape
-    return {"frames": int(shape[1]), "size": (int(shape[2]), int(shape[3]))}
+    gap = None
+    for layer in model.layers:
+        if type(layer).__name__ == "FramePairs":
+            gap = float(layer.gap_seconds)
+    frames = int(shape[1]) // (2 if gap else 1)
+    return {"frames": frames, "size": (int(shape[2]), int(shape[3])), "pair_gap": gap}

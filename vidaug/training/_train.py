@@ -19,14 +19,27 @@ from vidaug.errors import VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
 from vidaug.training._metrics import classification_report
 from vidaug.training._models import (
+    _compile,
     build_classifier,
     build_seed_classifier,
     head_of,
     input_spec,
     load_classifier,
+    member_outputs,
 )
 
-__all__ = ["TrainResult", "build_model", "evaluate_model", "save_classifier", "train_model"]
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "MODEL_KINDS",
+    "TrainResult",
+    "build_model",
+    "evaluate_model",
+    "features_fn",
+    "init_head",
+    "predict_rows",
+    "save_classifier",
+    "train_model",
+]
 
 
 @dataclass
@@ -51,6 +64,14 @@ class TrainResult:
     hook_seconds: float = 0.0
 
 
+#: Model kinds :func:`build_model` makes, and the streams of the frozen-backbone ones.
+MODEL_KINDS = ("seed", "mobilenet_v2", "motion")
+_STREAMS = {"mobilenet_v2": ("rgb",), "motion": ("diff",)}
+#: Default epochs: the seed CNN learns its frames end to end; the frozen-backbone models fit a
+#: head on cached features (seconds an epoch), which needs more passes.
+DEFAULT_EPOCHS = {"seed": 10, "mobilenet_v2": 40, "motion": 40}
+
+
 def build_model(
     kind: str,
     num_classes: int,
@@ -59,25 +80,67 @@ def build_model(
     size: int | None = None,
     weights=None,
     seed: int | None = None,
+    streams: Sequence[str] | None = None,
+    pair_gap: float = 0.133,
+    members: int = 1,
 ) -> keras.Model:
-    """``seed`` (:func:`build_seed_classifier`, 64 px) or ``mobilenet_v2``
-    (:func:`build_classifier`, 224 px). With ``seed``, the initial weights are reproducible
-    (Keras' random state is seeded before the layers are made)."""
+    """``seed`` (:func:`build_seed_classifier`, 64 px), ``mobilenet_v2`` (frozen
+    MobileNetV2 on the frames, 224 px) or ``motion`` (frozen MobileNetV2 on RGB differences of
+    frame pairs ``pair_gap`` seconds apart, 224 px); see :func:`build_classifier`.
+
+    With ``seed``, the initial weights are reproducible: Keras' random state is seeded before
+    the layers are made, and the head of a frozen-backbone model is initialised from ``seed``
+    alone (:func:`init_head`), as cross-validation does.
+
+    Args:
+        streams: override the model's streams (``rgb`` / ``diff``; the seed CNN too).
+        members: averaged softmax heads (frozen-backbone models).
+    """
+    if kind not in MODEL_KINDS:
+        raise VidaugError(f"unknown model {kind!r}: use {', '.join(MODEL_KINDS)} or a .keras file")
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if kind == "seed":
-        return build_seed_classifier(num_classes, frame_size=size or 64, frames=frames)
-    if kind == "mobilenet_v2":
-        return build_classifier(
-            num_classes, "mobilenet_v2", frames=frames, frame_size=size or 224, weights=weights
-        )
-    raise VidaugError(f"unknown model {kind!r}: use seed, mobilenet_v2 or a .keras file")
+        return build_seed_classifier(num_classes, frame_size=size or 64, frames=frames,
+                                     streams=tuple(streams or ("rgb",)), pair_gap=pair_gap)  # fmt: skip
+    model = build_classifier(
+        num_classes, "mobilenet_v2", frames=frames, frame_size=size or 224, weights=weights,
+        streams=tuple(streams or _STREAMS[kind]), pair_gap=pair_gap, members=members,
+    )  # fmt: skip
+    if seed is not None:
+        init_head(model.get_layer("head"), seed)
+    return model
+
+
+def init_head(head: keras.Model, seed: int) -> None:
+    """Draw new initial weights for every layer of ``head`` from ``seed`` (in place)."""
+    keras.utils.set_random_seed(seed)
+    for layer in head.layers:
+        for attr in ("kernel", "bias"):
+            var = getattr(layer, attr, None)
+            init = getattr(layer, f"{attr}_initializer", None)
+            if var is not None and init is not None:
+                var.assign(init(var.shape, dtype=var.dtype))
 
 
 def _check_rows(rows: Sequence[ManifestRow], what: str) -> None:
     if not rows:
         raise VidaugError(f"the {what} split is empty")
     require_labels(rows, f"the {what} split")
+
+
+def features_fn(model: keras.Model) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The frozen backbone of a :func:`build_classifier` model as a numpy function (clips →
+    ``(B, frames, dims)`` features), or None for other models."""
+    split = head_of(model)
+    if split is None:
+        return None
+    features_model = split[0]
+
+    def feats(x: np.ndarray) -> np.ndarray:
+        return np.asarray(features_model.predict_on_batch(x))
+
+    return feats
 
 
 def train_model(
@@ -89,19 +152,24 @@ def train_model(
     epochs: int = 10,
     batch_size: int = 8,
     recipe: Any = None,
+    views: int = 4,
     hook: bool = True,
     hook_every: int = 1,
+    hook_warmup: int = 0,
+    hook_views: str = "random",
     seed: int = 0,
     fps: float | None = None,
     log_path: str | os.PathLike | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    precomputed: np.ndarray | None = None,
     verbose: int = 0,
 ) -> TrainResult:
     """Fit a video classifier on manifest rows.
 
-    Without a recipe, a model from :func:`build_classifier` runs its frozen backbone once per
-    clip and fits its head on the cached features (minutes on a CPU); with a recipe, frames
-    are augmented each epoch and the backbone runs on the fly.
+    A model from :func:`build_classifier` runs its frozen backbone once per clip and view
+    and fits its head on the cached features (minutes on a CPU): with a recipe, each clip
+    gets ``views`` augmented views embedded once, and every epoch draws one view per clip.
+    Other models (the seed CNN) are augmented on the fly, a new view each epoch.
 
     Args:
         model: a compiled classifier (input ``(batch, frames, H, W, 3)``).
@@ -110,12 +178,17 @@ def train_model(
         class_names: class order (default: sorted training labels).
         epochs: epochs.
         batch_size: clips per batch.
-        recipe: vidaug pipeline applied on the fly to training clips (or None).
-        hook: add :class:`HardSampleMiningCallback` (every ``hook_every`` epochs).
-        seed: seeds Keras (weights init, dropout) and the data order / augmentation.
+        recipe: vidaug pipeline applied to training clips (or None).
+        views: augmented views per clip for frozen-backbone models (with a recipe, ≥ 1).
+        hook: add :class:`HardSampleMiningCallback` (every ``hook_every`` epochs, from epoch
+            ``hook_warmup + 1`` on; ``hook_views="worst"`` trains on each clip's hardest
+            cached view).
+        seed: seeds Keras (dropout), the data order, the views drawn and the augmentation.
         fps: decode clips at this rate (less memory); None keeps every frame.
         log_path: the hook's JSONL log.
-        callbacks: more Keras callbacks.
+        callbacks: more Keras callbacks (they run after the hook, so they see its counts).
+        precomputed: the train rows' features, ``(views + 1, len(train_rows), …)``, when
+            already computed (cross-validation embeds every clip once for all folds).
         verbose: Keras' verbosity.
 
     Raises:
@@ -127,28 +200,38 @@ def train_model(
         raise VidaugError(f"training needs at least 2 classes, the train split has {names}")
     spec = input_spec(model)
     keras.utils.set_random_seed(seed)
-    split = head_of(model) if recipe is None else None
-    fit_model = model
-    feats: Callable[[np.ndarray], np.ndarray] | None = None
+    split = head_of(model)
+    fit_model, outputs, n_views = model, 1, 0
+    feats = None
     if split is not None:
-        features_model, fit_model = split
-
-        def feats(x: np.ndarray) -> np.ndarray:
-            return np.asarray(features_model(x, training=False))
-
-    common = dict(frames=spec["frames"], size=spec["size"], fps=fps, features=feats)
+        head = split[1]
+        _compile(head, float(head.optimizer.learning_rate.numpy()) if head.optimizer else 1e-3)
+        fit_model = member_outputs(head)
+        outputs = len(fit_model.outputs)
+        n_views = views if recipe is not None else 0
+        if recipe is not None and views < 1:
+            raise VidaugError("views must be ≥ 1 to train a frozen-backbone model with a recipe")
+        feats = features_fn(model)
+    common = dict(frames=spec["frames"], size=spec["size"], fps=fps, pair_gap=spec["pair_gap"],
+                  features=feats)  # fmt: skip
     train = ClipDataset(
-        train_rows, names, batch_size=batch_size, recipe=recipe, seed=seed, **common
-    )
+        train_rows, names, batch_size=batch_size, recipe=recipe, seed=seed, views=n_views,
+        precomputed=precomputed, outputs=outputs, **common,
+    )  # fmt: skip
     val = None
     if val_rows:
         _check_rows(val_rows, "validation")
-        val = ClipDataset(val_rows, names, batch_size=batch_size, shuffle=False, **common)
-    cbs = list(callbacks)
+        val = ClipDataset(val_rows, names, batch_size=batch_size, shuffle=False,
+                          outputs=outputs, **common)  # fmt: skip
+    cbs: list[keras.callbacks.Callback] = [_MemberMeans()] if outputs > 1 else []
     miner = None
     if hook:
-        miner = HardSampleMiningCallback(train, every=hook_every, log_path=log_path)
+        miner = HardSampleMiningCallback(
+            train, every=hook_every, warmup=hook_warmup, views=hook_views, log_path=log_path,
+            scoring_model=split[1] if split is not None else None,
+        )  # fmt: skip
         cbs.append(miner)
+    cbs.extend(callbacks)
     t0 = time.perf_counter()
     hist = fit_model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose)
     seconds = time.perf_counter() - t0
@@ -168,6 +251,20 @@ def train_model(
     )
 
 
+class _MemberMeans(keras.callbacks.Callback):
+    """Adds ``accuracy`` (and ``val_accuracy``): the mean over the members' own, so logs
+    and History read the same with one member or several."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is None:
+            return
+        for prefix in ("", "val_"):
+            accs = [v for k, v in logs.items()
+                    if k.startswith(f"{prefix}member_") and k.endswith("_accuracy")]  # fmt: skip
+            if accs:
+                logs[f"{prefix}accuracy"] = float(np.mean(accs))
+
+
 def predict_rows(
     model: keras.Model,
     rows: Sequence[ManifestRow],
@@ -175,18 +272,37 @@ def predict_rows(
     *,
     batch_size: int = 16,
     fps: float | None = None,
+    tta: int = 1,
+    recipe: Any = None,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """Probabilities for every readable row: ``(probs, positions, failures)``."""
+    """Probabilities for every readable row: ``(probs, positions, failures)``.
+
+    With ``tta`` > 1 (test-time augmentation), each clip's probabilities are the mean over
+    the clip itself and ``tta − 1`` views augmented with ``recipe`` (view ``v`` seeded as in
+    training's view ``v``).
+    """
+    if tta < 1:
+        raise VidaugError(f"tta must be ≥ 1, got {tta}")
+    if tta > 1 and recipe is None:
+        raise VidaugError("test-time augmentation (tta > 1) needs a recipe")
     spec = input_spec(model)
     ds = ClipDataset(rows, class_names, frames=spec["frames"], size=spec["size"], fps=fps,
-                     batch_size=batch_size, shuffle=False)  # fmt: skip
+                     pair_gap=spec["pair_gap"], batch_size=batch_size, shuffle=False,
+                     recipe=recipe if tta > 1 else None, seed=seed)  # fmt: skip
+    epochs = [None, *range(1, tta)]
     probs, pos = [], []
-    for x, idx in ds.loader.clean_batches(batch_size):
-        probs.append(np.asarray(model(x.astype(np.float32), training=False)))
-        pos.extend(idx)
+    for i in range(len(rows)):
+        try:
+            views = ds.loader.samples(i, epochs)
+        except VidaugError:
+            continue
+        p = np.asarray(model.predict_on_batch(np.stack(views).astype(np.float32)))
+        probs.append(p.mean(axis=0))
+        pos.append(i)
     if not pos:
         raise VidaugError("none of the clips could be read")
-    return np.concatenate(probs), np.asarray(pos, dtype=np.int64), dict(ds.failures)
+    return np.stack(probs), np.asarray(pos, dtype=np.int64), dict(ds.failures)
 
 
 def evaluate_model(
@@ -196,14 +312,18 @@ def evaluate_model(
     *,
     batch_size: int = 16,
     fps: float | None = None,
+    tta: int = 1,
+    recipe: Any = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """:func:`classification_report` of ``model`` on ``rows`` (unreadable clips skipped and
-    listed under ``failures``)."""
+    listed under ``failures``); ``tta``, ``recipe``, ``seed`` as in :func:`predict_rows`."""
     _check_rows(rows, "evaluation")
     unknown = sorted({str(r.label) for r in rows} - set(class_names))
     if unknown:
         raise VidaugError(f"labels {unknown} are not classes of the model ({list(class_names)})")
-    probs, pos, failures = predict_rows(model, rows, class_names, batch_size=batch_size, fps=fps)
+    probs, pos, failures = predict_rows(model, rows, class_names, batch_size=batch_size,
+                                        fps=fps, tta=tta, recipe=recipe, seed=seed)  # fmt: skip
     lookup = {c: i for i, c in enumerate(class_names)}
     y_true = np.array([lookup[str(rows[i].label)] for i in pos])
     report = classification_report(y_true, probs.argmax(axis=1), class_names)

@@ -1,0 +1,256 @@
+"""Group k-fold cross-validation of training workflows, and their paired comparison.
+
+Every clip is tested once per seed, by a model that never saw its source group (camera and
+scene). Frozen-backbone workflows embed every clip (and its augmented views) once for all
+folds and seeds; only the head is trained per fold, so a 5-fold × 3-seed run costs one
+embedding pass plus seconds per head. Two workflows are compared on the same folds, clip by
+clip, with a bootstrap over source groups (clips of one video are not independent).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vidaug.datasets import ManifestRow, require_labels
+from vidaug.errors import VidaugError
+from vidaug.training._config import TrainConfig
+from vidaug.training._metrics import classification_report, group_kfold
+
+__all__ = ["CVResult", "compare_cv", "cross_validate", "row_groups"]
+
+
+def row_groups(rows: Sequence[ManifestRow]) -> list[str]:
+    """Each row's source group (``group`` column), or the row itself when it has none."""
+    return [str(r.extra.get("group") or r.rel) for r in rows]
+
+
+@dataclass
+class CVResult:
+    """What :func:`cross_validate` returns.
+
+    Attributes:
+        config: the workflow that ran.
+        ids, groups: the clips (rows' ``rel``) and their source groups.
+        y: true class index per clip; ``class_names`` the classes.
+        probs: ``seed → (n_clips, n_classes)`` test probabilities (NaN where unreadable).
+        folds: test positions of each fold.
+        seconds: wall time.
+    """
+
+    config: TrainConfig
+    ids: list[str]
+    groups: list[str]
+    y: np.ndarray
+    class_names: list[str]
+    probs: dict[int, np.ndarray] = field(default_factory=dict)
+    folds: list[np.ndarray] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def correct(self, seed: int) -> np.ndarray:
+        """``(n_clips,)`` 1.0 where seed ``seed`` got the clip right, 0.0 wrong, NaN unread."""
+        p = self.probs[seed]
+        out = (p.argmax(axis=1) == self.y).astype(np.float64)
+        out[np.isnan(p).any(axis=1)] = np.nan
+        return out
+
+    def report(self, seed: int) -> dict[str, Any]:
+        ok = ~np.isnan(self.probs[seed]).any(axis=1)
+        return classification_report(
+            self.y[ok], self.probs[seed][ok].argmax(axis=1), self.class_names
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Mean, standard deviation (over seeds) and per-seed values of accuracy, macro F1
+        and macro recall; plus the accuracy of the seeds' averaged probabilities."""
+        reps = {s: self.report(s) for s in self.probs}
+        out: dict[str, Any] = {"config": self.config.describe(), "seeds": list(self.probs)}
+        for key in ("accuracy", "macro_f1", "macro_recall"):
+            v = np.array([r[key] for r in reps.values()])
+            out[key] = {
+                "mean": float(v.mean()),
+                "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                "per_seed": [round(float(x), 4) for x in v],
+            }
+        mean_p = np.mean(list(self.probs.values()), axis=0)
+        ok = ~np.isnan(mean_p).any(axis=1)
+        out["seed_ensemble_accuracy"] = float((mean_p[ok].argmax(1) == self.y[ok]).mean())
+        out["clips"] = len(self.ids)
+        out["groups"] = len(set(self.groups))
+        out["folds"] = len(self.folds)
+        out["seconds"] = round(self.seconds, 1)
+        return out
+
+
+def _bank_key(cfg: TrainConfig) -> tuple:
+    return (cfg.model, cfg.streams, cfg.frames, cfg.pair_gap, cfg.recipe, cfg.fps,
+            max(cfg.views if cfg.recipe else 0, cfg.tta - 1))  # fmt: skip
+
+
+def cross_validate(
+    rows: Sequence[ManifestRow],
+    config: TrainConfig,
+    *,
+    k: int = 5,
+    seeds: Sequence[int] = (0, 1, 2),
+    class_names: Sequence[str] | None = None,
+    weights: Any = None,
+    fold_seed: int = 0,
+    on_progress: Callable[[str], None] | None = None,
+    _banks: dict | None = None,
+) -> CVResult:
+    """Group k-fold cross-validation of one workflow.
+
+    Args:
+        rows: labelled rows; the ``group`` column (source video) keeps a group in one fold.
+        config: the workflow.
+        k: folds (every clip is tested once per seed).
+        seeds: training seeds (head initialisation, data order, views drawn; the folds stay
+            the same for every seed, and for every config with the same ``fold_seed``).
+        class_names: class order (default: sorted labels).
+        weights: MobileNetV2 weights file.
+        fold_seed: seed of the fold assignment.
+        on_progress: called with a line per fold.
+
+    Raises:
+        VidaugError: unlabeled rows, fewer groups than folds, no readable clip.
+    """
+    import keras
+
+    from vidaug.augment import load_recipe
+    from vidaug.datasets import ClipDataset
+    from vidaug.training._models import input_spec
+    from vidaug.training._train import build_model, features_fn, init_head, train_model
+
+    config.check()
+    rows = list(rows)
+    require_labels(rows, "cross-validation")
+    names = list(class_names) if class_names else sorted({str(r.label) for r in rows})
+    lookup = {c: i for i, c in enumerate(names)}
+    y = np.array([lookup[str(r.label)] for r in rows])
+    groups = row_groups(rows)
+    try:
+        folds = group_kfold([r.label for r in rows], groups, k, seed=fold_seed)
+    except ValueError as e:
+        raise VidaugError(f"cross-validation: {e}") from None
+    say = on_progress or (lambda _m: None)
+    recipe = load_recipe(config.recipe).transform if config.recipe else None
+    res = CVResult(config, [r.rel for r in rows], groups, y, names, folds=folds)
+    t0 = time.perf_counter()
+    epochs = config.resolved_epochs
+    common = dict(frames=config.frames, weights=weights, streams=config.streams,
+                  pair_gap=config.pair_gap, members=config.members)  # fmt: skip
+
+    if config.frozen_backbone:
+        model = build_model(config.model, len(names), seed=0, **common)
+        head = model.get_layer("head")
+        key = _bank_key(config)
+        banks = _banks if _banks is not None else {}
+        bank = banks.get(key)
+        if bank is None:
+            n_views = key[-1]
+            spec = input_spec(model)
+            say(f"embedding {len(rows)} clips × {n_views + 1} views")
+            ds = ClipDataset(
+                rows, names, frames=spec["frames"], size=spec["size"], fps=config.fps,
+                pair_gap=spec["pair_gap"], recipe=recipe if n_views else None, seed=0,
+                features=features_fn(model), views=n_views,
+            )  # fmt: skip
+            bank = (ds.view_features(), {r.rel for r in rows if r.rel in ds.failures})
+            banks[key] = bank
+        feats, failed = bank
+        train_views = config.views if recipe is not None else 0
+        for seed in seeds:
+            probs = np.full((len(rows), len(names)), np.nan)
+            for f, te in enumerate(folds):
+                tr = np.array([i for i in np.setdiff1d(np.arange(len(rows)), te)
+                               if rows[i].rel not in failed], dtype=np.int64)  # fmt: skip
+                init_head(head, seed)
+                train_model(
+                    model, [rows[i] for i in tr], class_names=names, epochs=epochs,
+                    batch_size=config.batch, recipe=recipe, views=max(train_views, 1),
+                    hook=config.hook, hook_warmup=config.hook_warmup, hook_views=config.hook_views,
+                    seed=seed, precomputed=feats[: train_views + 1][:, tr], fps=config.fps,
+                )  # fmt: skip
+                p = np.mean([np.asarray(head.predict_on_batch(feats[v][te]))
+                             for v in range(config.tta)], axis=0)  # fmt: skip
+                probs[te] = p
+                say(f"seed {seed} fold {f + 1}/{len(folds)}: accuracy "
+                    f"{float((p.argmax(1) == y[te]).mean()):.3f} on {len(te)} clips")  # fmt: skip
+            probs[[i for i, r in enumerate(rows) if r.rel in failed]] = np.nan
+            res.probs[seed] = probs
+    else:
+        from vidaug.training._train import predict_rows
+
+        for seed in seeds:
+            probs = np.full((len(rows), len(names)), np.nan)
+            for f, te in enumerate(folds):
+                tr = np.setdiff1d(np.arange(len(rows)), te)
+                net = build_model(config.model, len(names), seed=seed, **common)
+                train_model(
+                    net, [rows[i] for i in tr], class_names=names, epochs=epochs,
+                    batch_size=config.batch, recipe=recipe, hook=config.hook,
+                    hook_warmup=config.hook_warmup, seed=seed, fps=config.fps,
+                )  # fmt: skip
+                test_rows = [rows[i] for i in te]
+                p, pos, _fail = predict_rows(net, test_rows, names, fps=config.fps,
+                                             tta=config.tta, recipe=recipe)  # fmt: skip
+                probs[te[pos]] = p
+                say(f"seed {seed} fold {f + 1}/{len(folds)}: accuracy "
+                    f"{float((p.argmax(1) == y[te[pos]]).mean()):.3f} on {len(pos)} clips")  # fmt: skip
+                keras.backend.clear_session(free_memory=True)
+            res.probs[seed] = probs
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def compare_cv(a: CVResult, b: CVResult, *, n_boot: int = 5000, seed: int = 0) -> dict[str, Any]:
+    """Paired comparison of two cross-validations of the same clips and folds: ``b − a``.
+
+    The difference in accuracy is taken clip by clip and seed by seed (same folds, same
+    seeds); its 95 % interval comes from a bootstrap that resamples source *groups* with
+    replacement (clips of one video share camera and scene, so they are not independent).
+
+    Returns:
+        ``{"a", "b", "diff": {"mean", "ci95": [lo, hi], "p_b_better", "per_seed"}, "clips",
+        "groups"}``.
+
+    Raises:
+        VidaugError: the two results are over different clips or folds.
+    """
+    if (
+        a.ids != b.ids
+        or len(a.folds) != len(b.folds)
+        or any(not np.array_equal(x, y) for x, y in zip(a.folds, b.folds, strict=True))
+    ):
+        raise VidaugError("the two cross-validations must cover the same clips and folds")
+    seeds = [s for s in a.probs if s in b.probs]
+    if not seeds:
+        raise VidaugError("the two cross-validations share no seed")
+    d = np.stack([b.correct(s) - a.correct(s) for s in seeds])  # (seeds, clips)
+    ok = ~np.isnan(d).any(axis=0)
+    per_clip = d[:, ok].mean(axis=0)
+    groups = np.asarray(a.groups)[ok]
+    uniq, gidx = np.unique(groups, return_inverse=True)
+    g_sum = np.bincount(gidx, weights=per_clip, minlength=len(uniq))
+    g_n = np.bincount(gidx, minlength=len(uniq)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(uniq), size=(n_boot, len(uniq)))
+    boot = g_sum[draws].sum(axis=1) / g_n[draws].sum(axis=1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {
+        "a": a.summary(),
+        "b": b.summary(),
+        "diff": {
+            "mean": float(per_clip.mean()),
+            "ci95": [float(lo), float(hi)],
+            "p_b_better": float((boot > 0).mean()),
+            "per_seed": [round(float(x), 4) for x in np.nanmean(d, axis=1)],
+        },
+        "clips": int(ok.sum()),
+        "groups": len(uniq),
+    }
