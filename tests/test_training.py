@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -344,6 +345,9 @@ def test_cli_curate(tmp_path):
     rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     cur = json.loads((out / "curation.json").read_text())
     assert [d["clip"] for d in cur["dropped"]] == ["a/a0_copy.mp4"]
+    from vidaug.mining import DEFAULT_DEDUP
+
+    assert cur["options"]["dedup_config"] == dataclasses.asdict(DEFAULT_DEDUP)  # all 7 settings
     originals = [x for x in rows if x["kind"] == "original"]
     assert len(originals) == 10 and {x["split"] for x in originals} == {"train", "val", "test"}
     augmented = [x for x in rows if x["kind"] == "augmented"]

@@ -204,6 +204,10 @@ def test_cli_motion_workflow_train_evaluate_compare(labelled, tmp_path, mobilene
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     assert rep["tta"] == 2 and rep["n"] == 8
+    r = run("evaluate", m, labelled, "--cv", "2", "--seeds", "0", "--epochs", "1", "--json")
+    assert r.exit_code == 0, r.output
+    cv = json.loads(r.stdout)["summary"]
+    assert cv["clips"] == 8 and cv["folds"] == 2 and "tta=2" in cv["config"]
     from vidaug.mining import load_embedder
 
     with pytest.raises(VidaugError, match="motion between paired frames"):

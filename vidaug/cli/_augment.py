@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._choices import Damaged
 
 
 @app.command("augment")
@@ -46,13 +47,13 @@ def augment(
         typer.Option("--clip-frames", min=1, help="Read at most N frames of each clip."),
     ] = None,
     damaged: Annotated[
-        str,
+        Damaged,
         typer.Option(
             "--damaged",
             help="Partly decodable (truncated) clips: 'keep' the frames that decode (a warning) "
             "or 'skip' them (a failure).",
         ),
-    ] = "keep",
+    ] = Damaged.keep,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
@@ -65,8 +66,6 @@ def augment(
     """
     from vidaug.datasets._augment_job import augment_dataset
 
-    if damaged not in ("keep", "skip"):
-        raise typer.BadParameter("must be 'keep' or 'skip'", param_hint="--damaged")
     progress = clip_progress("augment")
 
     def on_row(res) -> None:
@@ -88,7 +87,7 @@ def augment(
                 resume=resume,
                 overwrite=overwrite,
                 clip_frames=clip_frames,
-                damaged=damaged,
+                damaged=damaged.value,
                 on_start=progress.start,
                 on_row=on_row,
             )

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._choices import IndexType, Keep
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -89,8 +90,8 @@ def embed(
         bool, typer.Option("--append", help="Add new clips without rebuilding.")
     ] = False,
     index_type: Annotated[
-        str, typer.Option("--index-type", help="auto (flat, IVF when large), flat, ivf or ivfpq.")
-    ] = "auto",
+        IndexType, typer.Option("--index-type", help="auto: flat, IVF when large.")
+    ] = IndexType.auto,
     nprobe: Annotated[
         int, typer.Option("--nprobe", min=1, help="IVF lists scanned per query.")
     ] = 16,
@@ -108,7 +109,7 @@ def embed(
             fps=fps,
             batch=batch,
             append=append,
-            kind=index_type,
+            kind=index_type.value,
             nprobe=nprobe,
         )
     ix = rep.index
@@ -230,9 +231,7 @@ def dedup(
             "--match-fraction", min=0, max=1, help="Share of matching frames for a duplicate."
         ),
     ] = None,
-    keep: Annotated[
-        str, typer.Option("--keep", help="Kept clip per group: longest, highest_resolution, first.")
-    ] = "longest",
+    keep: Annotated[Keep, typer.Option("--keep", help="Kept clip per group.")] = Keep.longest,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
     ] = None,
@@ -275,7 +274,7 @@ def dedup(
             match_fraction=DEFAULT_DEDUP.match_fraction
             if match_fraction is None
             else match_fraction,
-            keep=keep,
+            keep=keep.value,
         )
         res = find_duplicates(ix, cfg)
     results = dedup_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)

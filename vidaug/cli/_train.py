@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._choices import HookViews
 
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 Fps = Annotated[
@@ -234,9 +235,9 @@ def train(
         int, typer.Option("--hook-warmup", min=0, help="Epochs before the hook acts.")
     ] = 0,
     hook_views: Annotated[
-        str,
-        typer.Option("--hook-views", help="random, or worst: train on each clip's hardest view."),
-    ] = "random",
+        HookViews,
+        typer.Option("--hook-views", help="worst: train on each clip's hardest cached view."),
+    ] = HookViews.random,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed (init, order, params).")] = 0,
     fps: Fps = None,
     weights: Weights = None,
@@ -262,7 +263,7 @@ def train(
             "streams": streams.split(",") if streams else None,
             "frames": frames, "pair_gap": pair_gap, "members": members, "epochs": epochs,
             "batch": batch, "recipe": recipe, "views": views, "tta": tta, "hook": hook,
-            "hook_warmup": hook_warmup, "hook_views": hook_views, "fps": fps,
+            "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": fps,
         })  # fmt: skip
         rows = load_rows(manifest)
         with_split = any(r.split for r in rows)
@@ -305,7 +306,7 @@ def train(
         res = train_model(
             net, train_rows, val_rows=val_rows or None, class_names=names, epochs=n_epochs,
             batch_size=batch, recipe=rec.transform if rec else None, views=views, hook=hook,
-            hook_every=every, hook_warmup=hook_warmup, hook_views=hook_views, seed=seed,
+            hook_every=every, hook_warmup=hook_warmup, hook_views=hook_views.value, seed=seed,
             fps=fps, log_path=log_path, callbacks=[_EpochLine(n_epochs)],
         )  # fmt: skip
         info: dict[str, Any] = {

@@ -22,6 +22,7 @@ Steps, each recorded in ``curation.json`` with its reason:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -218,11 +219,7 @@ def curate(
         cfg = dedup_config or DEFAULT_DEDUP
         dup = find_duplicates(index, cfg)
         dup_groups = [g for g in dup.groups if len(g) > 1]
-        res.options["dedup_thresholds"] = {
-            "clip_threshold": cfg.clip_threshold,
-            "frame_threshold": cfg.frame_threshold,
-            "match_fraction": cfg.match_fraction,
-        }
+        res.options["dedup_config"] = dataclasses.asdict(cfg)  # the whole config that ran
         res.options["model"] = index.model_id
         failed = {c for c, _ in rep.failures}
         failed_rels = {r.rel for r in rows if r.rel in failed or r.path in failed}

@@ -252,17 +252,19 @@ def train_model(
 
 
 class _MemberMeans(keras.callbacks.Callback):
-    """Adds ``accuracy`` (and ``val_accuracy``): the mean over the members' own, so logs
-    and History read the same with one member or several."""
+    """``loss`` and ``accuracy`` (and their ``val_``) as the mean over the members' own (Keras'
+    ``loss`` would be their sum), so logs and History read the same with one member or
+    several."""
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None:
             return
         for prefix in ("", "val_"):
-            accs = [v for k, v in logs.items()
-                    if k.startswith(f"{prefix}member_") and k.endswith("_accuracy")]  # fmt: skip
-            if accs:
-                logs[f"{prefix}accuracy"] = float(np.mean(accs))
+            for metric in ("loss", "accuracy"):
+                vals = [v for k, v in logs.items()
+                        if k.startswith(f"{prefix}member_") and k.endswith(f"_{metric}")]  # fmt: skip
+                if vals:
+                    logs[f"{prefix}{metric}"] = float(np.mean(vals))
 
 
 def predict_rows(

@@ -1,0 +1,39 @@
+"""Fixed CLI choices are usage errors (exit 2) before any work, and match the library (issue 10
+§1: `dedup --keep bogus` was an internal error, a bad `--index-type` failed after embedding)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from vidaug.cli import app
+from vidaug.cli._choices import Damaged, HookViews, IndexType, Keep
+
+runner = CliRunner()
+
+
+def test_choices_match_the_library():
+    from vidaug.mining._dedup import KEEP_POLICIES
+    from vidaug.mining._index import KINDS
+
+    assert [k.value for k in Keep] == list(KEEP_POLICIES)
+    assert [k.value for k in IndexType] == list(KINDS)
+    assert {d.value for d in Damaged} == {"keep", "skip"}
+    assert {h.value for h in HookViews} == {"random", "worst"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dedup", "{missing}", "--keep", "bogus"],
+        ["embed", "{missing}", "--index-type", "hnsw"],
+        ["augment", "{missing}", "{out}", "--damaged", "maybe"],
+        ["train", "{missing}", "--hook-views", "best"],
+    ],
+)
+def test_bad_choice_is_a_usage_error_before_any_work(tmp_path, args):
+    args = [a.format(missing=tmp_path / "nothing", out=tmp_path / "out") for a in args]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "Invalid value" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,40 @@
+"""Fixed choices of CLI options as Enums, so typer refuses a bad value as a usage error (exit
+2) before any work, and ``--help`` lists the values. Each mirrors a library constant
+(a test checks they agree); they are spelled out here so ``vidaug --help`` imports no FAISS."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["Damaged", "HookViews", "IndexType", "Keep"]
+
+
+class Keep(str, Enum):
+    """``vidaug.mining.KEEP_POLICIES``."""
+
+    longest = "longest"
+    highest_resolution = "highest_resolution"
+    first = "first"
+
+
+class IndexType(str, Enum):
+    """``vidaug.mining.KINDS`` of :class:`EmbeddingIndex`."""
+
+    auto = "auto"
+    flat = "flat"
+    ivf = "ivf"
+    ivfpq = "ivfpq"
+
+
+class Damaged(str, Enum):
+    """What ``augment`` does with partly decodable clips."""
+
+    keep = "keep"
+    skip = "skip"
+
+
+class HookViews(str, Enum):
+    """``HardSampleMiningCallback(views=...)``."""
+
+    random = "random"
+    worst = "worst"
