@@ -68,8 +68,11 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated workflow names")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--json", type=Path, default=None, help="also write every result here")
-    ap.add_argument("--section", default=None,
-                    help="RESULTS.md section name (default: training_cv; with --only, none)")
+    ap.add_argument(
+        "--section",
+        default=None,
+        help="RESULTS.md section name (default: training_cv; with --only, none)",
+    )
     args = ap.parse_args()
     os.environ.setdefault("VIDAUG_WEIGHTS", str(WEIGHTS))
     if not (SHARED / "data" / "manifest.jsonl").is_file():
@@ -99,7 +102,8 @@ def main() -> None:
 
     lines = [
         "## Training workflows on unseen cameras (`benchmarks/training_cv.py"
-        + (f" --only {args.only}" if args.only else "") + "`)",
+        + (f" --only {args.only}" if args.only else "")
+        + "`)",
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d}, {platform.node()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {len(rows)} fight_surv clips of ../shared, "

@@ -325,7 +325,12 @@ def test_cli_train_bad_input(tmp_path, labelled):
     r = run("evaluate", tmp_path / "missing.keras", labelled)
     assert r.exit_code == 1 and "no such model" in r.stderr
     m = tmp_path / "m.keras"
-    assert run("train", labelled, "--model", "seed", "--epochs", "1", "--frames", "2", "--out", m).exit_code == 0
+    assert (
+        run(
+            "train", labelled, "--model", "seed", "--epochs", "1", "--frames", "2", "--out", m
+        ).exit_code
+        == 0
+    )
     r = run("evaluate", m, labelled, "--split", "test")
     assert r.exit_code == 1 and "no clips in split 'test'" in r.stderr
 
@@ -430,7 +435,9 @@ def test_hard_copies_keep_the_class_balance():
     extra = _balanced_extra_copies(scored, hard, hard_copies=2)
     per_class = {c: sum(n for k, n in extra.items() if k[0] == c[0]) for c in ("noFight", "fight")}
     assert sum(per_class.values()) == 2 * 57
-    assert per_class["noFight"] == round(114 * 71 / 139) and per_class["fight"] == round(114 * 68 / 139)
+    assert per_class["noFight"] == round(114 * 71 / 139) and per_class["fight"] == round(
+        114 * 68 / 139
+    )
     assert "f0" not in extra  # a label suspect gets no copy
     assert set(extra) <= set(hard)  # only hard clips, the hardest first
     assert extra["n0"] >= extra["n45"]

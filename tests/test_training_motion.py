@@ -115,7 +115,13 @@ def test_clip_dataset_embeds_each_view_once_and_draws_one_per_epoch(labelled):
 
 def test_train_config_parse_and_errors(tmp_path):
     c = TrainConfig.parse("model=motion recipe=camera views=3 tta=2 streams=rgb,diff")
-    assert (c.model, c.recipe, c.views, c.tta, c.streams) == ("motion", "camera", 3, 2, ("rgb", "diff"))
+    assert (c.model, c.recipe, c.views, c.tta, c.streams) == (
+        "motion",
+        "camera",
+        3,
+        2,
+        ("rgb", "diff"),
+    )
     assert c.describe() == "model=motion streams=rgb,diff recipe=camera views=3 tta=2"
     assert TrainConfig.parse("recipe=none").recipe is None
     assert TrainConfig.parse(c.model_dump()) == c
@@ -187,7 +193,9 @@ def test_cross_validate_seed_model_tests_every_clip_once(tmp_path, extra):
 
 
 @pytest.mark.slow
-def test_cli_motion_workflow_train_evaluate_compare(labelled, tmp_path, mobilenet_weights, monkeypatch):
+def test_cli_motion_workflow_train_evaluate_compare(
+    labelled, tmp_path, mobilenet_weights, monkeypatch
+):
     monkeypatch.setenv("VIDAUG_WEIGHTS", str(mobilenet_weights))
     m = tmp_path / "motion.keras"
     r = run("train", labelled, "--model", "motion", "--recipe", "camera", "--views", "1",

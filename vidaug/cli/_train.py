@@ -200,7 +200,9 @@ def train(
     ] = 8,
     streams: Annotated[
         str | None,
-        typer.Option("--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."),
+        typer.Option(
+            "--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."
+        ),
     ] = None,
     pair_gap: Annotated[
         float, typer.Option("--pair-gap", min=0.001, help="Seconds between paired frames.")
