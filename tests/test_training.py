@@ -442,3 +442,19 @@ def test_hard_copies_keep_the_class_balance():
     assert set(extra) <= set(hard)  # only hard clips, the hardest first
     assert extra["n0"] >= extra["n45"]
     assert _balanced_extra_copies(scored, {}, 2) == {}
+
+
+def test_curate_without_a_model_does_not_start_tensorflow(tmp_path):
+    """issue 10 §1: `vidaug curate` imported TensorFlow (≈ 4.7 s) even with no model to run."""
+    import subprocess
+    import sys
+
+    data = write_labelled_clips(tmp_path / "data", per_class=3)
+    code = (
+        "import sys; from typer.testing import CliRunner; from vidaug.cli import app; "
+        f"r = CliRunner().invoke(app, ['curate', {str(data)!r}, {str(tmp_path / 'out')!r}, "
+        "'--copies', '1', '--recipe', 'light', '--split', '0.5,0.25,0.25']); "
+        "print(r.exit_code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "False", "False"], out.stdout + out.stderr

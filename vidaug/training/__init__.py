@@ -1,68 +1,91 @@
-"""vidaug.training: Keras video classifiers, the hard-sample mining hook, metrics, curation.
+# ruff: noqa: F401  (the TYPE_CHECKING imports at the end are for type checkers only)
+"""vidaug.training: Keras video classifiers, the hard-sample mining hook, metrics, workflows and
+cross-validation, curation.
 
-Importing this package imports Keras / TensorFlow (seconds); ``import vidaug`` does not.
+Names are imported on first use (PEP 562): ``import vidaug.training`` is instant, and Keras /
+TensorFlow (seconds) load only with the names that need them (models, training, the hook), so
+e.g. curation without a model never starts TensorFlow.
 """
 
-from vidaug.training._callbacks import HardSampleMiningCallback, hook_weights
-from vidaug.training._config import TrainConfig
-from vidaug.training._cv import CVResult, compare_cv, cross_validate, row_groups
-from vidaug.training._metrics import (
-    classification_report,
-    format_report,
-    group_kfold,
-    group_split,
-    summarize_folds,
-)
-from vidaug.training._models import (
-    build_classifier,
-    build_head,
-    build_seed_classifier,
-    head_of,
-    load_classifier,
-    member_outputs,
-)
-from vidaug.training._train import (
-    DEFAULT_EPOCHS,
-    MODEL_KINDS,
-    TrainResult,
-    build_model,
-    evaluate_model,
-    features_fn,
-    init_head,
-    load_with_meta,
-    predict_rows,
-    save_classifier,
-    train_model,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_EPOCHS",
-    "MODEL_KINDS",
-    "CVResult",
-    "HardSampleMiningCallback",
-    "TrainConfig",
-    "TrainResult",
-    "build_classifier",
-    "build_head",
-    "build_model",
-    "build_seed_classifier",
-    "classification_report",
-    "compare_cv",
-    "cross_validate",
-    "evaluate_model",
-    "features_fn",
-    "hook_weights",
-    "init_head",
-    "member_outputs",
-    "row_groups",
-    "format_report",
-    "group_kfold",
-    "group_split",
-    "head_of",
-    "load_classifier",
-    "load_with_meta",
-    "predict_rows",
-    "save_classifier",
-    "summarize_folds",
-    "train_model",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "CVResult": "_cv",
+    "DEFAULT_EPOCHS": "_train",
+    "HardSampleMiningCallback": "_callbacks",
+    "MODEL_KINDS": "_train",
+    "TrainConfig": "_config",
+    "TrainResult": "_train",
+    "build_classifier": "_models",
+    "build_head": "_models",
+    "build_model": "_train",
+    "build_seed_classifier": "_models",
+    "classification_report": "_metrics",
+    "compare_cv": "_cv",
+    "cross_validate": "_cv",
+    "evaluate_model": "_train",
+    "features_fn": "_train",
+    "format_report": "_metrics",
+    "group_kfold": "_metrics",
+    "group_split": "_metrics",
+    "head_of": "_models",
+    "hook_weights": "_callbacks",
+    "init_head": "_train",
+    "load_classifier": "_models",
+    "load_with_meta": "_train",
+    "member_outputs": "_models",
+    "predict_rows": "_train",
+    "row_groups": "_cv",
+    "save_classifier": "_train",
+    "summarize_folds": "_metrics",
+    "train_model": "_train",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"vidaug.training.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'vidaug.training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
+    from vidaug.training._callbacks import HardSampleMiningCallback, hook_weights
+    from vidaug.training._config import TrainConfig
+    from vidaug.training._cv import CVResult, compare_cv, cross_validate, row_groups
+    from vidaug.training._metrics import (
+        classification_report,
+        format_report,
+        group_kfold,
+        group_split,
+        summarize_folds,
+    )
+    from vidaug.training._models import (
+        build_classifier,
+        build_head,
+        build_seed_classifier,
+        head_of,
+        load_classifier,
+        member_outputs,
+    )
+    from vidaug.training._train import (
+        DEFAULT_EPOCHS,
+        MODEL_KINDS,
+        TrainResult,
+        build_model,
+        evaluate_model,
+        features_fn,
+        init_head,
+        load_with_meta,
+        predict_rows,
+        save_classifier,
+        train_model,
+    )
