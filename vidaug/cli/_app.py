@@ -119,6 +119,15 @@ class ClipProgress:
         if self.task is not None:
             self.progress.update(self.task, advance=1, last=escape(label))
 
+    def count(self, done: int, total: int) -> None:
+        """A ``(done, total)`` callback: starts the bar at the first clip, stops it at the
+        last (a library pass that reports counts, not names)."""
+        if done == 1:
+            self.start(total)
+        self.advance()
+        if done == total:
+            self.stop()
+
     def say(self, markup: str) -> None:
         self.progress.console.print(markup, soft_wrap=True)
 

@@ -305,8 +305,11 @@ def train(
         log_path = out.with_name(out.name + ".hook.jsonl") if hook else None
         if log_path is not None and log_path.exists():
             log_path.unlink()
+        progress = clip_progress("embed")
+
         res = train_model(
             net, train_rows, val_rows=val_rows or None, class_names=names, epochs=n_epochs,
+            on_embed=progress.count,
             batch_size=batch, recipe=rec.transform if rec else None, views=views, hook=hook,
             hook_every=every, hook_warmup=hook_warmup, hook_views=hook_views.value, seed=seed,
             fps=fps, log_path=log_path, callbacks=[_EpochLine(n_epochs)],
@@ -475,10 +478,16 @@ def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
     from vidaug.training import cross_validate
 
     labelled = [r for r in rows if r.label is not None]
-    return cross_validate(
-        labelled, config, k=k, seeds=seeds, class_names=names, weights=weights,
-        on_progress=lambda m: err_console.print(escape(m)), _banks=banks,
-    )  # fmt: skip
+    progress = clip_progress("embed")
+
+    try:
+        return cross_validate(
+            labelled, config, k=k, seeds=seeds, class_names=names, weights=weights,
+            on_progress=lambda m: err_console.print(escape(m)), on_embed=progress.count,
+            _banks=banks,
+        )  # fmt: skip
+    finally:
+        progress.stop()
 
 
 @app.command("compare")

@@ -469,15 +469,15 @@ class ClipDataset(keras.utils.PyDataset):
             pos.extend(idx)
         return np.concatenate(xs), np.asarray(pos, dtype=np.int64)
 
-    def view_features(self) -> np.ndarray:
+    def view_features(self, on_clip: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Backbone features of every view of every row, ``(views + 1, len(rows), …)``
-        (computed on first use; rows that cannot be read are zeros and listed in
-        ``failures``)."""
+        (computed on first use, calling ``on_clip(done, total)`` after each clip; rows that
+        cannot be read are zeros and listed in ``failures``)."""
         if self._features is None:
-            self._features = self._embed_views()
+            self._features = self._embed_views(on_clip)
         return self._features
 
-    def _embed_views(self) -> np.ndarray:
+    def _embed_views(self, on_clip: Callable[[int, int], None] | None = None) -> np.ndarray:
         out: np.ndarray | None = None
         epochs = [None, *range(1, self.views + 1)]
         xs: list[np.ndarray] = []
@@ -502,6 +502,8 @@ class ClipDataset(keras.utils.PyDataset):
                 where.append((v, i))
             if len(xs) >= 32:
                 flush()
+            if on_clip is not None:
+                on_clip(i + 1, len(self.rows))
         if xs:
             flush()
         self.loader._clips.clear()  # the frames are not needed once their features are

@@ -101,6 +101,7 @@ def cross_validate(
     weights: Any = None,
     fold_seed: int = 0,
     on_progress: Callable[[str], None] | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
     _banks: dict | None = None,
 ) -> CVResult:
     """Group k-fold cross-validation of one workflow.
@@ -115,6 +116,7 @@ def cross_validate(
         weights: MobileNetV2 weights file.
         fold_seed: seed of the fold assignment.
         on_progress: called with a line per fold.
+        on_embed: called ``(done, total)`` after each clip of the embedding pass.
 
     Raises:
         VidaugError: unlabeled rows, fewer groups than folds, no readable clip.
@@ -160,7 +162,7 @@ def cross_validate(
                 pair_gap=spec["pair_gap"], recipe=recipe if n_views else None, seed=0,
                 features=features_fn(model), views=n_views,
             )  # fmt: skip
-            bank = (ds.view_features(), {r.rel for r in rows if r.rel in ds.failures})
+            bank = (ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures})
             banks[key] = bank
         feats, failed = bank
         train_views = config.views if recipe is not None else 0

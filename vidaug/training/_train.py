@@ -162,6 +162,7 @@ def train_model(
     log_path: str | os.PathLike | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     precomputed: np.ndarray | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
     verbose: int = 0,
 ) -> TrainResult:
     """Fit a video classifier on manifest rows.
@@ -189,6 +190,8 @@ def train_model(
         callbacks: more Keras callbacks (they run after the hook, so they see its counts).
         precomputed: the train rows' features, ``(views + 1, len(train_rows), …)``, when
             already computed (cross-validation embeds every clip once for all folds).
+        on_embed: called ``(done, total)`` after each clip while a frozen backbone embeds
+            the training clips (before the first epoch).
         verbose: Keras' verbosity.
 
     Raises:
@@ -233,6 +236,8 @@ def train_model(
         cbs.append(miner)
     cbs.extend(callbacks)
     t0 = time.perf_counter()
+    if train.cached:
+        train.view_features(on_embed)  # the backbone pass, before Keras' first step
     hist = fit_model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose)
     seconds = time.perf_counter() - t0
     failures = dict(train.failures)
