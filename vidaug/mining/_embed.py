@@ -173,7 +173,7 @@ def load_embedder(
     path = Path(model)
     if not path.is_file():
         raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
-    import vidaug.datasets._keras  # noqa: F401 - registers FramePairs for motion classifiers
+    from vidaug.datasets import FramePairs  # noqa: F401 - registers it: motion classifiers load
 
     try:
         net = keras.models.load_model(path, compile=False)
