@@ -344,3 +344,30 @@ def test_fuzz_pipeline_shapes(t, h, w, seed, rot, scale_lo):
 def test_fuzz_every_transform_on_odd_shapes(name, seed, t, h, w):
     out = build(name)(make_clip(t, h, w), seed=seed)
     assert out.dtype == np.uint8 and out.ndim == 4 and out.shape[0] >= 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"name": "Compose", "transforms": ["{child}"]},
+        {"name": "OneOf", "transforms": ["{child}"]},
+        {"name": "SomeOf", "transforms": ["{child}"], "n": (1, 1)},
+        {"name": "Sometimes", "transform": "{child}", "p": 1.0},
+    ],
+    ids=lambda s: s["name"],
+)
+@pytest.mark.parametrize(
+    "child, varies",
+    [({"name": "CameraShake", "max_shift": 0.05}, True), ({"name": "Grayscale"}, False)],
+    ids=["shake", "grayscale"],
+)
+def test_composites_pass_on_their_childrens_temporal_behaviour(spec, child, varies):
+    """issue 10 §6: the composites were exempt above. A composite that always applies one
+    child varies over time exactly when the child does, and says so in is_consistent()."""
+    d = {k: ([child] if v == ["{child}"] else child if v == "{child}" else v)
+         for k, v in spec.items()}  # fmt: skip
+    t = from_dict(d)
+    out = t(make_static_clip(8, 40, 56), seed=3)
+    same = all(np.array_equal(out[0], f) for f in out[1:])
+    assert same is (not varies)
+    assert t.is_consistent() is (not varies)

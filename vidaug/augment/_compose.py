@@ -33,6 +33,20 @@ class _Composite(Transform):
     consistent: ClassVar[bool] = False
     child_fields: ClassVar[tuple[str, ...]] = ("transforms",)
 
+    def children(self) -> list[Transform]:
+        """The child transforms (none for composites that draw theirs, like RandomChoice)."""
+        out: list[Transform] = []
+        for f in self.child_fields:
+            v = getattr(self, f)
+            out.extend([v] if isinstance(v, Transform) else v)
+        return out
+
+    def is_consistent(self) -> bool:
+        """Consistent when every child is (a composite that draws its children from a pool
+        says False: it cannot promise it)."""
+        kids = self.children()
+        return bool(kids) and all(t.is_consistent() for t in kids)
+
     def to_dict(self) -> dict[str, Any]:
         d = {"name": self.name, **self.model_dump(mode="json", exclude=set(self.child_fields))}
         for f in self.child_fields:

@@ -1,0 +1,83 @@
+"""Property tests (hypothesis): invariants that must hold for any input, not only the examples
+the other tests pick (issue 10 §6)."""
+
+from __future__ import annotations
+
+import posixpath
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidaug.datasets import safe_relpath
+from vidaug.datasets._manifest import ManifestError
+from vidaug.training._metrics import group_kfold, group_split
+
+_PATH_CHARS = st.sampled_from(list("ab./\\:C ..x_-é"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_PATH_CHARS, max_size=40))
+def test_safe_relpath_never_escapes(p):
+    try:
+        rel = safe_relpath(p)
+    except ManifestError:
+        return  # nothing usable left: refused, never a path that escapes
+    parts = rel.split("/")
+    assert rel and not rel.startswith("/") and "\\" not in rel
+    assert all(part not in ("", ".", "..") for part in parts)
+    root = "/out/root"
+    assert posixpath.normpath(posixpath.join(root, rel)).startswith(root + "/")  # stays inside
+    assert safe_relpath(rel) == rel  # already safe: unchanged
+
+
+@st.composite
+def _labelled_groups(draw):
+    n_groups = draw(st.integers(2, 12))
+    sizes = draw(st.lists(st.integers(1, 6), min_size=n_groups, max_size=n_groups))
+    labels, groups = [], []
+    for g, size in enumerate(sizes):
+        for _ in range(size):
+            labels.append(draw(st.sampled_from(["a", "b", "c"])))
+            groups.append(f"g{g}")
+    return labels, groups
+
+
+@settings(max_examples=200, deadline=None)
+@given(_labelled_groups(), st.integers(0, 5), st.integers(2, 5))
+def test_group_splits_keep_groups_whole_and_use_every_clip_once(data, seed, k):
+    labels, groups = data
+    for parts in (
+        group_split(labels, groups, [0.7, 0.15, 0.15][: min(3, len(set(groups)))], seed),
+        group_kfold(labels, groups, k, seed) if len(set(groups)) >= k else None,
+    ):
+        if parts is None:
+            continue
+        every = np.sort(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
+        assert every.tolist() == list(range(len(labels)))  # each clip in exactly one part
+        where = {}
+        for i, part in enumerate(parts):
+            for j in part:
+                assert where.setdefault(groups[int(j)], i) == i  # a group never straddles
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(2, 24), st.integers(1, 8), st.integers(0, 10_000))
+def test_flat_index_search_equals_numpy_brute_force(n, d, k, seed):
+    from vidaug.mining import EmbeddingIndex
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 4, size=n)
+    frame_clip = np.repeat(np.arange(n), counts)
+    fe = rng.normal(size=(len(frame_clip), d)).astype(np.float32)
+    fe /= np.linalg.norm(fe, axis=1, keepdims=True)
+    clips = [{"id": f"c{i}"} for i in range(n)]
+    index = EmbeddingIndex.build(clips, fe, frame_clip, model_id="m", kind="flat")
+    q = rng.normal(size=(3, d)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    kk = min(k, n)
+    sims, ids = index.search_clips(q, kk)
+    exact = q @ index.clip_emb.T
+    best = np.sort(exact, axis=1)[:, ::-1][:, :kk]
+    np.testing.assert_allclose(sims, best, atol=1e-5)  # the same similarities, best first
+    np.testing.assert_allclose(np.take_along_axis(exact, ids, axis=1), sims, atol=1e-5)
