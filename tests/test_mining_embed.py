@@ -119,17 +119,58 @@ def test_mobilenet_v2_offline_from_shared_weights():
 
 
 @pytest.mark.parametrize(("k", "fps"), [(8, None), (None, 10.0)])
-def test_sampled_decode_matches_full_decode(tmp_path, monkeypatch, k, fps) -> None:
-    """Decoding only the sampled frames gives what decoding the whole clip gives."""
-    from vidaug.datasets import ManifestRow
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_sampled_decode_matches_full_decode(tmp_path, k, fps, ext) -> None:
+    """Decoding only the sampled frames (``read_clip(select=)``, one decode path for mining and
+    everything else) gives what decoding the whole clip and sampling it gives; MKV has no
+    stored frame count and is counted first."""
+    from vidaug.datasets import ManifestRow, read_clip
     from vidaug.mining import _embed
 
     path = write_clip(tmp_path / "c.mp4", make_clip(t=37, h=48, w=64, seed=3), fps=25.0)
-    row = ManifestRow(path=str(path), rel="c.mp4", label=None, split=None, extra={})
-    assert _embed._read_sampled(str(path), (32, 32), k, fps) is not None  # fast path taken
-    fast = _embed._load_frames(row, (32, 32), k, fps)
-    monkeypatch.setattr(_embed, "_read_sampled", lambda *a: None)
-    full = _embed._load_frames(row, (32, 32), k, fps)
-    np.testing.assert_array_equal(fast.frames, full.frames)
-    assert fast.info == full.info
-    assert _embed._read_sampled(str(tmp_path / "c.mkv"), (32, 32), k, fps) is None
+    if ext != ".mp4":  # the same stream under a suffix whose frame count is not trusted
+        path = path.rename(tmp_path / f"c{ext}")
+
+    def sel(n, f):
+        return sample_frame_indices(n, k, fps=fps, source_fps=f)
+
+    part = read_clip(path, select=sel)
+    full = read_clip(path)
+    idx = sample_frame_indices(len(full.frames), k, fps=fps, source_fps=full.fps)
+    assert part.indices.tolist() == idx.tolist() and part.frame_count == full.frame_count == 37
+    np.testing.assert_array_equal(part.frames, full.frames[idx])
+    row = ManifestRow(path=str(path), rel=f"c{ext}", label=None, split=None, extra={})
+    got = _embed._load_frames(row, (32, 32), k, fps)
+    assert got.info["frame_indices"] == idx.tolist() and got.frames.shape == (len(idx), 32, 32, 3)
+    with pytest.raises(ValueError, match="exclusive"):
+        read_clip(path, select=sel, stride=2)
+
+
+def test_select_resamples_when_the_container_count_is_wrong(tmp_path, monkeypatch) -> None:
+    """A stored frame count that is off: the frames are selected again from the real count."""
+    import cv2
+
+    from vidaug.datasets import read_clip
+
+    path = write_clip(tmp_path / "c.mp4", make_clip(t=20, h=32, w=32, seed=1), fps=10.0)
+    real = cv2.VideoCapture
+
+    class Lying:  # claims 40 frames for a 20-frame file
+        def __init__(self, *args):
+            self._cap = real(*args)
+
+        def get(self, prop):
+            return 40.0 if prop == cv2.CAP_PROP_FRAME_COUNT else self._cap.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._cap, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", Lying)
+    seen = []
+
+    def sel(n, f):
+        seen.append(n)
+        return [0, n // 2, n - 1]
+
+    clip = read_clip(path, select=sel, allow_truncated=True)
+    assert seen == [40, 20] and clip.indices.tolist() == [0, 10, 19]

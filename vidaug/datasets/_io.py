@@ -33,7 +33,7 @@ import os
 import struct
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -404,6 +404,16 @@ def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
     )
 
 
+#: Containers whose frame count (``CAP_PROP_FRAME_COUNT``) is stored, not estimated
+#: (Matroska / WebM estimate it from the duration, often off by a few frames).
+_COUNTED = frozenset({".mp4", ".m4v", ".mov", ".avi"})
+
+
+def _selected(select: Callable[[int, float], Sequence[int]], n: int, fps: float) -> np.ndarray:
+    idx = np.unique(np.asarray(select(n, fps), dtype=np.int64)) if n > 0 else np.zeros(0, int)
+    return idx[(idx >= 0) & (idx < n)]
+
+
 def read_clip(
     path: str | os.PathLike,
     *,
@@ -412,6 +422,7 @@ def read_clip(
     fps: float | None = None,
     size: int | tuple[int, int] | None = None,
     allow_truncated: bool = False,
+    select: Callable[[int, float], Sequence[int]] | None = None,
 ) -> Clip:
     """Decode a video file into an RGB clip.
 
@@ -426,9 +437,16 @@ def read_clip(
             otherwise.
         allow_truncated: return the frames of a damaged stream that stops early (with
             ``truncated=True``) instead of raising.
+        select: decode only some frames: ``select(frame_count, fps)`` names them (source
+            indices). The count is the container's where it stores one (MP4, MOV, AVI), else
+            counted by a grab-only pass; when decoding shows the count was wrong, the frames
+            are selected again from the real count. The others are grabbed, never converted,
+            so memory holds only the selected frames. Exclusive with ``stride``, ``fps`` and
+            ``max_frames``.
 
     Returns:
-        A :class:`Clip`.
+        A :class:`Clip` (``indices``: the source index of each frame; ``frame_count``: the
+        frames decoded from the file).
 
     Raises:
         ValueError: invalid arguments.
@@ -454,6 +472,8 @@ def read_clip(
         if stride != 1:
             raise ValueError("stride and fps are mutually exclusive: give one of them")
     _check_size(size)
+    if select is not None and (stride != 1 or fps is not None or max_frames is not None):
+        raise ValueError("select is exclusive with stride, fps and max_frames")
 
     shown = os.fspath(path)
     p = Path(shown)
@@ -464,53 +484,75 @@ def read_clip(
     if p.stat().st_size == 0:
         raise VideoReadError(shown, "empty file (0 bytes), not a video", reason="not_a_video")
 
-    with _maybe_quiet():
-        cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
-        try:
-            if not cap.isOpened():
-                raise _sniff_unopenable(p, shown)
-            source_fps = float(cap.get(cv2.CAP_PROP_FPS))
-            if not math.isfinite(source_fps) or source_fps <= 0:
-                source_fps = _DEFAULT_FPS
-            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-            claimed = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
+    def decode(wanted: np.ndarray | None):
+        """One pass over the file: keep the frames of ``wanted`` (sorted source indices), or
+        the stride / fps / max_frames sample when it is None; grab (never convert) the rest."""
+        with _maybe_quiet():
+            cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
+            try:
+                if not cap.isOpened():
+                    raise _sniff_unopenable(p, shown)
+                source_fps = float(cap.get(cv2.CAP_PROP_FPS))
+                if not math.isfinite(source_fps) or source_fps <= 0:
+                    source_fps = _DEFAULT_FPS
+                claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+                claimed = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
+                if wanted is None and select is not None:  # the sample needs the frame count
+                    n = claimed if p.suffix.lower() in _COUNTED else 0
+                    if not n:
+                        while cap.grab():
+                            n += 1
+                        cap.release()
+                        cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
+                    wanted = _selected(select, n, source_fps)
+                step = source_fps / fps if fps is not None and fps < source_fps else float(stride)
+                frames: list[np.ndarray] = []
+                indices: list[int] = []
+                decoded = 0  # frames read from the file
+                next_keep = 0 if wanted is None else (int(wanted[0]) if len(wanted) else -1)
+                stopped_on_purpose = False
+                source_size: tuple[int, int] | None = None
+                out_size: tuple[int, int] | None = None
+                while True:
+                    if max_frames is not None and len(frames) >= max_frames:
+                        stopped_on_purpose = True
+                        break
+                    keep = decoded == next_keep
+                    if keep:
+                        ok, bgr = cap.read()
+                    else:
+                        ok = cap.grab()  # skipped frames are decoded but never converted
+                    if not ok:
+                        break
+                    decoded += 1
+                    if not keep:
+                        continue
+                    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+                        break
+                    if source_size is None:
+                        source_size = (int(bgr.shape[0]), int(bgr.shape[1]))
+                        out_size = _target_size(size, *source_size)
+                    # OpenCV decodes to BGR; this is the one place vidaug converts it to RGB.
+                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    frames.append(_resize(rgb, out_size))
+                    indices.append(decoded - 1)
+                    if wanted is None:
+                        next_keep = math.floor(len(frames) * step + 0.5)
+                    else:
+                        next_keep = int(wanted[len(frames)]) if len(frames) < len(wanted) else -1
+            finally:
+                cap.release()
+        return (frames, indices, decoded, stopped_on_purpose, source_size, source_fps,
+                claimed, step, wanted)  # fmt: skip
 
-            step = source_fps / fps if fps is not None and fps < source_fps else float(stride)
-            out_fps = source_fps / step
-            frames: list[np.ndarray] = []
-            indices: list[int] = []
-            decoded = 0  # frames read from the file
-            next_keep = 0  # source index of the next frame to keep
-            stopped_on_purpose = False
-            source_size: tuple[int, int] | None = None
-            out_size: tuple[int, int] | None = None
-            while True:
-                if max_frames is not None and len(frames) >= max_frames:
-                    stopped_on_purpose = True
-                    break
-                keep = decoded == next_keep
-                if keep:
-                    ok, bgr = cap.read()
-                else:
-                    ok = cap.grab()  # skipped frames are decoded but never converted
-                if not ok:
-                    break
-                decoded += 1
-                if not keep:
-                    continue
-                if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
-                    break
-                if source_size is None:
-                    source_size = (int(bgr.shape[0]), int(bgr.shape[1]))
-                    out_size = _target_size(size, *source_size)
-                # OpenCV decodes to BGR; this is the one place vidaug converts it to RGB.
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                frames.append(_resize(rgb, out_size))
-                indices.append(decoded - 1)
-                next_keep = math.floor(len(frames) * step + 0.5)
-        finally:
-            cap.release()
-
+    (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
+     wanted) = decode(None)  # fmt: skip
+    again = _selected(select, decoded, source_fps) if select is not None and decoded else None
+    if again is not None and not np.array_equal(wanted, again):
+        # the container's frame count was wrong: sample the frames that are really there
+        (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
+         wanted) = decode(again)  # fmt: skip
+    out_fps = source_fps / step
     if not frames:
         listed = f" (the container lists {claimed})" if claimed else ""
         raise VideoReadError(shown, f"no frame could be decoded{listed}", reason="no_frames")

@@ -24,7 +24,6 @@ import cv2
 import numpy as np
 
 from vidaug.datasets import ManifestRow, quiet_ffmpeg, read_clip
-from vidaug.datasets._io import _maybe_quiet
 from vidaug.errors import VidaugError, VideoReadError
 
 __all__ = [
@@ -250,90 +249,27 @@ class ClipFrames:
     error: str | None = None
 
 
-#: Containers whose frame count (``CAP_PROP_FRAME_COUNT``) is stored, not estimated.
-_COUNTED = frozenset({".mp4", ".m4v", ".mov", ".avi"})
-
-
-def _read_sampled(
-    path: str, size: tuple[int, int], k: int | None, fps: float | None
-) -> tuple[np.ndarray, dict[str, Any]] | None:
-    """Decode only the sampled frames: the others are grabbed (decoded, never converted).
-
-    The sample is computed from the container's frame count; when that count is missing or
-    wrong (decoding ends elsewhere), or anything else is off, returns None and the caller
-    decodes the whole clip with :func:`read_clip` (same frames, its error messages). Only
-    containers that store their frame count are tried (Matroska / WebM estimate it from the
-    duration, often off by a few frames: those would be decoded twice).
-    """
-    if Path(path).suffix.lower() not in _COUNTED:
-        return None
-    h, w = size
-    with _maybe_quiet():
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
-        try:
-            if not cap.isOpened():
-                return None
-            source_fps = float(cap.get(cv2.CAP_PROP_FPS))
-            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-            if not (np.isfinite(source_fps) and source_fps > 0 and np.isfinite(claimed)):
-                return None
-            n = int(claimed)
-            idx = sample_frame_indices(n, k, fps=fps, source_fps=source_fps)
-            if n <= 0 or not len(idx):
-                return None
-            want = np.zeros(n, dtype=bool)
-            want[idx] = True
-            frames: list[np.ndarray] = []
-            decoded, source_size = 0, None
-            while cap.grab():
-                if decoded < n and want[decoded]:
-                    ok, bgr = cap.retrieve()
-                    if not ok or bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
-                        return None
-                    source_size = source_size or (int(bgr.shape[0]), int(bgr.shape[1]))
-                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    frames.append(cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA))
-                decoded += 1
-        finally:
-            cap.release()
-    if decoded != n or len(frames) != len(idx) or source_size is None:
-        return None
-    info = {
-        "frames": int(len(idx)),
-        "frame_indices": [int(i) for i in idx],
-        "source_frames": int(n),
-        "height": source_size[0],
-        "width": source_size[1],
-        "fps": source_fps,
-    }
-    return np.stack(frames), info
-
-
 def _load_frames(
     row: ManifestRow, size: tuple[int, int], k: int | None, fps: float | None
 ) -> ClipFrames:
+    """The sampled frames of a clip, resized for the model (only they are decoded; see
+    :func:`vidaug.datasets.read_clip`'s ``select``)."""
     try:
-        fast = _read_sampled(row.path, size, k, fps)
-    except Exception:  # noqa: BLE001 - the full decode below reports the problem
-        fast = None
-    if fast is not None:
-        return ClipFrames(row, fast[0], {**clip_key(row.path), **fast[1]})
-    try:
-        clip = read_clip(row.path, allow_truncated=True)
+        clip = read_clip(
+            row.path, allow_truncated=True,
+            select=lambda n, f: sample_frame_indices(n, k, fps=fps, source_fps=f),
+        )  # fmt: skip
     except VideoReadError as e:
         return ClipFrames(row, error=str(e))
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         return ClipFrames(row, error=f"{row.path}: unreadable ({type(e).__name__}: {e})")
-    idx = sample_frame_indices(len(clip.frames), k, fps=fps, source_fps=clip.fps)
     h, w = size
-    frames = np.stack(
-        [cv2.resize(clip.frames[i], (w, h), interpolation=cv2.INTER_AREA) for i in idx]
-    )
+    frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip.frames])
     info = {
         **clip_key(row.path),
-        "frames": int(len(idx)),
-        "frame_indices": [int(i) for i in idx],
-        "source_frames": int(len(clip.frames)),
+        "frames": int(len(frames)),
+        "frame_indices": [int(i) for i in clip.indices],
+        "source_frames": int(clip.frame_count),
         "height": int(clip.source_size[0]),
         "width": int(clip.source_size[1]),
         "fps": float(clip.fps),
