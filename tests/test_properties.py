@@ -16,9 +16,10 @@ from vidaug.training._metrics import group_kfold, group_split
 _PATH_CHARS = st.sampled_from(list("ab./\\:C ..x_-é"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.text(_PATH_CHARS, max_size=40))
 def test_safe_relpath_never_escapes(p):
+    """Found by hypothesis: ``C:/C:/x`` gave ``C:/x``, a drive path, not its own safe form."""
     try:
         rel = safe_relpath(p)
     except ManifestError:
@@ -43,7 +44,7 @@ def _labelled_groups(draw):
     return labels, groups
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(_labelled_groups(), st.integers(0, 5), st.integers(2, 5))
 def test_group_splits_keep_groups_whole_and_use_every_clip_once(data, seed, k):
     labels, groups = data
@@ -61,7 +62,7 @@ def test_group_splits_keep_groups_whole_and_use_every_clip_once(data, seed, k):
                 assert where.setdefault(groups[int(j)], i) == i  # a group never straddles
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.integers(1, 40), st.integers(2, 24), st.integers(1, 8), st.integers(0, 10_000))
 def test_flat_index_search_equals_numpy_brute_force(n, d, k, seed):
     from vidaug.mining import EmbeddingIndex

@@ -61,8 +61,8 @@ class ManifestRow:
 def safe_relpath(p: str) -> str:
     """A safe POSIX relative path from any path string.
 
-    Backslashes become ``/``; a drive (``C:``), leading slashes and empty, ``.`` and ``..`` parts
-    are dropped: ``../../etc/passwd`` → ``etc/passwd``, ``/abs/x.mp4`` → ``abs/x.mp4``,
+    Backslashes become ``/``; drives (``C:``) at the front, leading slashes and empty, ``.``
+    and ``..`` parts are dropped (so the result is its own safe path): ``../../etc/passwd`` → ``etc/passwd``, ``/abs/x.mp4`` → ``abs/x.mp4``,
     ``C:\\x\\y.mp4`` → ``x/y.mp4``.
 
     Raises:
@@ -70,6 +70,8 @@ def safe_relpath(p: str) -> str:
     """
     s = _DRIVE.sub("", str(p).replace("\\", "/"))
     parts = [part for part in s.split("/") if part not in ("", ".", "..")]
+    while parts and _DRIVE.fullmatch(parts[0]):  # "C:/D:/x": no drive may lead the result
+        parts.pop(0)
     if not parts:
         raise ManifestError(f"{p!r}: not a usable relative path (nothing left after sanitising)")
     return "/".join(parts)
