@@ -29,7 +29,7 @@ Algorithm:
      clipping to [0, 1] (a negative cosine is no duplicate evidence) and motion01 mapping
      ``motion_threshold`` to 0.5 and 1 to 1 (linear, clipped).
 
-3. Groups are the connected components of duplicate pairs (union-find). Each group keeps one
+3. Groups are the connected components of duplicate pairs (scipy.sparse.csgraph). Each group keeps one
    representative chosen by :attr:`DedupConfig.keep`; the other members are ``is_duplicate``.
 4. Leakage: a duplicate pair whose clips both have a ``split`` and the splits differ is a leak;
    both clips get ``is_leak`` and list each other in ``leak_with``. Leakage is judged on direct
@@ -311,21 +311,16 @@ def _evidence(
 
 
 def _components(n: int, lo: np.ndarray, hi: np.ndarray) -> list[list[int]]:
-    parent = list(range(n))
+    """Groups of ≥ 2 clips linked by the pairs ``(lo[i], hi[i])`` (scipy's connected
+    components), each in clip order, ordered by their first clip."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+    graph = coo_matrix((np.ones(len(lo)), (np.asarray(lo), np.asarray(hi))), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
     comps: dict[int, list[int]] = {}
-    for i in range(n):
-        comps.setdefault(find(i), []).append(i)
+    for i, c in enumerate(label.tolist()):
+        comps.setdefault(c, []).append(i)
     return [c for c in comps.values() if len(c) > 1]
 
 

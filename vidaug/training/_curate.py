@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from vidaug.augment import load_recipe
 from vidaug.datasets import (
@@ -79,20 +81,6 @@ class CurationResult:
             "failures": [{"clip": c, "error": m} for c, m in self.failures],
             "seconds": round(self.seconds, 3),
         }
-
-
-class _Union:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        self.parent[self.find(a)] = self.find(b)
 
 
 def _parse_split(split: Sequence[float]) -> list[float]:
@@ -233,23 +221,23 @@ def curate(
     has_split = all(s is not None for s in splits)
     if split is not None or not has_split:
         frac = _parse_split(split or (0.7, 0.15, 0.15))
-        uf = _Union(len(rows))
+        # source groups and duplicate groups stay whole: split the connected components
         by_group: dict[Any, int] = {}
+        edges: list[tuple[int, int]] = []
         for i, r in enumerate(rows):
             g = r.extra.get("group")
             if g is not None:
-                if g in by_group:
-                    uf.union(i, by_group[g])
-                by_group[g] = i
+                edges.extend([(i, by_group[g])] if g in by_group else [])
+                by_group.setdefault(g, i)
         for g in dup_groups:
-            for c in g[1:]:
-                uf.union(pos[g[0]], pos[c])
+            edges.extend((pos[g[0]], pos[c]) for c in g[1:])
+        ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
+        component = connected_components(graph, directed=False)[1]
         from vidaug.training._metrics import group_split
 
         try:
-            parts = group_split(
-                [r.label for r in rows], [uf.find(i) for i in range(len(rows))], frac, seed
-            )
+            parts = group_split([r.label for r in rows], component.tolist(), frac, seed)
         except ValueError as e:
             raise VidaugError(
                 f"cannot split: {e} (source groups and duplicate groups stay whole; "
