@@ -82,3 +82,26 @@ def test_flat_index_search_equals_numpy_brute_force(n, d, k, seed):
     best = np.sort(exact, axis=1)[:, ::-1][:, :kk]
     np.testing.assert_allclose(sims, best, atol=1e-5)  # the same similarities, best first
     np.testing.assert_allclose(np.take_along_axis(exact, ids, axis=1), sims, atol=1e-5)
+
+
+def test_frame_indices_one_function_two_spreads():
+    """issue 10 §4: one sampling function (model sampling, mining, previews, report strips)."""
+    from vidaug.datasets import frame_indices
+
+    assert frame_indices(20, 4).tolist() == [2, 7, 12, 17]  # segment centres
+    assert frame_indices(3, 5).tolist() == [0, 1, 2]  # at most n distinct
+    assert frame_indices(3, 5, repeat=True).tolist() == [0, 0, 1, 1, 2]  # a model's fixed k
+    assert frame_indices(9, 3, spread="ends").tolist() == [0, 4, 8]  # first and last included
+    assert frame_indices(9, 1, spread="ends").tolist() == [4]
+    assert frame_indices(60, fps=2.0, source_fps=30.0).tolist() == list(range(0, 60, 15))
+    assert frame_indices(0, 4).tolist() == []
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.integers(1, 500), st.integers(1, 64), st.sampled_from(["centres", "ends"]))
+def test_frame_indices_are_sorted_in_range_and_distinct(n, k, spread):
+    from vidaug.datasets import frame_indices
+
+    idx = frame_indices(n, k, spread=spread)
+    assert len(idx) == min(n, k) and idx.min() >= 0 and idx.max() < n
+    assert np.all(np.diff(idx) > 0)

@@ -22,6 +22,7 @@ from vidaug.datasets._manifest import (
     write_jsonl,
 )
 from vidaug.datasets._samples import sample_clips_dir
+from vidaug.datasets._sampling import frame_indices
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -30,6 +31,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "frame_indices",
     "load_rows",
     "quiet_ffmpeg",
     "read_clip",

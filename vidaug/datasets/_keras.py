@@ -29,6 +29,7 @@ import numpy as np
 from vidaug.datasets._augment_job import clip_seed
 from vidaug.datasets._io import read_clip
 from vidaug.datasets._manifest import ManifestRow, load_rows, require_labels
+from vidaug.datasets._sampling import frame_indices
 from vidaug.errors import VidaugError
 
 __all__ = [
@@ -43,10 +44,11 @@ __all__ = [
 
 
 def sample_indices(n: int, frames: int) -> np.ndarray:
-    """``frames`` indices spread uniformly over ``n`` frames (centres of equal segments)."""
+    """Exactly ``frames`` indices at the centres of equal segments of ``n`` frames (repeated
+    when the clip is shorter): :func:`frame_indices` as a model's fixed input needs it."""
     if n < 1 or frames < 1:
         raise ValueError(f"need n ≥ 1 and frames ≥ 1, got {n}, {frames}")
-    return np.minimum(((np.arange(frames) + 0.5) * n / frames).astype(np.int64), n - 1)
+    return frame_indices(n, frames, repeat=True)
 
 
 def pair_gap_frames(gap_seconds: float, fps: float) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidaug.datasets import ManifestRow, quiet_ffmpeg, read_clip
+from vidaug.datasets import ManifestRow, frame_indices, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
 
 __all__ = [
@@ -222,15 +222,9 @@ def load_embedder(
 def sample_frame_indices(
     n: int, k: int | None = 8, *, fps: float | None = None, source_fps: float = 30.0
 ) -> np.ndarray:
-    """Which of ``n`` frames to embed: ``k`` spread uniformly (centres of k equal segments),
-    or every ``1/fps`` seconds when ``fps`` is given."""
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if fps is not None:
-        step = max(source_fps / fps, 1.0)
-        return np.unique(np.minimum(np.round(np.arange(0, n, step)).astype(np.int64), n - 1))
-    k = max(1, min(int(k or 8), n))
-    return np.unique(((np.arange(k) + 0.5) * n / k).astype(np.int64))
+    """Which of ``n`` frames to embed: ``k`` distinct ones at segment centres, or one every
+    ``1/fps`` seconds when ``fps`` is given (:func:`vidaug.datasets.frame_indices`)."""
+    return frame_indices(n, k, fps=fps, source_fps=source_fps)
 
 
 def clip_key(path: str | os.PathLike) -> dict[str, Any]:

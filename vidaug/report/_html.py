@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vidaug.datasets import frame_indices
 from vidaug.report._results import Results
 
 __all__ = [
@@ -51,7 +52,7 @@ def thumbnail_strip(frames: np.ndarray, count: int = 4, height: int = 64) -> np.
     import cv2
 
     t, h, w = frames.shape[:3]
-    idx = np.linspace(0, t - 1, num=min(count, t)).round().astype(int)
+    idx = frame_indices(t, count, spread="ends")
     cw = max(8, round(w * height / h))
     cells = [cv2.resize(frames[i], (cw, height), interpolation=cv2.INTER_AREA) for i in idx]
     gap = np.full((height, 2, 3), 255, np.uint8)

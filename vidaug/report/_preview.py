@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from vidaug.augment import Augmented, Transform, load_recipe
+from vidaug.datasets import frame_indices
 from vidaug.errors import VidaugError
 from vidaug.report._draw import (
     BACKGROUND,
@@ -245,13 +246,6 @@ def augment_copies(
     return [Copy(s, transform.augment(frames, seed=s, boxes=boxes)) for s in seeds]
 
 
-def _spread(t: int, k: int) -> list[int]:
-    """``k`` frame indices spread evenly over ``t`` frames (first and last included)."""
-    if t <= k:
-        return list(range(t))
-    return [round(i * (t - 1) / (k - 1)) for i in range(k)] if k > 1 else [t // 2]
-
-
 def _row_strip(
     clip: np.ndarray,
     boxes: np.ndarray | None,
@@ -263,7 +257,7 @@ def _row_strip(
     t = len(clip)
     per_frame = _boxes_by_frame(boxes, t)
     strip = np.full((cell_h, cols * cell_w + (cols - 1) * gap, 3), BACKGROUND, np.uint8)
-    for j, i in enumerate(_spread(t, cols)):
+    for j, i in enumerate(frame_indices(t, cols, spread="ends").tolist()):
         cell, tr = fit(clip[i], cell_h, cell_w)
         draw_boxes(cell, per_frame[i], tr)
         label(cell, f"f{i}/{t}", 2, cell_h - 16, 0.35)
