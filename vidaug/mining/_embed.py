@@ -25,6 +25,7 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, frame_indices, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
+from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
     "KERAS_CACHE_NAME",
@@ -108,8 +109,7 @@ class FrameEmbedder:
         """Embed ``(N, h, w, 3)`` uint8 frames already at ``input_size``; returns ``(N, D)``."""
         x = self.preprocess(frames.astype(np.float32))
         y = np.asarray(self.model.predict_on_batch(x), dtype=np.float32).reshape(len(frames), -1)
-        y /= np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
-        return y
+        return l2_normalize(y)
 
 
 def load_embedder(
@@ -289,15 +289,6 @@ class Embedded:
     frame_clip: np.ndarray
     clip_emb: np.ndarray
     failures: list[tuple[str, str]] = field(default_factory=list)
-
-
-def clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
-    """Normalised per-clip mean of frame embeddings."""
-    d = frame_emb.shape[1] if frame_emb.ndim == 2 else 0
-    sums = np.zeros((n, d), dtype=np.float64)
-    np.add.at(sums, frame_clip, frame_emb)
-    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    return sums.astype(np.float32)
 
 
 def _prefetch(

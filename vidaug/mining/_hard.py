@@ -36,6 +36,7 @@ import numpy as np
 
 from vidaug.errors import VidaugError
 from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining._vectors import l2_normalize
 
 __all__ = ["LABEL_SUSPECT_P", "OUTLIER_Z", "SUSPECT_DISAGREEMENT", "score_hardness"]
 
@@ -45,11 +46,6 @@ OUTLIER_Z = 3.0
 SUSPECT_DISAGREEMENT = 0.8
 #: Probability of another class at or above which a clip is a label suspect (classifier).
 LABEL_SUSPECT_P = 0.8
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _knn_exact(emb: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +214,7 @@ def score_hardness(
     if probs is not None:
         p, names = _check_probs(probs, labels, class_names)  # type: ignore[arg-type]
 
-    emb = _normalise(emb)
+    emb = l2_normalize(emb)
     kk = min(k, n - 1)
     sims, nb = _knn_index(index, emb, kk) if index is not None else _knn_exact(emb, kk)
     valid = nb >= 0

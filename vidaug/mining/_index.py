@@ -64,6 +64,7 @@ import numpy as np
 from vidaug._version import __version__
 from vidaug.datasets._io import _fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
+from vidaug.mining._vectors import _CHUNK, _one_frame_each, clip_means, l2_normalize
 
 __all__ = ["FORMAT", "KINDS", "EmbeddingIndex"]
 
@@ -78,7 +79,6 @@ _MAX_TRAIN = 100_000
 _TRAIN_PER_LIST = 40  # k-means sample: FAISS wants ≥ 39 points a list
 _KMEANS_ITER = 10
 _BATCH_QUERIES = 4096  # query batches at least this large are searched list by list (IVF)
-_CHUNK = 65536  # rows per block where a full-size temporary would double the memory
 _MAX_TRAIN_PQ = 20_000  # PQ codebook training is costly; ~80 points per code is plenty
 _tmp_counter = itertools.count()
 
@@ -86,36 +86,6 @@ _tmp_counter = itertools.count()
 # ---------------------------------------------------------------------------------------------
 # FAISS helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _row_norms(x: np.ndarray) -> np.ndarray:
-    """L2 norms of the rows, block by block (no full-size temporary)."""
-    out = np.empty(len(x), dtype=np.float32)
-    for lo in range(0, len(x), _CHUNK):
-        b = x[lo : lo + _CHUNK]
-        out[lo : lo + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", b, b))
-    return out
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    """L2-normalise rows (float32, C-contiguous); already-normalised input is returned as is."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if x.ndim != 2:
-        return x
-    norms = _row_norms(x)
-    if np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
-        return x
-    out = np.empty_like(x)
-    for lo in range(0, len(x), _CHUNK):
-        out[lo : lo + _CHUNK] = (
-            x[lo : lo + _CHUNK] / np.maximum(norms[lo : lo + _CHUNK], 1e-12)[:, None]
-        )
-    return out
-
-
-def _one_frame_each(frame_clip: np.ndarray, n: int) -> bool:
-    """True when frame row ``i`` is the only frame of clip ``i`` (clip = frame embeddings)."""
-    return len(frame_clip) == n and bool(np.array_equal(frame_clip, np.arange(n)))
 
 
 def _nlist(n: int) -> int:
@@ -431,26 +401,7 @@ def _validate_frames(
     counts = np.bincount(fc, minlength=n)
     if n and counts.min() == 0:
         raise ValueError(f"clip position {int(np.argmin(counts))} has no frames")
-    return _normalise(fe), np.ascontiguousarray(fc)
-
-
-def _clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
-    """Normalised mean frame embedding of each clip (every clip has ≥ 1 frame); ``frame_emb``
-    itself when every clip is one frame (no copy)."""
-    if _one_frame_each(frame_clip, n):
-        return frame_emb
-    order = np.argsort(frame_clip, kind="stable")
-    counts = np.bincount(frame_clip, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    out = np.empty((n, frame_emb.shape[1]), dtype=np.float32)
-    step = 4096
-    for c0 in range(0, n, step):
-        c1 = min(n, c0 + step)
-        r0, r1 = starts[c0], starts[c1 - 1] + counts[c1 - 1]
-        sums = np.add.reduceat(frame_emb[order[r0:r1]].astype(np.float64), starts[c0:c1] - r0)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        out[c0:c1] = sums / np.maximum(norms, 1e-12)
-    return out
+    return l2_normalize(fe), np.ascontiguousarray(fc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,7 +477,7 @@ class EmbeddingIndex:
         ce = np.asarray(clip_emb)
         if ce.shape != (n, self.frame_emb.shape[1]):
             raise ValueError(f"clip_emb must be ({n}, {self.frame_emb.shape[1]}), got {ce.shape}")
-        self.clip_emb = _normalise(ce)
+        self.clip_emb = l2_normalize(ce)
         self.model_id = model_id
         self.dims = int(self.frame_emb.shape[1])
         self.kind = kind
@@ -592,7 +543,7 @@ class EmbeddingIndex:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         clips = list(clips)  # validated (and copied) once, by the constructor
         fe, fc = _validate_frames(frame_emb, frame_clip, len(clips))
-        ce = _clip_means(fe, fc, len(clips)) if clip_emb is None else clip_emb
+        ce = clip_means(fe, fc, len(clips)) if clip_emb is None else clip_emb
         return cls(
             clips,
             fe,
@@ -630,10 +581,10 @@ class EmbeddingIndex:
         """
         new = _validate_clips(clips, taken=set(self._pos))
         fe, fc = _validate_frames(frame_emb, frame_clip, len(new), dims=self.dims)
-        ce = _clip_means(fe, fc, len(new)) if clip_emb is None else np.asarray(clip_emb)
+        ce = clip_means(fe, fc, len(new)) if clip_emb is None else np.asarray(clip_emb)
         if ce.shape != (len(new), self.dims):
             raise ValueError(f"clip_emb must be ({len(new)}, {self.dims}), got {ce.shape}")
-        ce = _normalise(ce)
+        ce = l2_normalize(ce)
         if not new:
             return
         n0 = len(self.clips)

@@ -1,0 +1,58 @@
+"""Row vectors: the one L2 normalisation and the one per-clip mean of frame embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["clip_means", "l2_normalize"]
+
+_CHUNK = 65536  # rows per block where a full-size temporary would double the memory
+
+
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    """L2 norms of the rows, block by block (no full-size temporary)."""
+    out = np.empty(len(x), dtype=np.float32)
+    for lo in range(0, len(x), _CHUNK):
+        b = x[lo : lo + _CHUNK]
+        out[lo : lo + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", b, b))
+    return out
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """L2-normalise rows (float32, C-contiguous); already-normalised input is returned as is."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        return x
+    norms = _row_norms(x)
+    if np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
+        return x
+    out = np.empty_like(x)
+    for lo in range(0, len(x), _CHUNK):
+        out[lo : lo + _CHUNK] = (
+            x[lo : lo + _CHUNK] / np.maximum(norms[lo : lo + _CHUNK], 1e-12)[:, None]
+        )
+    return out
+
+
+def _one_frame_each(frame_clip: np.ndarray, n: int) -> bool:
+    """True when frame row ``i`` is the only frame of clip ``i`` (clip = frame embeddings)."""
+    return len(frame_clip) == n and bool(np.array_equal(frame_clip, np.arange(n)))
+
+
+def clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
+    """Normalised mean frame embedding of each clip (every clip has ≥ 1 frame); ``frame_emb``
+    itself when every clip is one frame (no copy)."""
+    if _one_frame_each(frame_clip, n):
+        return frame_emb
+    order = np.argsort(frame_clip, kind="stable")
+    counts = np.bincount(frame_clip, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    out = np.empty((n, frame_emb.shape[1]), dtype=np.float32)
+    step = 4096
+    for c0 in range(0, n, step):
+        c1 = min(n, c0 + step)
+        r0, r1 = starts[c0], starts[c1 - 1] + counts[c1 - 1]
+        sums = np.add.reduceat(frame_emb[order[r0:r1]].astype(np.float64), starts[c0:c1] - r0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        out[c0:c1] = sums / np.maximum(norms, 1e-12)
+    return out
