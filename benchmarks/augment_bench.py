@@ -519,7 +519,7 @@ def import_datasets(wait_s: float):
     while True:
         try:
             from vidaug.datasets import read_clip, write_clip  # noqa: F401
-            from vidaug.datasets._augment_job import augment_dataset
+            from vidaug.pipelines import augment_dataset
 
             return augment_dataset
         except ImportError as e:

@@ -284,7 +284,8 @@ def choose_motion(data, cfg: tuple[float, float, float]) -> float:
 # embedding (cached in an index directory)
 # -------------------------------------------------------------------------------------------
 def embed_all(rows: list[dict], cache: Path, weights: str | None):
-    from vidaug.mining import embed_to_index, load_embedder
+    from vidaug.mining import load_embedder
+    from vidaug.pipelines import embed_to_index
 
     root = cache / "clips"
     manifest = []

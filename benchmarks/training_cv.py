@@ -79,7 +79,8 @@ def main() -> None:
         sys.exit(f"needs {SHARED}/data (the shared clip corpus)")
 
     from vidaug.datasets import load_rows
-    from vidaug.training import TrainConfig, compare_cv, cross_validate
+    from vidaug.pipelines import compare_cv, cross_validate
+    from vidaug.training import TrainConfig
 
     rows = [r for r in load_rows(SHARED / "data" / "manifest.jsonl")
             if r.label in ("fight", "noFight")]  # fmt: skip

@@ -8,7 +8,7 @@ import numpy as np
 
 from vidaug.augment import Anonymize, load_recipe
 from vidaug.datasets import load_rows, read_clip, write_jsonl
-from vidaug.datasets._augment_job import augment_dataset
+from vidaug.pipelines import augment_dataset
 
 
 def test_augment_real_clips_from_the_shared_manifest(shared_data, shared_manifest, tmp_path):

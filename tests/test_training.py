@@ -425,7 +425,7 @@ def test_trained_classifier_is_a_mining_embedder(labelled, tmp_path):
 def test_hard_copies_keep_the_class_balance():
     """issue 9: 46 of 57 hard clips were noFight, and the curated train set went from 68/71 to
     79/117. Extra copies are now shared by class size, hardest clips first."""
-    from vidaug.training._curate import _balanced_extra_copies
+    from vidaug.pipelines._curate import _balanced_extra_copies
 
     scored = [{"id": f"n{i}", "label": "noFight", "hard_score": 1 - i / 100,
                "is_label_suspect": False} for i in range(71)]  # fmt: skip

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from vidaug.cli import app
 from vidaug.errors import VidaugError
-from vidaug.training._config import TrainConfig
-from vidaug.training._cv import CVResult, compare_cv
+from vidaug.pipelines import CVResult, compare_cv
+from vidaug.training import TrainConfig
 
 runner = CliRunner()
 
@@ -179,7 +179,7 @@ def test_compare_cv_paired_difference_and_group_bootstrap():
 @pytest.mark.parametrize("extra", ["", "streams=diff recipe=light tta=2"])
 def test_cross_validate_seed_model_tests_every_clip_once(tmp_path, extra):
     from vidaug.datasets import load_rows
-    from vidaug.training import cross_validate
+    from vidaug.pipelines import cross_validate
 
     rows = load_rows(write_labelled_clips(tmp_path / "d", per_class=3))
     cfg = TrainConfig.parse(f"model=seed frames=2 epochs=1 batch=4 {extra}")

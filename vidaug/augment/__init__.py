@@ -35,6 +35,7 @@ from vidaug.augment._core import (
     Transform,
     check_clip,
     registry,
+    to_jsonable,
 )
 from vidaug.augment._privacy import Anonymize
 from vidaug.augment._randaugment import RANDAUGMENT_OPS
@@ -117,4 +118,5 @@ __all__ = [
     "load_recipe",
     "parse_recipe",
     "registry",
+    "to_jsonable",
 ]

@@ -64,7 +64,7 @@ def augment(
     so). Unreadable clips are reported and skipped; the exit code is then 1. A bad recipe or a
     missing input exits 2 before anything is written.
     """
-    from vidaug.datasets._augment_job import augment_dataset
+    from vidaug.pipelines import augment_dataset
 
     progress = clip_progress("augment")
 

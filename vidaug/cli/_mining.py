@@ -52,7 +52,7 @@ def _embedder(model: str, weights: Path | None, layer: str | None):
 
 
 def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "embed", **kw):
-    from vidaug.mining import embed_to_index
+    from vidaug.pipelines import embed_to_index
 
     progress = clip_progress(verb)
 

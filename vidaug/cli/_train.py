@@ -137,7 +137,7 @@ def curate(
 
             with err_console.status("loading the embedding model…"):
                 embedder = load_embedder(model, weights=weights)
-        from vidaug.training._curate import curate as run
+        from vidaug.pipelines import curate as run
 
         progress = clip_progress("embed")
 
@@ -475,7 +475,7 @@ def evaluate(
 
 
 def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
-    from vidaug.training import cross_validate
+    from vidaug.pipelines import cross_validate
 
     labelled = [r for r in rows if r.label is not None]
     progress = clip_progress("embed")
@@ -525,7 +525,8 @@ def compare(
     _quiet_tf()
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
-        from vidaug.training import TrainConfig, compare_cv
+        from vidaug.pipelines import compare_cv
+        from vidaug.training import TrainConfig
 
         ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
         rows = load_rows(manifest)
@@ -575,8 +576,7 @@ def export(
     if not tflite:
         raise typer.BadParameter("choose a format: --tflite", param_hint="--tflite")
     with cli_errors():
-        from vidaug.training import load_with_meta
-        from vidaug.training._export import compare_tflite, export_tflite
+        from vidaug.training import compare_tflite, export_tflite, load_with_meta
 
         net, meta = load_with_meta(model)
         dest = out or model.with_suffix(".int8.tflite" if int8 else ".tflite")

@@ -9,6 +9,7 @@ from vidaug.datasets._io import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    fsync_path,
     quiet_ffmpeg,
     read_clip,
     write_clip,
@@ -23,6 +24,7 @@ from vidaug.datasets._manifest import (
 )
 from vidaug.datasets._samples import sample_clips_dir
 from vidaug.datasets._sampling import frame_indices
+from vidaug.datasets._seeds import clip_seed
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -31,7 +33,9 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "clip_seed",
     "frame_indices",
+    "fsync_path",
     "load_rows",
     "quiet_ffmpeg",
     "read_clip",

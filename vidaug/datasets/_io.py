@@ -54,6 +54,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "fsync_path",
     "quiet_ffmpeg",
     "read_clip",
     "write_clip",
@@ -206,7 +207,9 @@ def _maybe_quiet() -> Iterator[None]:
 _tmp_counter = itertools.count()
 
 
-def _fsync_path(path: Path, directory: bool = False) -> None:
+def fsync_path(path: Path, directory: bool = False) -> None:
+    """Flush ``path`` (a file, or with ``directory=True`` a folder's entries) to disk; a
+    filesystem that cannot is skipped silently."""
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
         fd = os.open(path, flags)
@@ -240,7 +243,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp{dest.suffix}")
     try:
         yield tmp
-        _fsync_path(tmp)
+        fsync_path(tmp)
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -248,7 +251,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         except FileNotFoundError:
             pass
         raise
-    _fsync_path(dest.parent, directory=True)
+    fsync_path(dest.parent, directory=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

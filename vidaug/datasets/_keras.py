@@ -26,10 +26,10 @@ import cv2
 import keras
 import numpy as np
 
-from vidaug.datasets._augment_job import clip_seed
 from vidaug.datasets._io import read_clip
 from vidaug.datasets._manifest import ManifestRow, load_rows, require_labels
 from vidaug.datasets._sampling import frame_indices
+from vidaug.datasets._seeds import clip_seed
 from vidaug.errors import VidaugError
 
 __all__ = [

@@ -8,33 +8,39 @@ Checks return one row per clip following the STYLE §6 contract (``is_<check>``,
 from vidaug.mining._dedup import DEFAULT as DEFAULT_DEDUP
 from vidaug.mining._dedup import DedupConfig, DedupResult, find_duplicates
 from vidaug.mining._embed import (
+    ClipFrames,
     Embedded,
     FrameEmbedder,
     WeightsNotFoundError,
+    clip_key,
     embed_rows,
     load_embedder,
     resolve_mobilenet_weights,
     sample_frame_indices,
 )
-from vidaug.mining._hard import score_hardness
-from vidaug.mining._index import EmbeddingIndex
-from vidaug.mining._pipeline import EmbedReport, embed_to_index, is_index_dir, open_index
+from vidaug.mining._hard import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT, score_hardness
+from vidaug.mining._index import EmbeddingIndex, is_index_dir
+from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
+    "LABEL_SUSPECT_P",
+    "OUTLIER_Z",
+    "SUSPECT_DISAGREEMENT",
     "DEFAULT_DEDUP",
     "DedupConfig",
+    "ClipFrames",
     "DedupResult",
-    "EmbedReport",
     "Embedded",
     "EmbeddingIndex",
     "FrameEmbedder",
     "WeightsNotFoundError",
+    "clip_key",
+    "clip_means",
     "embed_rows",
-    "embed_to_index",
     "find_duplicates",
     "is_index_dir",
+    "l2_normalize",
     "load_embedder",
-    "open_index",
     "resolve_mobilenet_weights",
     "sample_frame_indices",
     "score_hardness",

@@ -62,11 +62,11 @@ import faiss
 import numpy as np
 
 from vidaug._version import __version__
-from vidaug.datasets._io import _fsync_path as _fsync
+from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._vectors import _CHUNK, _one_frame_each, clip_means, l2_normalize
 
-__all__ = ["FORMAT", "KINDS", "EmbeddingIndex"]
+__all__ = ["FORMAT", "KINDS", "EmbeddingIndex", "is_index_dir"]
 
 #: Version of the on-disk layout written to ``index.json``.
 FORMAT = 1
@@ -864,3 +864,8 @@ def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
     if meta.get("metric", "inner_product") != "inner_product":
         raise VidaugError(f"{path}: unsupported metric {meta['metric']!r} (expected inner_product)")
     return meta
+
+
+def is_index_dir(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a saved :class:`EmbeddingIndex` directory."""
+    return (Path(path) / "index.json").is_file()

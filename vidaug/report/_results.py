@@ -110,7 +110,7 @@ def hard_results(
     elapsed_s: float | None = None,
 ) -> Results:
     """Wrap :func:`~vidaug.mining.score_hardness` rows (and their index) as :class:`Results`."""
-    from vidaug.mining._hard import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT
+    from vidaug.mining import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT
 
     rows = [dict(r) for r in rows]
     meta = _base("hard", index, source, elapsed_s)

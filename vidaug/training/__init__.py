@@ -13,7 +13,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "CVResult": "_cv",
     "DEFAULT_EPOCHS": "_train",
     "HardSampleMiningCallback": "_callbacks",
     "MODEL_KINDS": "_train",
@@ -24,9 +23,9 @@ _WHERE = {
     "build_model": "_train",
     "build_seed_classifier": "_models",
     "classification_report": "_metrics",
-    "compare_cv": "_cv",
-    "cross_validate": "_cv",
+    "compare_tflite": "_export",
     "evaluate_model": "_train",
+    "export_tflite": "_export",
     "features_fn": "_train",
     "format_report": "_metrics",
     "group_kfold": "_metrics",
@@ -34,11 +33,11 @@ _WHERE = {
     "head_of": "_models",
     "hook_weights": "_callbacks",
     "init_head": "_train",
+    "input_spec": "_models",
     "load_classifier": "_models",
     "load_with_meta": "_train",
     "member_outputs": "_models",
     "predict_rows": "_train",
-    "row_groups": "_cv",
     "save_classifier": "_train",
     "summarize_folds": "_metrics",
     "train_model": "_train",
@@ -60,7 +59,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from vidaug.training._callbacks import HardSampleMiningCallback, hook_weights
     from vidaug.training._config import TrainConfig
-    from vidaug.training._cv import CVResult, compare_cv, cross_validate, row_groups
+    from vidaug.training._export import compare_tflite, export_tflite
     from vidaug.training._metrics import (
         classification_report,
         format_report,
@@ -73,6 +72,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
         build_head,
         build_seed_classifier,
         head_of,
+        input_spec,
         load_classifier,
         member_outputs,
     )

@@ -19,7 +19,7 @@ __all__ = ["compare_tflite", "export_tflite"]
 
 
 def _calibration(model: keras.Model, rows: Sequence[ManifestRow], n: int = 32):
-    from vidaug.datasets._keras import ClipLoader
+    from vidaug.datasets import ClipLoader
     from vidaug.training._models import input_spec
 
     spec = input_spec(model)
@@ -94,7 +94,7 @@ def compare_tflite(
     and their single-clip latency (batch 1, this machine)."""
     import tensorflow as tf
 
-    from vidaug.datasets._keras import ClipLoader
+    from vidaug.datasets import ClipLoader
     from vidaug.training._models import input_spec
 
     spec = input_spec(model)

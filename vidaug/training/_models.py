@@ -22,6 +22,7 @@ __all__ = [
     "build_head",
     "build_seed_classifier",
     "head_of",
+    "input_spec",
     "load_classifier",
     "member_outputs",
 ]

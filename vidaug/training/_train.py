@@ -13,8 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from vidaug.datasets import ManifestRow, atomic_path, atomic_write_text, require_labels
-from vidaug.datasets._keras import ClipDataset
+from vidaug.datasets import ClipDataset, ManifestRow, atomic_path, atomic_write_text, require_labels
 from vidaug.errors import VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
 from vidaug.training._metrics import classification_report

@@ -13,7 +13,6 @@ job ends.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -27,29 +26,22 @@ from typing import Any, Literal
 import numpy as np
 
 from vidaug._version import __version__
-from vidaug.augment import Recipe, load_recipe, parse_recipe
-from vidaug.augment._core import to_jsonable
-from vidaug.datasets._io import atomic_write_text, read_clip, write_clip
-from vidaug.datasets._manifest import ManifestRow, load_rows
+from vidaug.augment import Recipe, load_recipe, parse_recipe, to_jsonable
+from vidaug.datasets import (
+    ManifestRow,
+    atomic_write_text,
+    clip_seed,
+    load_rows,
+    read_clip,
+    write_clip,
+)
 from vidaug.errors import VidaugError, VideoReadError, VideoWriteError
 
-__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row", "clip_seed"]
+__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row"]
 
 MANIFEST = "manifest.jsonl"
 JOB_FILE = ".vidaug-augment.json"
 Damaged = Literal["keep", "skip"]
-
-
-def clip_seed(seed: int, rel: str, copy: int) -> int:
-    """The seed of copy ``copy`` of the clip at relative path ``rel`` (a 63-bit int).
-
-    A pure function of its arguments, independent of processing order and worker count.
-    """
-    if seed < 0:
-        raise ValueError("seed must be ≥ 0")
-    words = np.frombuffer(hashlib.sha256(rel.encode("utf-8")).digest()[:16], dtype="<u4")
-    ss = np.random.SeedSequence([seed, *(int(w) for w in words), copy])
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 @dataclass(frozen=True)

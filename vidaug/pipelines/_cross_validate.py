@@ -18,8 +18,7 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, require_labels
 from vidaug.errors import VidaugError
-from vidaug.training._config import TrainConfig
-from vidaug.training._metrics import classification_report, group_kfold
+from vidaug.training import TrainConfig, classification_report, group_kfold
 
 __all__ = ["CVResult", "compare_cv", "cross_validate", "row_groups"]
 
@@ -125,8 +124,7 @@ def cross_validate(
 
     from vidaug.augment import load_recipe
     from vidaug.datasets import ClipDataset
-    from vidaug.training._models import input_spec
-    from vidaug.training._train import build_model, features_fn, init_head, train_model
+    from vidaug.training import build_model, features_fn, init_head, input_spec, train_model
 
     config.check()
     rows = list(rows)
@@ -186,7 +184,7 @@ def cross_validate(
             probs[[i for i, r in enumerate(rows) if r.rel in failed]] = np.nan
             res.probs[seed] = probs
     else:
-        from vidaug.training._train import predict_rows
+        from vidaug.training import predict_rows
 
         for seed in seeds:
             probs = np.full((len(rows), len(names)), np.nan)

@@ -17,22 +17,18 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, load_rows
 from vidaug.errors import VidaugError
-from vidaug.mining._embed import (
+from vidaug.mining import (
     ClipFrames,
     Embedded,
+    EmbeddingIndex,
     FrameEmbedder,
     clip_key,
     clip_means,
     embed_rows,
+    is_index_dir,
 )
-from vidaug.mining._index import EmbeddingIndex
 
-__all__ = ["EmbedReport", "embed_to_index", "is_index_dir", "open_index"]
-
-
-def is_index_dir(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a saved :class:`EmbeddingIndex` directory."""
-    return (Path(path) / "index.json").is_file()
+__all__ = ["EmbedReport", "embed_to_index", "open_index"]
 
 
 def _sampling(frames: int | None, fps: float | None) -> str:

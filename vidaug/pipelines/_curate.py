@@ -45,8 +45,8 @@ from vidaug.datasets import (
     require_labels,
     write_jsonl,
 )
-from vidaug.datasets._augment_job import AugmentJob, augment_row
 from vidaug.errors import VidaugError
+from vidaug.pipelines._augment import AugmentJob, augment_row
 
 __all__ = ["CurationResult", "curate"]
 
@@ -195,7 +195,8 @@ def curate(
     if dedup or fix_leakage or mine_hard:
         if embedder is None:
             raise VidaugError("dedup, leakage and hard-sample mining need an embedding model")
-        from vidaug.mining import DEFAULT_DEDUP, embed_to_index, find_duplicates
+        from vidaug.mining import DEFAULT_DEDUP, find_duplicates
+        from vidaug.pipelines._embed import embed_to_index
 
         step("embedding clips")
         rep = embed_to_index(
@@ -234,7 +235,7 @@ def curate(
         ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
         graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
         component = connected_components(graph, directed=False)[1]
-        from vidaug.training._metrics import group_split
+        from vidaug.training import group_split
 
         try:
             parts = group_split([r.label for r in rows], component.tolist(), frac, seed)

@@ -1,0 +1,61 @@
+"""The package layers point one way and no package reaches into another's private modules
+(issue 10 §2; STYLE §1, §12). Walks every import statement of the package with ``ast``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "vidaug"
+
+#: A package may import packages of a lower rank (and its own); never one of the same or higher.
+RANK = {
+    "errors": 0,
+    "_version": 0,
+    "augment": 1,
+    "datasets": 2,
+    "mining": 3,
+    "training": 4,
+    "report": 4,
+    "pipelines": 5,
+    "cli": 6,
+}
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+
+
+def _package(path: Path) -> str:
+    rel = path.relative_to(ROOT).parts
+    return rel[0].removesuffix(".py") if len(rel) > 1 else rel[0].removesuffix(".py")
+
+
+def test_layers_and_no_cross_package_private_imports():
+    bad = []
+    for path in sorted(ROOT.rglob("*.py")):
+        own = _package(path)
+        for line, module in _imports(path):
+            parts = module.split(".")
+            if parts[0] != "vidaug" or len(parts) < 2:
+                continue
+            target = parts[1]
+            where = f"{path.relative_to(ROOT.parent)}:{line} imports {module}"
+            if target == own:
+                continue
+            if own in RANK and target in RANK and RANK[target] >= RANK[own]:
+                bad.append(f"{where} (layer {own} may not import {target})")
+            if len(parts) > 2 and parts[2].startswith("_"):
+                bad.append(f"{where} (private module of another package)")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_package_is_ranked():
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= set(RANK), packages - set(RANK)

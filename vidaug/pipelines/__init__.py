@@ -1,0 +1,42 @@
+"""vidaug.pipelines: the batch jobs, one home for what orchestrates several packages.
+
+``augment_dataset`` (augment a dataset into a new one), ``embed_to_index`` (a dataset into a
+cached FAISS index), ``curate`` (a curated dataset: splits, duplicates, hard clips, copies) and
+``cross_validate`` / ``compare_cv`` (training workflows on group folds). Each job's per-clip work
+is a pure function of (manifest row, settings), so the CLI and a distributed engine can call
+the same names. Names load on first use: ``import vidaug.pipelines`` imports no FAISS and no
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AugmentJob": "_augment",
+    "AugmentSummary": "_augment",
+    "augment_dataset": "_augment",
+    "augment_row": "_augment",
+    "CurationResult": "_curate",
+    "curate": "_curate",
+    "EmbedReport": "_embed",
+    "embed_to_index": "_embed",
+    "open_index": "_embed",
+    "CVResult": "_cross_validate",
+    "compare_cv": "_cross_validate",
+    "cross_validate": "_cross_validate",
+    "row_groups": "_cross_validate",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"vidaug.pipelines.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'vidaug.pipelines' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
