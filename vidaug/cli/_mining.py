@@ -309,31 +309,18 @@ def _exit_if_failed(failed: list[tuple[str, str]]) -> None:
 
 
 def _classifier_probs(path: Path, ix) -> tuple[Any, list[str]]:
-    """Class probabilities of every clip of ``ix`` from a `vidaug train` classifier (uniform,
-    with a warning, for a clip that cannot be read)."""
+    """:func:`vidaug.pipelines.classifier_probs`, with a spinner and the unscored clips."""
     import os
 
-    import numpy as np
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vidaug.datasets import ManifestRow, quiet_ffmpeg
+    from vidaug.datasets import quiet_ffmpeg
 
     with quiet_ffmpeg():
-        from vidaug.training import load_with_meta, predict_rows
-    from vidaug.errors import VidaugError
+        from vidaug.pipelines import classifier_probs
+        from vidaug.training import load_with_meta  # noqa: F401 - Keras starts here, muted
 
     with err_console.status("scoring clips with the classifier…"):
-        net, meta = load_with_meta(path)
-        labels = sorted({str(c.get("label")) for c in ix.clips if c.get("label") is not None})
-        names = list(meta.get("class_names") or labels)
-        unknown = sorted(set(labels) - set(names))
-        if unknown:
-            raise VidaugError(f"{path}: labels {unknown} are not classes of the model {names}")
-        rows = [ManifestRow(str(c.get("path") or c["id"]), c["id"], c.get("label"))
-                for c in ix.clips]  # fmt: skip
-        p, pos, failures = predict_rows(net, rows, names)
-    probs = np.full((len(rows), len(names)), 1.0 / len(names))
-    probs[pos] = p
+        probs, names, failures = classifier_probs(path, ix)
     for msg in failures.values():
         err_console.print(f"  [yellow]no prediction[/yellow] {escape(msg)}", soft_wrap=True)
     return probs, names

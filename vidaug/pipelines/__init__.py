@@ -2,7 +2,8 @@
 
 ``augment_dataset`` (augment a dataset into a new one), ``embed_to_index`` (a dataset into a
 cached FAISS index), ``curate`` (a curated dataset: splits, duplicates, hard clips, copies) and
-``cross_validate`` / ``compare_cv`` (training workflows on group folds). Each job's per-clip work
+``cross_validate`` / ``compare_cv`` (training workflows on group folds), ``classifier_probs``
+(a trained model's evidence for hard-sample mining). Each job's per-clip work
 is a pure function of (manifest row, settings), so the CLI and a distributed engine can call
 the same names. Names load on first use: ``import vidaug.pipelines`` imports no FAISS and no
 TensorFlow.
@@ -23,6 +24,7 @@ _WHERE = {
     "EmbedReport": "_embed",
     "embed_to_index": "_embed",
     "open_index": "_embed",
+    "classifier_probs": "_hard",
     "CVResult": "_cross_validate",
     "compare_cv": "_cross_validate",
     "cross_validate": "_cross_validate",
