@@ -59,3 +59,18 @@ def test_layers_and_no_cross_package_private_imports():
 def test_every_package_is_ranked():
     packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= set(RANK), packages - set(RANK)
+
+
+def test_library_errors_name_parameters_not_cli_flags(tmp_path):
+    """issue 10 §2: "copies must be ≥ 1", not "--copies must be ≥ 1" (the CLI maps them)."""
+    import pytest
+    from conftest import write_labelled_clips
+
+    from vidaug.errors import VidaugError
+    from vidaug.pipelines import augment_dataset, curate
+
+    data = write_labelled_clips(tmp_path / "d", per_class=2)
+    with pytest.raises(VidaugError, match=r"^copies must be ≥ 1$"):
+        augment_dataset(data, tmp_path / "o", recipe="light", copies=0)
+    with pytest.raises(VidaugError, match=r"^copies and hard_copies must be ≥ 0$"):
+        curate(data, tmp_path / "c", copies=-1)

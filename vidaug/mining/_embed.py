@@ -333,7 +333,7 @@ def embed_rows(
         An :class:`Embedded`; unreadable clips are left out and listed in ``failures``.
     """
     if batch < 1:
-        raise VidaugError("--batch must be ≥ 1")
+        raise VidaugError("batch must be ≥ 1")
     load = lambda r: _load_frames(r, embedder.input_size, frames, fps)  # noqa: E731
     clips: list[dict[str, Any]] = []
     failures: list[tuple[str, str]] = []

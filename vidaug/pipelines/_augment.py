@@ -286,13 +286,13 @@ def augment_dataset(
     """
     t0 = time.perf_counter()
     if copies < 1:
-        raise VidaugError("--copies must be ≥ 1")
+        raise VidaugError("copies must be ≥ 1")
     if workers < 1:
-        raise VidaugError("--workers must be ≥ 1")
+        raise VidaugError("workers must be ≥ 1")
     if seed < 0:
-        raise VidaugError("--seed must be ≥ 0")
+        raise VidaugError("seed must be ≥ 0")
     if clip_frames is not None and clip_frames < 1:
-        raise VidaugError("--clip-frames must be ≥ 1")
+        raise VidaugError("clip_frames must be ≥ 1")
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     rows = load_rows(source)
     root = Path(output)
@@ -311,13 +311,13 @@ def augment_dataset(
             if earlier != job.settings():
                 raise VidaugError(
                     f"{root}: was made with other settings (recipe, seed, copies, clip frames "
-                    "or version); use another output folder or --overwrite"
+                    "or version); use another output folder or overwrite (--overwrite)"
                 )
             done = _read_done(manifest, root)
         elif not overwrite:
             raise VidaugError(
-                f"{root}: already holds a vidaug run; pass --resume to continue it or "
-                "--overwrite to redo it"
+                f"{root}: already holds a vidaug run; resume it (--resume) or "
+                "overwrite it (--overwrite)"
             )
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(job_file, json.dumps(job.settings(), indent=1, sort_keys=True) + "\n")

@@ -86,7 +86,7 @@ class CurationResult:
 def _parse_split(split: Sequence[float]) -> list[float]:
     frac = [float(x) for x in split]
     if len(frac) not in (2, 3) or any(x < 0 for x in frac) or sum(frac) <= 0 or frac[0] <= 0:
-        raise VidaugError(f"--split must be 2 or 3 shares ≥ 0 (train > 0), got {list(split)}")
+        raise VidaugError(f"split must be 2 or 3 shares ≥ 0 (train > 0), got {list(split)}")
     return frac
 
 
@@ -172,7 +172,7 @@ def curate(
     if out.exists() and any(p.name != ".vidaug-index" for p in out.iterdir()):
         raise VidaugError(f"{out}: exists and is not empty; choose a new output folder")
     if copies < 0 or hard_copies < 0:
-        raise VidaugError("--copies and --hard-copies must be ≥ 0")
+        raise VidaugError("copies and hard_copies must be ≥ 0")
     rec = load_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
     rows = load_rows(source)
     if not rows:

@@ -91,7 +91,7 @@ def embed_to_index(
     if out is not None and is_index_dir(out):
         old = EmbeddingIndex.load(out, model_id=embedder.model_id)
     elif out is not None and Path(out).exists() and any(Path(out).iterdir()):
-        raise VidaugError(f"{out}: exists and is not a vidaug index; choose another --out")
+        raise VidaugError(f"{out}: exists and is not a vidaug index; choose another output folder")
     if append and old is not None:
         have = set(old.ids)
         todo = [r for r in rows if r.rel not in have]
