@@ -10,12 +10,14 @@ on data, so a label such as ``<script>`` renders as text.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,12 @@ __all__ = [
 PAGE_SIZE = 50
 #: Neighbours shown per hard sample.
 NEIGHBOURS = 5
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    """The report's stylesheet or script (package data in ``vidaug/report/assets``)."""
+    return resources.files("vidaug.report").joinpath(f"assets/{name}").read_text("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,238 +460,6 @@ def summary_html(results: Results) -> str:
 # The page
 # ---------------------------------------------------------------------------------------------
 
-_CSS = """
-:root{--fg:#1d1f23;--dim:#667;--line:#dde;--bg:#f6f7f9;--card:#fff;--keep:#1b7f3b;
---drop:#a15c00;--leak:#c62828;--acc:#2456c7}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
-background:var(--bg)}
-header{padding:14px 20px 4px}h1{font-size:20px;margin:0 0 2px}.sub{color:var(--dim);
-overflow-wrap:anywhere}
-.summary{display:flex;flex-wrap:wrap;gap:14px;padding:10px 20px;align-items:flex-start}
-table.kv{border-collapse:collapse;background:var(--card);border:1px solid var(--line);
-border-radius:6px}
-table.kv caption{text-align:left;font-weight:600;padding:0 0 3px;color:var(--dim)}
-table.kv th{text-align:left;font-weight:normal;color:var(--dim);padding:2px 10px}
-table.kv td{padding:2px 10px;font-variant-numeric:tabular-nums;max-width:360px;
-overflow-wrap:anywhere}
-.hists{display:flex;flex-wrap:wrap;gap:8px}
-svg.hist{background:var(--card);border:1px solid var(--line);border-radius:6px}
-svg.hist rect{fill:#5b7fd6}svg.hist .ax{stroke:#99a}svg.hist .th{stroke:var(--leak);
-stroke-dasharray:3 2;stroke-width:1.5}
-svg.hist text{font-size:10px;fill:var(--dim)}svg.hist .ht{font-size:11px;fill:var(--fg)}
-.controls{position:sticky;top:0;z-index:2;display:flex;flex-wrap:wrap;gap:10px;
-align-items:center;padding:8px 20px;background:#eef0f4;border-bottom:1px solid var(--line)}
-.controls label{color:var(--dim)}.controls input[type=search]{width:180px}
-.pager{margin-left:auto;display:flex;gap:6px;align-items:center}
-main{padding:10px 20px 40px}
-.group,.hard-row{background:var(--card);border:1px solid var(--line);border-radius:8px;
-margin:0 0 10px;padding:8px 10px}
-.group.leak{border:2px solid var(--leak)}
-.ghead{display:flex;gap:10px;align-items:center;margin-bottom:6px;font-weight:600}
-.members{display:flex;flex-wrap:wrap;gap:10px}
-.member{border:1px solid var(--line);border-radius:6px;padding:4px;max-width:360px}
-.member.keep{border-color:var(--keep)}.member.drop{opacity:.92}
-.member.leak{background:#fff1f1;border-color:var(--leak)}
-.strip{display:block;height:64px;max-width:100%;border-radius:3px;background:#ccd}
-.strip.small{height:36px}
-.nothumb{display:flex;align-items:center;justify-content:center;height:64px;width:220px;
-background:#e4e6ea;color:var(--dim);border-radius:3px;font-size:12px}
-.nothumb.small{height:36px;width:110px}
-.meta{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:3px}
-.cid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
-.badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:12px;color:#fff;
-background:#778}
-.b-keep{background:var(--keep)}.b-drop{background:var(--drop)}.b-leak{background:var(--leak)}
-.b-suspect{background:var(--leak)}.b-outlier{background:#7b4bc4}.b-hard{background:var(--drop)}
-.hard-row{display:grid;grid-template-columns:44px minmax(240px,auto) 1fr;gap:10px;
-align-items:start}
-.hard-row.suspect{border-left:4px solid var(--leak)}
-.rank{font-weight:600;color:var(--dim);font-variant-numeric:tabular-nums}
-.bar{display:inline-block;width:80px;height:8px;background:#e4e6ea;border-radius:4px;
-overflow:hidden;vertical-align:middle}.bar>i{display:block;height:100%;background:var(--drop)}
-.nbrs{display:flex;flex-wrap:wrap;gap:8px}
-.nbr{margin:0;font-size:12px;max-width:170px}.nbr figcaption{overflow-wrap:anywhere}
-.nbr.other figcaption .lab{color:var(--leak);font-weight:600}
-.lab{font-weight:600}.dim{color:var(--dim)}.empty{color:var(--dim);padding:20px 0}
-"""
-
-_JS = r"""
-(function(){
-"use strict";
-const D = JSON.parse(document.getElementById("report-data").textContent);
-const $ = (id) => document.getElementById(id);
-const list = $("list"), pageInfo = $("page-info");
-let page = 0;
-function el(tag, cls, text){
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function num(x, d){ return (x === null || x === undefined) ? "—" : Number(x).toFixed(d === undefined ? 3 : d); }
-function thumb(ci, small){
-  const c = D.clips[ci];
-  if (c.t < 0) return el("div", "nothumb" + (small ? " small" : ""), "no thumbnail");
-  const img = el("img", "strip" + (small ? " small" : ""));
-  img.loading = "lazy"; img.alt = c.id; img.title = c.id;
-  img.src = "data:image/jpeg;base64," + D.thumbs[c.t];
-  return img;
-}
-function badge(kind, text){ return el("span", "badge b-" + kind, text); }
-function fillLabels(){
-  const sel = $("f-label");
-  for (const l of D.labels){ const o = el("option", null, l); o.value = l; sel.appendChild(o); }
-}
-function val(id){ const e = $(id); return e ? (e.type === "checkbox" ? e.checked : e.value) : null; }
-
-// ---- duplicates ----
-function groupItems(){
-  const lab = val("f-label"), q = (val("f-q") || "").toLowerCase(), leakOnly = val("f-leak");
-  const min = parseFloat(val("f-min") || "0");
-  let items = D.groups.map((g, i) => ({g: g, i: i}));
-  items = items.filter(({g}) => {
-    if (leakOnly && !g.leak) return false;
-    if ((g.s === null ? 0 : g.s) < min) return false;
-    if (lab && !g.m.some(m => D.clips[m.c].label === lab)) return false;
-    if (q && !g.m.some(m => D.clips[m.c].id.toLowerCase().includes(q))) return false;
-    return true;
-  });
-  const sort = val("f-sort");
-  const key = {
-    "score-desc": (a, b) => (b.g.s || 0) - (a.g.s || 0) || a.i - b.i,
-    "score-asc": (a, b) => (a.g.s || 0) - (b.g.s || 0) || a.i - b.i,
-    "size-desc": (a, b) => b.g.m.length - a.g.m.length || a.i - b.i,
-    "id": (a, b) => a.i - b.i,
-  }[sort];
-  if (key) items.sort(key);
-  return items;
-}
-function renderGroup(item){
-  const g = item.g;
-  const box = el("div", "group" + (g.leak ? " leak" : ""));
-  box.dataset.group = String(item.i);
-  const head = el("div", "ghead");
-  head.appendChild(el("span", null, "group " + item.i));
-  head.appendChild(el("span", "dim", g.m.length + " clips, max score " + num(g.s)));
-  if (g.leak) head.appendChild(badge("leak", "leak across splits"));
-  box.appendChild(head);
-  const ms = el("div", "members");
-  for (const m of g.m){
-    const c = D.clips[m.c];
-    const card = el("div", "member " + (m.keep ? "keep" : "drop") + (m.leak.length ? " leak" : ""));
-    card.appendChild(thumb(m.c, false));
-    const meta = el("div", "meta");
-    meta.appendChild(badge(m.keep ? "keep" : "drop", m.keep ? "keep" : "drop"));
-    meta.appendChild(el("span", "cid", c.id));
-    if (c.label !== null) meta.appendChild(el("span", "lab", c.label));
-    if (c.split !== null) meta.appendChild(el("span", "dim", "split " + c.split));
-    meta.appendChild(el("span", "dim", "score " + num(m.s)));
-    card.appendChild(meta);
-    if (m.leak.length){
-      const lw = el("div", "meta");
-      lw.appendChild(badge("leak", "leak"));
-      lw.appendChild(el("span", "cid", "with " + m.leak.map(x => D.clips[x].id + (D.clips[x].split !== null ? " (" + D.clips[x].split + ")" : "")).join(", ")));
-      card.appendChild(lw);
-    }
-    ms.appendChild(card);
-  }
-  box.appendChild(ms);
-  return box;
-}
-
-// ---- hard samples ----
-function rowItems(){
-  const lab = val("f-label"), q = (val("f-q") || "").toLowerCase(), flag = val("f-flag");
-  const min = parseFloat(val("f-min") || "0");
-  let items = D.rows.map((r, i) => ({r: r, i: i}));
-  items = items.filter(({r}) => {
-    const c = D.clips[r.c];
-    if ((r.s === null ? 0 : r.s) < min) return false;
-    if (lab && c.label !== lab) return false;
-    if (q && !c.id.toLowerCase().includes(q)) return false;
-    if (flag === "suspect" && !r.su) return false;
-    if (flag === "hard" && !r.h) return false;
-    if (flag === "outlier" && !r.o) return false;
-    if (flag === "none" && (r.su || r.h || r.o)) return false;
-    return true;
-  });
-  const key = {
-    "score-desc": (a, b) => (b.r.s || 0) - (a.r.s || 0) || a.i - b.i,
-    "score-asc": (a, b) => (a.r.s || 0) - (b.r.s || 0) || a.i - b.i,
-    "suspect-desc": (a, b) => (b.r.ss || 0) - (a.r.ss || 0) || a.i - b.i,
-    "outlier-desc": (a, b) => (b.r.os || 0) - (a.r.os || 0) || a.i - b.i,
-    "label": (a, b) => String(D.clips[a.r.c].label).localeCompare(String(D.clips[b.r.c].label)) || a.i - b.i,
-  }[val("f-sort")];
-  if (key) items.sort(key);
-  return items;
-}
-function renderRow(item){
-  const r = item.r, c = D.clips[r.c];
-  const box = el("div", "hard-row" + (r.su ? " suspect" : ""));
-  box.dataset.rank = String(item.i + 1);
-  box.appendChild(el("div", "rank", "#" + (item.i + 1)));
-  const main = el("div");
-  main.appendChild(thumb(r.c, false));
-  const meta = el("div", "meta");
-  meta.appendChild(el("span", "cid", c.id));
-  const lab = el("span"); lab.appendChild(el("span", "dim", "label "));
-  lab.appendChild(el("span", "lab", c.label)); meta.appendChild(lab);
-  const pred = el("span"); pred.appendChild(el("span", "dim", "seen as "));
-  pred.appendChild(el("span", "lab", r.p)); meta.appendChild(pred);
-  main.appendChild(meta);
-  const sc = el("div", "meta");
-  sc.appendChild(el("span", "dim", "hard " + num(r.s, 2)));
-  const bar = el("span", "bar"); const fill = el("i");
-  fill.style.width = Math.round(100 * Math.max(0, Math.min(1, r.s || 0))) + "%";
-  bar.appendChild(fill); sc.appendChild(bar);
-  if (r.su) sc.appendChild(badge("suspect", "label suspect " + num(r.ss, 2)));
-  if (r.o) sc.appendChild(badge("outlier", "outlier"));
-  if (r.h) sc.appendChild(badge("hard", "hard"));
-  sc.appendChild(el("span", "dim", "kNN disagreement " + num(r.kd, 2) + ", centroid margin " + num(r.cm, 2)));
-  main.appendChild(sc);
-  box.appendChild(main);
-  const nb = el("div", "nbrs");
-  for (const [ci, s] of r.nb){
-    const n = D.clips[ci];
-    const f = el("figure", "nbr" + (n.label !== c.label ? " other" : ""));
-    f.appendChild(thumb(ci, true));
-    const cap = el("figcaption");
-    cap.appendChild(el("span", "lab", n.label)); cap.appendChild(el("span", "dim", " " + num(s, 2) + " "));
-    cap.appendChild(el("span", "cid", n.id));
-    f.appendChild(cap); nb.appendChild(f);
-  }
-  box.appendChild(nb);
-  return box;
-}
-
-function render(){
-  const dedup = D.kind === "dedup";
-  const items = dedup ? groupItems() : rowItems();
-  const size = D.pageSize, pages = Math.max(1, Math.ceil(items.length / size));
-  page = Math.max(0, Math.min(page, pages - 1));
-  const shown = items.slice(page * size, (page + 1) * size);
-  const frag = document.createDocumentFragment();
-  for (const it of shown) frag.appendChild(dedup ? renderGroup(it) : renderRow(it));
-  if (!shown.length) frag.appendChild(el("div", "empty", dedup ? "No duplicate groups match." : "No rows match."));
-  list.replaceChildren(frag);
-  const what = dedup ? "groups" : "clips";
-  pageInfo.textContent = items.length
-    ? (page * size + 1) + "–" + (page * size + shown.length) + " of " + items.length + " " + what + " (page " + (page + 1) + "/" + pages + ")"
-    : "0 " + what;
-  $("prev").disabled = page === 0; $("next").disabled = page >= pages - 1;
-}
-fillLabels();
-for (const id of ["f-label", "f-sort", "f-flag", "f-leak", "f-min", "f-q"]){
-  const e = $(id);
-  if (e) e.addEventListener(e.tagName === "SELECT" || e.type === "checkbox" ? "change" : "input", () => { page = 0; render(); });
-}
-$("prev").addEventListener("click", () => { page--; render(); window.scrollTo(0, list.offsetTop - 60); });
-$("next").addEventListener("click", () => { page++; render(); window.scrollTo(0, list.offsetTop - 60); });
-render();
-})();
-"""
-
 
 def _controls(kind: str) -> str:
     common_sort = (
@@ -739,7 +515,7 @@ def render_html(results: Results, thumbs: Mapping[str, str] | None = None) -> st
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
-        f"<title>{html.escape(title)} — vidaug</title><style>{_CSS}</style></head>"
+        f"<title>{html.escape(title)} — vidaug</title><style>{_asset('report.css')}</style></head>"
         f'<body data-kind="{html.escape(results.kind)}">'
         f"<header><h1>{html.escape(title)}</h1>"
         f'<div class="sub">{html.escape(sub)}</div></header>'
@@ -747,7 +523,7 @@ def render_html(results: Results, thumbs: Mapping[str, str] | None = None) -> st
         "<main><noscript>This report needs JavaScript to list its rows.</noscript>"
         '<div id="list"></div></main>'
         f'<script id="report-data" type="application/json">{script_json(data)}</script>'
-        f"<script>{_JS}</script></body></html>\n"
+        f"<script>{_asset('report.js')}</script></body></html>\n"
     )
 
 
