@@ -3,17 +3,8 @@
 Reading and writing files lives here (STYLE §2: I/O at the edges); transforms never open files.
 """
 
-from vidaug.datasets._io import (
-    VIDEO_EXTENSIONS,
-    Clip,
-    atomic_path,
-    atomic_write_bytes,
-    atomic_write_text,
-    fsync_path,
-    quiet_ffmpeg,
-    read_clip,
-    write_clip,
-)
+from vidaug.datasets._atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_path
+from vidaug.datasets._io import VIDEO_EXTENSIONS, Clip, quiet_ffmpeg, read_clip, write_clip
 from vidaug.datasets._manifest import (
     ManifestRow,
     load_rows,

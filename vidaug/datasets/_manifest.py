@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from vidaug.datasets._io import VIDEO_EXTENSIONS, atomic_write_text
+from vidaug.datasets._atomic import atomic_write_text
+from vidaug.datasets._io import VIDEO_EXTENSIONS
 from vidaug.errors import ManifestError, VidaugError
 
 __all__ = ["ManifestRow", "load_rows", "read_jsonl", "safe_relpath", "write_jsonl"]
