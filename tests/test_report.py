@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import make_clip
 
-from vidaug.augment import Compose, HorizontalFlip, Resize, Sometimes, Speed
+from vidaug.augment import Compose, HorizontalFlip, Resize, Sometimes, Speed, describe_params
+from vidaug.datasets import load_boxes
 from vidaug.errors import VidaugError
 from vidaug.mining import EmbeddingIndex, find_duplicates, score_hardness
 from vidaug.report import (
@@ -19,10 +20,8 @@ from vidaug.report import (
     augment_copies,
     contact_sheet,
     dedup_results,
-    describe_params,
     hard_results,
     histogram_svg,
-    load_boxes,
     load_results,
     meta_path,
     render_html,

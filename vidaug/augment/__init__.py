@@ -37,6 +37,7 @@ from vidaug.augment._core import (
     registry,
     to_jsonable,
 )
+from vidaug.augment._describe import describe_params
 from vidaug.augment._privacy import Anonymize
 from vidaug.augment._randaugment import RANDAUGMENT_OPS
 from vidaug.augment._recipes import (
@@ -113,6 +114,7 @@ __all__ = [
     "VerticalFlip",
     "ZoomOverTime",
     "check_clip",
+    "describe_params",
     "describe_transforms",
     "from_dict",
     "load_recipe",

@@ -1,25 +1,23 @@
 """``vidaug preview``: a contact sheet or a side-by-side animation of augmented copies of a clip.
 
-Pure rendering (:func:`contact_sheet`, :func:`side_by_side`, :func:`describe_params`) takes and
+Pure rendering (:func:`contact_sheet`, :func:`side_by_side`; labels from
+:func:`vidaug.augment.describe_params`) takes and
 returns numpy arrays; :func:`write_preview` reads the clip and writes the file (atomically).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vidaug.augment import Augmented, Transform, load_recipe
-from vidaug.datasets import frame_indices
-from vidaug.errors import VidaugError
+from vidaug.augment import Augmented, Transform, describe_params, load_recipe
+from vidaug.datasets import frame_indices, load_boxes
 from vidaug.report._draw import (
     BACKGROUND,
     DIM,
@@ -42,8 +40,6 @@ __all__ = [
     "PreviewResult",
     "augment_copies",
     "contact_sheet",
-    "describe_params",
-    "load_boxes",
     "side_by_side",
     "write_preview",
 ]
@@ -52,158 +48,6 @@ SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 ANIMATION_SUFFIXES = (".gif", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
 PREVIEW_SUFFIXES = SHEET_SUFFIXES + ANIMATION_SUFFIXES + VIDEO_SUFFIXES
-
-_COMPOSITES = {"Compose", "Sometimes", "OneOf", "SomeOf", "RandomChoice"}
-
-
-# ---------------------------------------------------------------------------------------------
-# What was applied
-# ---------------------------------------------------------------------------------------------
-
-
-def _fmt(v: Any) -> str | None:
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.3g}"
-    if isinstance(v, str):
-        return v
-    if isinstance(v, Sequence) and v and all(isinstance(x, (int, float)) for x in v):
-        if len(v) <= 3:
-            return "[" + ", ".join(_fmt(x) or "" for x in v) + "]"
-        lo, hi = min(v), max(v)
-        if lo == hi:
-            return _fmt(lo)
-        return f"{_fmt(v[0])}..{_fmt(v[-1])} (range {_fmt(lo)}..{_fmt(hi)})"
-    if isinstance(v, Sequence):
-        return f"[{len(v)} values]"
-    if isinstance(v, Mapping):
-        parts = [f"{k}={s}" for k, x in v.items() if (s := _fmt(x)) is not None]
-        return "{" + ", ".join(parts) + "}"
-    return None
-
-
-def describe_params(record: Mapping[str, Any] | None) -> list[str]:
-    """The transforms a params record says were applied, one short string each.
-
-    Composites (``Compose``, ``Sometimes``, ``OneOf``, ``SomeOf``, ``RandomChoice``) are
-    flattened; skipped transforms (params ``None``) are left out; per-frame schedules are shown
-    as ``first..last (range lo..hi)``; noise seeds are omitted.
-
-    Args:
-        record: ``Augmented.params`` (``{"name": ..., "params": ...}``).
-
-    Returns:
-        E.g. ``["HorizontalFlip", "Affine(rotate=-2.63, scale=1.03)"]``.
-    """
-    if not isinstance(record, Mapping):
-        return []
-    name, params = record.get("name"), record.get("params")
-    if params is None:
-        return []
-    if name in _COMPOSITES or (isinstance(params, Mapping) and "transforms" in params):
-        out: list[str] = []
-        for child in params.get("transforms") or []:
-            out.extend(describe_params(child))
-        return out
-    if not isinstance(params, Mapping) or not params:
-        return [str(name)]
-    parts = []
-    for k, v in params.items():
-        if "seed" in k:
-            continue
-        if isinstance(v, (float, np.floating)) and k.startswith(("translate", "shear")) and v == 0:
-            continue
-        s = _fmt(v)
-        if s is not None:
-            parts.append(f"{k}={s}")
-    return [f"{name}({', '.join(parts)})" if parts else str(name)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Boxes
-# ---------------------------------------------------------------------------------------------
-
-_BOX_KEYS = ("frame", "track_id", "x1", "y1", "x2", "y2")
-
-
-def _box_row(values: Any, where: str) -> list[float]:
-    if isinstance(values, Mapping):
-        missing = [k for k in _BOX_KEYS if k not in values]
-        if missing:
-            raise VidaugError(
-                f"{where}: missing {', '.join(missing)} (need {', '.join(_BOX_KEYS)})"
-            )
-        values = [values[k] for k in _BOX_KEYS]
-    if not isinstance(values, Sequence) or isinstance(values, str) or len(values) != 6:
-        raise VidaugError(f"{where}: a box needs 6 values {', '.join(_BOX_KEYS)}, got {values!r}")
-    try:
-        row = [float(v) for v in values]
-    except (TypeError, ValueError):
-        raise VidaugError(f"{where}: box values must be numbers, got {values!r}") from None
-    if not all(math.isfinite(v) for v in row):
-        raise VidaugError(f"{where}: box values must be finite, got {values!r}")
-    if row[0] < 0 or row[0] != int(row[0]):
-        raise VidaugError(f"{where}: frame must be an integer ≥ 0, got {values[0]!r}")
-    if row[4] < row[2] or row[5] < row[3]:
-        raise VidaugError(f"{where}: need x1 ≤ x2 and y1 ≤ y2, got {values!r}")
-    return row
-
-
-def load_boxes(path: str | os.PathLike) -> np.ndarray:
-    """Read boxes / tracks: rows ``frame, track_id, x1, y1, x2, y2`` in pixels of the clip.
-
-    Formats by suffix: ``.csv`` (header optional), ``.json`` (a list of 6-number lists or of
-    objects with those keys, or ``{"boxes": [...]}``) or ``.jsonl`` (one row or object a line).
-
-    Returns:
-        ``(N, 6)`` float64.
-
-    Raises:
-        VidaugError: missing or unreadable file, or a malformed row (the message names it).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise VidaugError(f"{p}: boxes file not found")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise VidaugError(f"{p}: cannot read boxes: {e}") from None
-    suffix = p.suffix.lower()
-    rows: list[list[float]] = []
-    if suffix == ".csv":
-        for i, rec in enumerate(csv.reader(text.splitlines()), 1):
-            if not rec or all(not c.strip() for c in rec):
-                continue
-            if i == 1 and rec[0].strip().lower() == "frame":
-                cols = [c.strip().lower() for c in rec]
-                if tuple(cols[:6]) != _BOX_KEYS:
-                    raise VidaugError(f"{p}: header must start with {','.join(_BOX_KEYS)}")
-                continue
-            rows.append(_box_row(rec[:6] if len(rec) >= 6 else rec, f"{p}: line {i}"))
-    elif suffix in (".json", ".jsonl"):
-        try:
-            if suffix == ".json":
-                data = json.loads(text)
-                if isinstance(data, Mapping):
-                    data = data.get("boxes")
-                if not isinstance(data, list):
-                    raise VidaugError(f"{p}: expected a list of boxes (or {{'boxes': [...]}})")
-                items = [(f"{p}: boxes[{i}]", r) for i, r in enumerate(data)]
-            else:
-                items = [
-                    (f"{p}: line {i}", json.loads(line))
-                    for i, line in enumerate(text.splitlines(), 1)
-                    if line.strip()
-                ]
-        except json.JSONDecodeError as e:
-            raise VidaugError(f"{p}: invalid JSON (line {e.lineno}: {e.msg})") from None
-        rows = [_box_row(r, where) for where, r in items]
-    else:
-        raise VidaugError(f"{p}: boxes must be a .csv, .json or .jsonl file")
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 6)
 
 
 def _boxes_by_frame(boxes: np.ndarray | None, t: int) -> list[np.ndarray]:
@@ -456,7 +300,7 @@ def write_preview(
         n: augmented copies (≥ 1).
         seed: base seed (copy ``k`` gets its own derived seed, shown in the preview).
         boxes: ``(N, 6)`` rows ``frame, track_id, x1, y1, x2, y2`` or a file for
-            :func:`load_boxes`; drawn on the original and, moved by the transforms, on the copies.
+            :func:`vidaug.datasets.load_boxes`; drawn on the original and, moved by the transforms, on the copies.
         max_frames: preview the first this many frames.
         height: frame cell / tile height in pixels (default 120 for sheets, 160 animated).
         columns: frames per row of a sheet.
