@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1] / "vidaug"
 RANK = {
     "errors": 0,
     "_version": 0,
+    "_lazy": 0,
     "augment": 1,
     "datasets": 2,
     "mining": 3,

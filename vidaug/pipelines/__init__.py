@@ -11,8 +11,7 @@ TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vidaug._lazy import lazy_names
 
 _WHERE = {
     "AugmentJob": "_augment",
@@ -34,11 +33,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"vidaug.pipelines.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'vidaug.pipelines' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_names("vidaug.pipelines", _WHERE)

@@ -9,8 +9,9 @@ e.g. curation without a model never starts TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vidaug._lazy import lazy_names
 
 _WHERE = {
     "DEFAULT_EPOCHS": "_train",
@@ -46,14 +47,7 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"vidaug.training.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'vidaug.training' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_names("vidaug.training", _WHERE)
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
