@@ -212,3 +212,28 @@ def test_tiny_input_and_validation() -> None:
         score_hardness(x, ["a", "b", "a"], k=0)
     with pytest.raises(ValueError, match="3 embeddings but 2 labels"):
         score_hardness(x, ["a", "b"])
+
+
+def test_hardness_config_is_used_and_recorded_whole():
+    """issue 10 §1/§3: the results recorded ``hard_threshold: 0.5`` whatever was used."""
+    import dataclasses
+
+    from vidaug.mining import DEFAULT_HARDNESS, HardnessConfig
+    from vidaug.report import hard_results
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(40, 8)).astype(np.float32)
+    labels = ["ab"[i % 2] for i in range(40)]
+    loose = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=0.0))
+    strict = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=1.0))
+    n_loose = sum(r["is_hard"] for r in loose)
+    assert n_loose > sum(r["is_hard"] for r in strict) == 0
+    assert n_loose == sum(not r["is_label_suspect"] for r in loose)  # threshold 0: all but suspects
+    cfg = HardnessConfig(k=5, hard_threshold=0.7, outlier_z=2.5)
+    meta = hard_results(loose, config=cfg).meta
+    assert meta["thresholds"] == dataclasses.asdict(cfg) and meta["k"] == 5
+    assert hard_results(loose, k=3).meta["thresholds"] == dataclasses.asdict(
+        dataclasses.replace(DEFAULT_HARDNESS, k=3)
+    )
+    with pytest.raises(ValueError, match="hard_threshold"):
+        HardnessConfig(hard_threshold=1.5)

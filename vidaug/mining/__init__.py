@@ -18,11 +18,20 @@ from vidaug.mining._embed import (
     resolve_mobilenet_weights,
     sample_frame_indices,
 )
-from vidaug.mining._hard import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT, score_hardness
+from vidaug.mining._hard import (
+    DEFAULT_HARDNESS,
+    LABEL_SUSPECT_P,
+    OUTLIER_Z,
+    SUSPECT_DISAGREEMENT,
+    HardnessConfig,
+    score_hardness,
+)
 from vidaug.mining._index import EmbeddingIndex, is_index_dir
 from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
+    "DEFAULT_HARDNESS",
+    "HardnessConfig",
     "LABEL_SUSPECT_P",
     "OUTLIER_Z",
     "SUSPECT_DISAGREEMENT",

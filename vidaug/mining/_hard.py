@@ -30,6 +30,7 @@ Scores (all in [0, 1]):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,14 @@ from vidaug.errors import VidaugError
 from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._vectors import l2_normalize
 
-__all__ = ["LABEL_SUSPECT_P", "OUTLIER_Z", "SUSPECT_DISAGREEMENT", "score_hardness"]
+__all__ = [
+    "DEFAULT_HARDNESS",
+    "LABEL_SUSPECT_P",
+    "OUTLIER_Z",
+    "SUSPECT_DISAGREEMENT",
+    "HardnessConfig",
+    "score_hardness",
+]
 
 #: Robust z-score of ``1 − sim(k-th neighbour)`` above which a clip is an outlier.
 OUTLIER_Z = 3.0
@@ -46,6 +54,44 @@ OUTLIER_Z = 3.0
 SUSPECT_DISAGREEMENT = 0.8
 #: Probability of another class at or above which a clip is a label suspect (classifier).
 LABEL_SUSPECT_P = 0.8
+
+
+@dataclass(frozen=True)
+class HardnessConfig:
+    """The settings of :func:`score_hardness`, recorded whole with its results.
+
+    Attributes:
+        k: neighbours per clip.
+        hard_threshold: ``hard_score`` at or above which a clip (not a label suspect) is hard.
+        config: all the settings (:class:`HardnessConfig`; default :data:`DEFAULT_HARDNESS`);
+            ``k`` and ``hard_threshold``, when given, override it.
+        suspect_disagreement: kNN disagreement at or above which a clip may be a label suspect
+            (no classifier).
+        label_suspect_p: probability of another class at or above which a clip is a label
+            suspect (classifier).
+        outlier_z: robust z-score of ``1 − sim(k-th neighbour)`` above which a clip is an
+            outlier.
+    """
+
+    k: int = 10
+    hard_threshold: float = 0.5
+    suspect_disagreement: float = SUSPECT_DISAGREEMENT
+    label_suspect_p: float = LABEL_SUSPECT_P
+    outlier_z: float = OUTLIER_Z
+
+    def __post_init__(self) -> None:
+        if int(self.k) != self.k or self.k < 1:
+            raise ValueError(f"HardnessConfig.k must be an integer ≥ 1, got {self.k}")
+        for name in ("hard_threshold", "suspect_disagreement", "label_suspect_p"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                raise ValueError(f"HardnessConfig.{name} must be in [0, 1], got {v}")
+        if not self.outlier_z > 0:
+            raise ValueError(f"HardnessConfig.outlier_z must be > 0, got {self.outlier_z}")
+
+
+#: The defaults (calibrated by hand; see the module doc).
+DEFAULT_HARDNESS = HardnessConfig()
 
 
 def _knn_exact(emb: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -159,11 +205,12 @@ def score_hardness(
     labels: Sequence[str | None],
     *,
     index: EmbeddingIndex | None = None,
-    k: int = 10,
+    k: int | None = None,
     ids: Sequence[str] | None = None,
     probs: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
-    hard_threshold: float = 0.5,
+    hard_threshold: float | None = None,
+    config: HardnessConfig | None = None,
 ) -> list[dict[str, Any]]:
     """Score every clip for hardness, outlierness and label suspicion (see the module doc).
 
@@ -192,6 +239,11 @@ def score_hardness(
         VidaugError: a clip without label, fewer than 2 classes, or unusable ``probs``.
         ValueError: inconsistent shapes or ``k < 1``.
     """
+    overrides = {"k": k, "hard_threshold": hard_threshold}
+    cfg = replace(
+        config or DEFAULT_HARDNESS, **{n: v for n, v in overrides.items() if v is not None}
+    )
+    k, hard_threshold = cfg.k, cfg.hard_threshold
     emb = np.asarray(clip_emb)
     if emb.ndim != 2:
         raise ValueError(f"clip_emb must be (N, D), got shape {emb.shape}")
@@ -240,13 +292,15 @@ def score_hardness(
     last = np.where(valid.any(axis=1), valid.sum(axis=1) - 1, 0)
     kth = np.where(valid.any(axis=1), np.nan_to_num(sims[np.arange(n), last], nan=0.0), 0.0)
     z = _robust_z(1.0 - kth.astype(np.float64))
-    outlier_score = 0.5 * (1.0 + np.tanh((z - OUTLIER_Z) / 2.0))  # logistic, overflow-free
-    is_outlier = z > OUTLIER_Z
+    outlier_score = 0.5 * (1.0 + np.tanh((z - cfg.outlier_z) / 2.0))  # logistic, overflow-free
+    is_outlier = z > cfg.outlier_z
 
     if probs is None:
         hard = knn_hard
         suspect_score = top_other_share
-        suspect = (disagreement >= SUSPECT_DISAGREEMENT) & (top_other_share > 0.5) & (margin_c < 0)
+        suspect = (
+            (disagreement >= cfg.suspect_disagreement) & (top_other_share > 0.5) & (margin_c < 0)
+        )
         predicted = [classes[c] for c in knn_pred]
     else:
         col = {c: i for i, c in enumerate(names)}
@@ -260,7 +314,7 @@ def score_hardness(
         arg = p.argmax(axis=1)
         hard = 0.5 * (1 - margin_p) / 2 + 0.5 * knn_hard
         suspect_score = np.clip(p_other_max, 0.0, 1.0)
-        suspect = p_other_max >= LABEL_SUSPECT_P
+        suspect = p_other_max >= cfg.label_suspect_p
         predicted = [names[c] for c in arg]
     hard = np.clip(hard, 0.0, 1.0)
     is_hard = (hard >= hard_threshold) & ~suspect

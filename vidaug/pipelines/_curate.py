@@ -275,16 +275,17 @@ def curate(
     hard: dict[str, float] = {}
     extra: dict[str, int] = {}
     if mine_hard and index is not None:
-        from vidaug.mining import score_hardness
+        from vidaug.mining import HardnessConfig, score_hardness
 
         train_ids = [r.rel for i, r in enumerate(rows) if keep[i] and splits[i] == "train"]
         if len({rows[pos[c]].label for c in train_ids}) >= 2 and len(train_ids) >= 3:
             step("mining hard clips")
             emb = index.clip_emb[[index.position(c) for c in train_ids]]
+            hard_cfg = HardnessConfig(k=min(k, len(train_ids) - 1))
+            res.options["hardness_config"] = dataclasses.asdict(hard_cfg)  # the config that ran
             scored = score_hardness(
-                emb, [rows[pos[c]].label for c in train_ids], k=min(k, len(train_ids) - 1),
-                ids=train_ids,
-            )  # fmt: skip
+                emb, [rows[pos[c]].label for c in train_ids], ids=train_ids, config=hard_cfg
+            )
             for s in scored:
                 if s["is_label_suspect"]:
                     res.label_suspects.append({"clip": s["id"], "label": s["label"],

@@ -106,24 +106,22 @@ def hard_results(
     index: Any = None,
     *,
     k: int | None = None,
+    config: Any = None,
     source: Any = None,
     elapsed_s: float | None = None,
 ) -> Results:
-    """Wrap :func:`~vidaug.mining.score_hardness` rows (and their index) as :class:`Results`."""
-    from vidaug.mining import LABEL_SUSPECT_P, OUTLIER_Z, SUSPECT_DISAGREEMENT
+    """Wrap :func:`~vidaug.mining.score_hardness` rows (and their index) as :class:`Results`,
+    with the :class:`~vidaug.mining.HardnessConfig` that ran (``k`` overrides its ``k``)."""
+    import dataclasses
 
+    from vidaug.mining import DEFAULT_HARDNESS
+
+    cfg = config or DEFAULT_HARDNESS
+    if k is not None:
+        cfg = dataclasses.replace(cfg, k=k)
     rows = [dict(r) for r in rows]
     meta = _base("hard", index, source, elapsed_s)
-    meta.update(
-        k=k,
-        summary=_hard_summary(rows),
-        thresholds={
-            "hard_threshold": 0.5,
-            "suspect_disagreement": SUSPECT_DISAGREEMENT,
-            "label_suspect_p": LABEL_SUSPECT_P,
-            "outlier_z": OUTLIER_Z,
-        },
-    )
+    meta.update(k=cfg.k, summary=_hard_summary(rows), thresholds=dataclasses.asdict(cfg))
     return Results("hard", rows, meta)
 
 
