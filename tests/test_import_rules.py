@@ -75,3 +75,23 @@ def test_library_errors_name_parameters_not_cli_flags(tmp_path):
         augment_dataset(data, tmp_path / "o", recipe="light", copies=0)
     with pytest.raises(VidaugError, match=r"^copies and hard_copies must be ≥ 0$"):
         curate(data, tmp_path / "c", copies=-1)
+
+
+def test_one_json_encoder():
+    """issue 10 §4: the index, the results sidecar and the params records share to_jsonable."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+    import pytest
+
+    from vidaug.augment import to_jsonable
+
+    x = {"a": np.float32(0.5), 1: (np.int64(2), {3, 1}), "p": Path("/x/y"), "n": float("nan"),
+         "arr": np.arange(3)}  # fmt: skip
+    assert to_jsonable(x) == {"a": 0.5, "1": [2, [1, 3]], "p": "/x/y", "n": None, "arr": [0, 1, 2]}
+    json.dumps(to_jsonable(x))
+    with pytest.raises(TypeError):
+        json.dumps(to_jsonable({"o": object()}))  # unknown types are not guessed
+    sources = "".join(p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py"))
+    assert "_json_default" not in sources

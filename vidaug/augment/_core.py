@@ -19,6 +19,7 @@ instead of once per transform.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -436,11 +437,17 @@ class TemporalTransform(Transform):
 
 
 def to_jsonable(x: Any) -> Any:
-    """numpy scalars/arrays and tuples → plain Python (JSON-serialisable) values."""
+    """numpy scalars / arrays, tuples, sets and paths → plain Python (JSON-serialisable)
+    values; non-finite floats → None. vidaug's one JSON encoder: anything else is returned
+    as is (``json.dumps`` then names its type)."""
     if isinstance(x, dict):
         return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [to_jsonable(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return [to_jsonable(v) for v in sorted(x, key=str)]
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
     if isinstance(x, np.ndarray):
         return to_jsonable(x.tolist())
     if isinstance(x, np.generic):

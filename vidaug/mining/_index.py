@@ -62,6 +62,7 @@ import faiss
 import numpy as np
 
 from vidaug._version import __version__
+from vidaug.augment import to_jsonable
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._vectors import _CHUNK, _one_frame_each, clip_means, l2_normalize
@@ -286,16 +287,6 @@ def _search(
 # ---------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"clip table value of type {type(obj).__name__} is not JSON-serialisable")
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -724,7 +715,7 @@ class EmbeddingIndex:
         if dest.is_dir() and any(dest.iterdir()) and not (dest / _META).is_file():
             raise VidaugError(f"{dest}: refusing to replace a directory that is not a vidaug index")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        meta = json.dumps(self.metadata(), ensure_ascii=False, indent=1, default=_json_default)
+        meta = json.dumps(to_jsonable(self.metadata()), ensure_ascii=False, indent=1)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp")
         tmp.mkdir()
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vidaug._version import __version__
+from vidaug.augment import to_jsonable
 from vidaug.errors import VidaugError
 
 __all__ = [
@@ -146,17 +147,9 @@ def save_results(path: str | os.PathLike, results: Results) -> tuple[Path, Path]
 
     rows_path = write_jsonl(path, results.rows)
     side = meta_path(rows_path)
-    text = json.dumps(results.meta, ensure_ascii=False, indent=1, default=_json_default)
+    text = json.dumps(to_jsonable(results.meta), ensure_ascii=False, indent=1, default=str)
     atomic_write_text(side, text + "\n")
     return rows_path, side
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
 
 
 def _infer_kind(rows: list[dict[str, Any]], where: Path) -> str:
