@@ -379,6 +379,11 @@ def _representative(
 def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> DedupResult:
     """Find near-duplicate clips and cross-split leaks.
 
+    Steps: candidate pairs from clip, frame and motion neighbours (:func:`_candidate_pairs`);
+    evidence and the duplicate decision per pair (:func:`_pair_evidence`); cross-split leaks
+    (:func:`_leaks`); groups with their kept clip (:func:`_groups`); the per-clip table
+    (:func:`_clip_table`).
+
     Args:
         index: frame and clip embeddings of the clips (their table may carry ``split`` and the
             ``duration`` / ``source_frames`` / ``fps`` / ``frames`` / ``width`` / ``height``
@@ -390,10 +395,36 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     """
     clips, n = index.clips, len(index)
     ids = [c["id"] for c in clips]
-    if n >= 2:
-        sig = None
-        if config.motion_threshold is not None:
-            sig = motion_signatures(index.frame_emb, index.frame_clip, n)
+    sig = None
+    if n >= 2 and config.motion_threshold is not None:
+        sig = motion_signatures(index.frame_emb, index.frame_clip, n)
+    lo, hi, n_candidates = _candidate_pairs(index, config, sig)
+    ev = _pair_evidence(index, config, sig, lo, hi)
+    is_leak = _leaks(clips, lo, hi, ev["is_dup"])
+    groups, group_of, reps = _groups(index, config, lo[ev["is_dup"]], hi[ev["is_dup"]])
+    rows = _clip_table(ids, lo, hi, ev, is_leak, group_of, reps)
+    pairs = [
+        {"a": ids[a], "b": ids[b], "clip_sim": float(cs), "frac_ab": float(fa),
+         "frac_ba": float(fb), "motion_sim": float(ms), "score": float(s), "is_leak": bool(lk)}
+        for a, b, cs, fa, fb, ms, s, lk, d in zip(
+            lo.tolist(), hi.tolist(), ev["clip_sim"], ev["frac_ab"], ev["frac_ba"],
+            ev["motion_sim"], ev["score"], is_leak, ev["is_dup"], strict=True,
+        )
+        if d
+    ]  # fmt: skip
+    return DedupResult(pairs=pairs, groups=groups, config=config, candidates=n_candidates,
+                       _rows=rows)  # fmt: skip
+
+
+def _candidate_pairs(
+    index: EmbeddingIndex, config: DedupConfig, sig: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(lo, hi, count)``: the clip pairs worth checking (``lo < hi``), from clip, frame and
+    motion neighbours."""
+    n = len(index)
+    if n < 2:
+        codes = np.zeros(0, np.int64)
+    else:
         codes = np.unique(
             np.concatenate(
                 [
@@ -403,10 +434,18 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
                 ]
             ).astype(np.int64)
         )
-    else:
-        sig = None
-        codes = np.zeros(0, np.int64)
-    lo, hi = codes // max(n, 1), codes % max(n, 1)
+    return codes // max(n, 1), codes % max(n, 1), len(codes)
+
+
+def _pair_evidence(
+    index: EmbeddingIndex,
+    config: DedupConfig,
+    sig: np.ndarray | None,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per pair: ``clip_sim``, ``frac_ab`` / ``frac_ba`` (matching frames), ``motion_sim``,
+    ``score`` in [0, 1] and the decision ``is_dup``."""
     clip_sim = np.einsum("pd,pd->p", index.clip_emb[lo], index.clip_emb[hi]).astype(np.float64)
     frac_ab, frac_ba = _evidence(index, lo, hi, config.frame_threshold - _EPS)
     score = np.maximum(np.clip(clip_sim, 0.0, 1.0), np.maximum(frac_ab, frac_ba))
@@ -421,8 +460,14 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
         is_dup |= motion_sim >= mt - _EPS
         motion01 = np.clip(0.5 + 0.5 * (motion_sim - mt) / max(1.0 - mt, 1e-9), 0.0, 1.0)
         score = np.maximum(score, np.where(motion_sim > 0, motion01, 0.0))
+    return {"clip_sim": clip_sim, "frac_ab": frac_ab, "frac_ba": frac_ba,
+            "motion_sim": motion_sim, "score": score, "is_dup": is_dup}  # fmt: skip
+
+
+def _leaks(clips: Sequence[Mapping[str, Any]], lo, hi, is_dup) -> np.ndarray:
+    """Duplicate pairs whose clips sit in two different splits."""
     splits = [c.get("split") for c in clips]
-    is_leak = np.array(
+    return np.array(
         [
             bool(d) and splits[a] is not None and splits[b] is not None and splits[a] != splits[b]
             for a, b, d in zip(lo.tolist(), hi.tolist(), is_dup.tolist(), strict=True)
@@ -430,12 +475,47 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
         dtype=bool,
     )
 
-    # per-clip evidence over all candidate pairs
+
+def _groups(
+    index: EmbeddingIndex, config: DedupConfig, lo: np.ndarray, hi: np.ndarray
+) -> tuple[list[list[str]], dict[int, int], set[int]]:
+    """Duplicate groups (kept clip first, then the others by id), each clip's group and the
+    kept clips, from the duplicate pairs ``(lo, hi)``."""
+    clips, n = index.clips, len(index)
+    ids = [c["id"] for c in clips]
+    rows_per_clip = np.bincount(index.frame_clip, minlength=n)
+    groups: list[list[str]] = []
+    group_of: dict[int, int] = {}
+    reps: set[int] = set()
+    comps = _components(n, lo, hi)
+    comps.sort(key=lambda m: min(ids[i] for i in m))
+    for g, members in enumerate(comps):
+        rep = _representative(clips, members, config.keep, rows_per_clip)
+        reps.add(rep)
+        others = sorted((m for m in members if m != rep), key=lambda m: ids[m])
+        groups.append([ids[rep]] + [ids[m] for m in others])
+        for m in members:
+            group_of[m] = g
+    return groups, group_of, reps
+
+
+def _clip_table(
+    ids: list[str],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    ev: dict[str, np.ndarray],
+    is_leak: np.ndarray,
+    group_of: dict[int, int],
+    reps: set[int],
+) -> list[dict[str, Any]]:
+    """One row per clip (STYLE §6): its best evidence over all candidate pairs, nearest clip,
+    group and leaks."""
+    n = len(ids)
     best_score = np.zeros(n)
     nearest = np.full(n, -1)
     near_sim = np.full(n, -np.inf)
     for a, b, s, cs in zip(
-        lo.tolist(), hi.tolist(), score.tolist(), clip_sim.tolist(), strict=True
+        lo.tolist(), hi.tolist(), ev["score"].tolist(), ev["clip_sim"].tolist(), strict=True
     ):
         for x, y in ((a, b), (b, a)):
             best_score[x] = max(best_score[x], s)
@@ -445,21 +525,6 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     for a, b in zip(lo[is_leak].tolist(), hi[is_leak].tolist(), strict=True):
         leak_with[a].add(ids[b])
         leak_with[b].add(ids[a])
-
-    rows_per_clip = np.bincount(index.frame_clip, minlength=n)
-    groups: list[list[str]] = []
-    group_of: dict[int, int] = {}
-    reps: set[int] = set()
-    comps = _components(n, lo[is_dup], hi[is_dup])
-    comps.sort(key=lambda m: min(ids[i] for i in m))
-    for g, members in enumerate(comps):
-        rep = _representative(clips, members, config.keep, rows_per_clip)
-        reps.add(rep)
-        others = sorted((m for m in members if m != rep), key=lambda m: ids[m])
-        groups.append([ids[rep]] + [ids[m] for m in others])
-        for m in members:
-            group_of[m] = g
-
     rows = []
     for i in range(n):
         g = group_of.get(i)
@@ -476,29 +541,4 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
                 "leak_with": sorted(leak_with[i]),
             }
         )
-    pairs = [
-        {
-            "a": ids[a],
-            "b": ids[b],
-            "clip_sim": float(cs),
-            "frac_ab": float(fa),
-            "frac_ba": float(fb),
-            "motion_sim": float(ms),
-            "score": float(s),
-            "is_leak": bool(lk),
-        }
-        for a, b, cs, fa, fb, ms, s, lk, d in zip(
-            lo.tolist(),
-            hi.tolist(),
-            clip_sim,
-            frac_ab,
-            frac_ba,
-            motion_sim,
-            score,
-            is_leak,
-            is_dup,
-            strict=True,
-        )
-        if d
-    ]
-    return DedupResult(pairs=pairs, groups=groups, config=config, candidates=len(codes), _rows=rows)
+    return rows
