@@ -10,7 +10,7 @@ import pytest
 
 from vidaug._version import __version__
 from vidaug.errors import IndexMismatchError, VidaugError
-from vidaug.mining import _index
+from vidaug.mining import _faiss, _index
 from vidaug.mining._index import EmbeddingIndex
 
 
@@ -338,6 +338,6 @@ def test_ivf_batched_search_matches_per_query(monkeypatch) -> None:
     sims, ids = index.search_clips(index.clip_emb, 4)  # 6000 queries ≥ _BATCH_QUERIES
     assert (ids[:, 0] == np.arange(n)).all()
     np.testing.assert_allclose(sims, np.einsum("qd,qkd->qk", x, x[np.maximum(ids, 0)]), atol=1e-5)
-    monkeypatch.setattr(_index, "_BATCH_QUERIES", 10**9)  # per-query FAISS search + re-rank
+    monkeypatch.setattr(_faiss, "_BATCH_QUERIES", 10**9)  # per-query FAISS search + re-rank
     s2, i2 = index.search_clips(index.clip_emb[:500], 4)
     assert (i2 == ids[:500]).mean() >= 0.99
