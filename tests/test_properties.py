@@ -105,3 +105,55 @@ def test_frame_indices_are_sorted_in_range_and_distinct(n, k, spread):
     idx = frame_indices(n, k, spread=spread)
     assert len(idx) == min(n, k) and idx.min() >= 0 and idx.max() < n
     assert np.all(np.diff(idx) > 0)
+
+
+_GEOMETRIC = [
+    {"name": "HorizontalFlip", "p": 1.0},
+    {"name": "VerticalFlip", "p": 1.0},
+    {"name": "Affine", "rotate": (-15, 15), "scale": (0.8, 1.2), "translate_x": (-0.1, 0.1),
+     "translate_y": (-0.1, 0.1), "border": "constant"},
+    {"name": "RandomResizedCrop", "scale": (0.6, 1.0)},
+    {"name": "CenterCrop", "size": (40, 56)},
+    {"name": "Resize", "size": (36, 48)},
+]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(
+    st.sampled_from(range(len(_GEOMETRIC))),
+    st.integers(0, 2**31 - 1),
+    st.integers(8, 28),
+    st.integers(8, 20),
+    st.integers(10, 24),
+    st.integers(10, 20),
+)
+def test_boxes_follow_a_painted_rectangle_through_the_warp(which, seed, x1, y1, w, h):
+    """issue 10 §6: a box drawn around a white rectangle must still enclose it after any
+    geometric transform (the pixels and the box go through the same matrix)."""
+    from vidaug.augment import from_dict
+
+    clip = np.zeros((2, 48, 64, 3), np.uint8)
+    x2, y2 = min(x1 + w, 60), min(y1 + h, 44)
+    clip[:, y1:y2, x1:x2] = 255
+    boxes = np.array([[0, 1, x1, y1, x2, y2], [1, 1, x1, y1, x2, y2]], np.float64)
+    res = from_dict(_GEOMETRIC[which]).augment(clip, seed=seed, boxes=boxes)
+    out, moved = res.clip, res.boxes
+    for f in range(2):
+        ys, xs = np.nonzero(out[f, ..., 0] > 128)
+        if not len(xs):  # the rectangle left the frame
+            continue
+        row = moved[moved[:, 0] == f]
+        assert len(row) == 1, moved
+        bx1, by1, bx2, by2 = row[0, 2:]
+        tol = 2.0  # interpolation blurs the edges by a pixel or so
+        assert bx1 - tol <= xs.min() and xs.max() + 1 <= bx2 + tol
+        assert by1 - tol <= ys.min() and ys.max() + 1 <= by2 + tol
+        if (
+            0 < xs.min()
+            and xs.max() < out.shape[2] - 1
+            and 0 < ys.min()
+            and ys.max() < out.shape[1] - 1
+        ):
+            # and hugs it (a 15° turn grows the box's sides by at most ~1.5x)
+            assert bx2 - bx1 <= 1.6 * (xs.max() + 1 - xs.min()) + 2 * tol
+            assert by2 - by1 <= 1.6 * (ys.max() + 1 - ys.min()) + 2 * tol
