@@ -293,9 +293,10 @@ def predict_rows(
     if tta > 1 and recipe is None:
         raise VidaugError("test-time augmentation (tta > 1) needs a recipe")
     spec = input_spec(model)
+    # each clip is read once here: no cache, so no decoded clip outlives its prediction
     ds = ClipDataset(rows, class_names, frames=spec["frames"], size=spec["size"], fps=fps,
                      pair_gap=spec["pair_gap"], batch_size=batch_size, shuffle=False,
-                     recipe=recipe if tta > 1 else None, seed=seed)  # fmt: skip
+                     recipe=recipe if tta > 1 else None, seed=seed, cache=False)  # fmt: skip
     epochs = [None, *range(1, tta)]
     probs, pos = [], []
     for i in range(len(rows)):
