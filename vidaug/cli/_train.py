@@ -291,10 +291,9 @@ def train(
                         f"training needs at least 2 classes, the train split has {names}"
                     )
                 net = build_model(
-                    config.model, len(names), frames=config.frames, weights=weights, seed=seed,
-                    streams=config.streams, pair_gap=config.pair_gap, members=config.members,
-                )  # fmt: skip
-        n_epochs = epochs or config.resolved_epochs
+                    config.model, len(names), weights=weights, seed=seed, **config.model_kwargs()
+                )
+        n_epochs = config.resolved_epochs
         err_console.print(
             f"training {escape(net.name)} on {len(train_rows)} clips"
             + (f", validating on {len(val_rows)}" if val_rows else "")
@@ -308,17 +307,15 @@ def train(
         progress = clip_progress("embed")
 
         res = train_model(
-            net, train_rows, val_rows=val_rows or None, class_names=names, epochs=n_epochs,
-            on_embed=progress.count,
-            batch_size=batch, recipe=rec.transform if rec else None, views=views, hook=hook,
-            hook_every=every, hook_warmup=hook_warmup, hook_views=hook_views.value, seed=seed,
-            fps=fps, log_path=log_path, callbacks=[_EpochLine(n_epochs)],
+            net, train_rows, val_rows=val_rows or None, class_names=names,
+            recipe=rec.transform if rec else None, hook_every=every, seed=seed,
+            log_path=log_path, callbacks=[_EpochLine(n_epochs)], on_embed=progress.count,
+            **config.fit_kwargs(),
         )  # fmt: skip
         info: dict[str, Any] = {
             "class_names": res.class_names,
             "model": model,
             "workflow": config.describe() if not from_file else f"continued {model}",
-            "config": config.model_dump(),
             "epochs": n_epochs,
             "batch": batch,
             "recipe": rec.name if rec else None,
@@ -333,6 +330,8 @@ def train(
             "hook_seconds": round(res.hook_seconds, 3),
             "failures": res.failures,
         }
+        if not from_file:  # a continued model's architecture is the file's, not a workflow's
+            info["config"] = config.model_dump()
         save_classifier(res.model, out, info)
     summary = {"model": str(out), **{k: v for k, v in info.items() if k != "history"}}
     summary["final"] = {k: v[-1] for k, v in res.history.items()}

@@ -141,9 +141,7 @@ def cross_validate(
     recipe = load_recipe(config.recipe).transform if config.recipe else None
     res = CVResult(config, [r.rel for r in rows], groups, y, names, folds=folds)
     t0 = time.perf_counter()
-    epochs = config.resolved_epochs
-    common = dict(frames=config.frames, weights=weights, streams=config.streams,
-                  pair_gap=config.pair_gap, members=config.members)  # fmt: skip
+    common = {**config.model_kwargs(), "weights": weights}
 
     if config.frozen_backbone:
         model = build_model(config.model, len(names), seed=0, **common)
@@ -171,10 +169,8 @@ def cross_validate(
                                if rows[i].rel not in failed], dtype=np.int64)  # fmt: skip
                 init_head(head, seed)
                 train_model(
-                    model, [rows[i] for i in tr], class_names=names, epochs=epochs,
-                    batch_size=config.batch, recipe=recipe, views=max(train_views, 1),
-                    hook=config.hook, hook_warmup=config.hook_warmup, hook_views=config.hook_views,
-                    seed=seed, precomputed=feats[: train_views + 1][:, tr], fps=config.fps,
+                    model, [rows[i] for i in tr], class_names=names, recipe=recipe, seed=seed,
+                    precomputed=feats[: train_views + 1][:, tr], **config.fit_kwargs(),
                 )  # fmt: skip
                 p = np.mean([np.asarray(head.predict_on_batch(feats[v][te]))
                              for v in range(config.tta)], axis=0)  # fmt: skip
@@ -191,11 +187,8 @@ def cross_validate(
             for f, te in enumerate(folds):
                 tr = np.setdiff1d(np.arange(len(rows)), te)
                 net = build_model(config.model, len(names), seed=seed, **common)
-                train_model(
-                    net, [rows[i] for i in tr], class_names=names, epochs=epochs,
-                    batch_size=config.batch, recipe=recipe, hook=config.hook,
-                    hook_warmup=config.hook_warmup, seed=seed, fps=config.fps,
-                )  # fmt: skip
+                train_model(net, [rows[i] for i in tr], class_names=names, recipe=recipe,
+                            seed=seed, **config.fit_kwargs())  # fmt: skip
                 test_rows = [rows[i] for i in te]
                 p, pos, _fail = predict_rows(net, test_rows, names, fps=config.fps,
                                              tta=config.tta, recipe=recipe)  # fmt: skip

@@ -66,6 +66,19 @@ class TrainConfig(BaseModel):
             raise VidaugError("tta > 1 needs a recipe (the test-time views are augmented)")
         return self
 
+    def model_kwargs(self) -> dict[str, Any]:
+        """What :func:`~vidaug.training.build_model` takes from this workflow (besides the
+        kind, the classes, the seed and the weights)."""
+        return {"frames": self.frames, "streams": self.streams, "pair_gap": self.pair_gap,
+                "members": self.members}  # fmt: skip
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        """What :func:`~vidaug.training.train_model` takes from this workflow (besides the
+        model, the rows, the loaded recipe and the seed)."""
+        return {"epochs": self.resolved_epochs, "batch_size": self.batch, "views": self.views,
+                "hook": self.hook, "hook_warmup": self.hook_warmup,
+                "hook_views": self.hook_views, "fps": self.fps}  # fmt: skip
+
     def describe(self) -> str:
         """``key=value`` of every setting that differs from the defaults."""
         d = {"model": self.model, **self.model_dump(exclude_defaults=True)}
