@@ -113,7 +113,7 @@ def test_preview_bad_input_is_one_line(case, code, video, tmp_path):
 
 def _saved_results(tmp_path: Path, video: Path) -> tuple[Path, Path]:
     from vidaug.mining import EmbeddingIndex, find_duplicates, score_hardness
-    from vidaug.report import dedup_results, hard_results, save_results
+    from vidaug.report import check_results, save_results
 
     rng = np.random.default_rng(0)
     fe = rng.normal(size=(4, 3, 8)).astype(np.float32)
@@ -126,9 +126,9 @@ def _saved_results(tmp_path: Path, video: Path) -> tuple[Path, Path]:
     ]
     clips[1]["split"] = "val"
     ix = EmbeddingIndex.build(clips, fe, np.repeat(np.arange(4), 3), model_id="t")
-    d, _ = save_results(tmp_path / "d.jsonl", dedup_results(find_duplicates(ix), ix))
+    d, _ = save_results(tmp_path / "d.jsonl", check_results(find_duplicates(ix), ix))
     rows = score_hardness(ix.clip_emb, [c["label"] for c in ix.clips], k=2, ids=ix.ids)
-    h, _ = save_results(tmp_path / "h.jsonl", hard_results(rows, ix, k=2))
+    h, _ = save_results(tmp_path / "h.jsonl", check_results(rows, ix))
     return d, h
 
 

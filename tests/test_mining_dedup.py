@@ -129,7 +129,7 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
     s = res.summary()
     assert s["leaks"] == 3 and s["leaking_clips"] == 4 and s["groups"] == 1 and s["duplicates"] == 3
     assert s["clips"] == 12 and s["pairs"] == len(res.pairs) and s["candidates"] >= s["pairs"]
-    assert s["thresholds"] == {
+    assert s["config"] == {
         "clip_threshold": DEFAULT.clip_threshold,
         "frame_threshold": DEFAULT.frame_threshold,
         "match_fraction": DEFAULT.match_fraction,

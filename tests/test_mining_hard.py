@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from vidaug.errors import VidaugError
-from vidaug.mining._hard import score_hardness
-from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining import DEFAULT_HARDNESS, EmbeddingIndex, score_hardness
 
 FLIPPED = {"a3", "a11", "a27"}
 BOUNDARY = {f"bnd{i}" for i in range(6)}
@@ -45,8 +45,8 @@ def data() -> tuple[np.ndarray, list[str], list[str]]:
     return x, labels, ids
 
 
-def by_id(rows: list[dict]) -> dict[str, dict]:
-    return {r["id"]: r for r in rows}
+def by_id(result) -> dict[str, dict]:
+    return {r["id"]: r for r in result.table()}
 
 
 def test_flipped_labels_are_suspects_not_hard(data) -> None:
@@ -85,10 +85,22 @@ def test_far_clip_is_the_only_outlier(data) -> None:
 
 def test_output_contract(data) -> None:
     x, labels, ids = data
-    rows = score_hardness(x, labels, ids=ids, k=5)
-    assert sorted(r["id"] for r in rows) == sorted(ids)  # one row per clip
-    scores = [r["hard_score"] for r in rows]
+    result = score_hardness(x, labels, ids=ids, k=5)
+    rows = result.table()
+    assert [r["id"] for r in rows] == ids  # one row per clip, in clip order
+    ranked = result.ranked()
+    assert sorted(r["id"] for r in ranked) == sorted(ids)
+    scores = [r["hard_score"] for r in ranked]
     assert scores == sorted(scores, reverse=True)
+    assert result.summary() == {
+        "clips": len(ids),
+        "hard": sum(r["is_hard"] for r in rows),
+        "label_suspects": sum(r["is_label_suspect"] for r in rows),
+        "outliers": sum(r["is_outlier"] for r in rows),
+        "classes": 2,
+        "classifier": False,
+        "config": {**dataclasses.asdict(DEFAULT_HARDNESS), "k": 5},
+    }
     keys = [
         "id",
         "label",
@@ -205,7 +217,7 @@ def test_one_class_is_refused(data) -> None:
 
 def test_tiny_input_and_validation() -> None:
     x = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]], np.float32)
-    rows = score_hardness(x, ["a", "b", "a"], k=10)  # k is capped at N − 1
+    rows = score_hardness(x, ["a", "b", "a"], k=10).table()  # k is capped at N − 1
     assert sorted(r["id"] for r in rows) == ["0", "1", "2"]
     assert all(len(r["evidence"]["neighbours"]) == 2 for r in rows)
     with pytest.raises(ValueError, match="k must be"):
@@ -218,22 +230,24 @@ def test_hardness_config_is_used_and_recorded_whole():
     """issue 10 §1/§3: the results recorded ``hard_threshold: 0.5`` whatever was used."""
     import dataclasses
 
-    from vidaug.mining import DEFAULT_HARDNESS, HardnessConfig
-    from vidaug.report import hard_results
+    from vidaug.mining import HardnessConfig
+    from vidaug.report import check_results
 
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(40, 8)).astype(np.float32)
     labels = ["ab"[i % 2] for i in range(40)]
-    loose = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=0.0))
-    strict = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=1.0))
+    loose = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=0.0)).table()
+    strict = score_hardness(emb, labels, config=HardnessConfig(k=5, hard_threshold=1.0)).table()
     n_loose = sum(r["is_hard"] for r in loose)
     assert n_loose > sum(r["is_hard"] for r in strict) == 0
     assert n_loose == sum(not r["is_label_suspect"] for r in loose)  # threshold 0: all but suspects
     cfg = HardnessConfig(k=5, hard_threshold=0.7, outlier_z=2.5)
-    meta = hard_results(loose, config=cfg).meta
-    assert meta["thresholds"] == dataclasses.asdict(cfg) and meta["k"] == 5
-    assert hard_results(loose, k=3).meta["thresholds"] == dataclasses.asdict(
-        dataclasses.replace(DEFAULT_HARDNESS, k=3)
+    meta = check_results(score_hardness(emb, labels, config=cfg)).meta
+    assert meta["thresholds"] == dataclasses.asdict(cfg)
+    assert meta["summary"]["clips"] == 40 and "config" not in meta["summary"]
+    over = score_hardness(emb, labels, k=3, config=cfg)  # k overrides the config's k
+    assert check_results(over).meta["thresholds"] == dataclasses.asdict(
+        dataclasses.replace(cfg, k=3)
     )
     with pytest.raises(ValueError, match="hard_threshold"):
         HardnessConfig(hard_threshold=1.5)

@@ -18,9 +18,8 @@ from vidaug.report import (
     PAGE_SIZE,
     Results,
     augment_copies,
+    check_results,
     contact_sheet,
-    dedup_results,
-    hard_results,
     histogram_svg,
     load_results,
     meta_path,
@@ -183,7 +182,7 @@ def _parse(page: str):
 
 def test_dedup_report_data_and_html():
     ix = _index(6, copy_of={3: 0, 5: 1}, splits={3: "val"})
-    res = dedup_results(find_duplicates(ix), ix, source="x.csv", elapsed_s=1.5)
+    res = check_results(find_duplicates(ix), ix, source="x.csv", elapsed_s=1.5)
     assert res.meta["groups"] == [["c0.mp4", "c3.mp4"], ["c1.mp4", "c5.mp4"]]
     data = report_data(res)
     assert len(data["groups"]) == 2
@@ -204,7 +203,7 @@ def test_labels_and_names_are_escaped():
     ix = _index(4, labels=[EVIL, "b"])
     ix.clips[1]["id"] = "x</script><!--.mp4"
     rows = score_hardness(ix.clip_emb, [c["label"] for c in ix.clips], k=2, ids=ix.ids)
-    res = hard_results(rows, ix, k=2, source=f"data/{EVIL}")
+    res = check_results(rows, ix, source=f"data/{EVIL}")
     page = render_html(res, {"c0.mp4": "AAAA"})
     assert EVIL not in page and "</script><!--" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the summary's escaped source
@@ -225,7 +224,7 @@ def test_script_json_escapes_closing_tags():
 def test_hard_report_rows_and_neighbours():
     ix = _index(8)
     rows = score_hardness(ix.clip_emb, [c["label"] for c in ix.clips], k=3, ids=ix.ids)
-    data = report_data(hard_results(rows, ix, k=3))
+    data = report_data(check_results(rows, ix))
     assert len(data["rows"]) == 8 and data["pageSize"] == PAGE_SIZE
     assert [r["s"] for r in data["rows"]] == sorted((r["s"] for r in data["rows"]), reverse=True)
     assert all(len(r["nb"]) == 3 for r in data["rows"]) and data["labels"] == ["a", "b"]
@@ -234,7 +233,7 @@ def test_hard_report_rows_and_neighbours():
 
 def test_results_round_trip_with_and_without_sidecar(tmp_path):
     ix = _index(6, copy_of={3: 0})
-    res = dedup_results(find_duplicates(ix), ix, elapsed_s=0.25)
+    res = check_results(find_duplicates(ix), ix, elapsed_s=0.25)
     rows_path, side = save_results(tmp_path / "dups.jsonl", res)
     assert side == meta_path(rows_path) == tmp_path / "dups.meta.json"
     assert len(rows_path.read_text().splitlines()) == 6  # the table is unchanged: one row a clip
@@ -261,11 +260,9 @@ def test_load_results_rejects_other_files(tmp_path, text, msg):
 
 def test_sidecar_of_another_kind_is_refused(tmp_path):
     ix = _index(4)
-    save_results(tmp_path / "r.jsonl", dedup_results(find_duplicates(ix), ix))
-    rows = score_hardness(ix.clip_emb, [c["label"] for c in ix.clips], k=2, ids=ix.ids)
-    from vidaug.datasets import write_jsonl
-
-    write_jsonl(tmp_path / "r.jsonl", rows)
+    save_results(tmp_path / "r.jsonl", check_results(find_duplicates(ix), ix))
+    hard = score_hardness(ix.clip_emb, [c["label"] for c in ix.clips], k=2, ids=ix.ids)
+    hard.to_jsonl(tmp_path / "r.jsonl")  # rows of another kind beside the dedup sidecar
     with pytest.raises(VidaugError, match="another kind"):
         load_results(tmp_path / "r.jsonl")
 

@@ -17,7 +17,7 @@ import pytest
 
 from vidaug.datasets import read_clip, sample_clips_dir
 from vidaug.mining import EmbeddingIndex, find_duplicates, score_hardness
-from vidaug.report import PAGE_SIZE, dedup_results, hard_results, write_report
+from vidaug.report import PAGE_SIZE, check_results, write_report
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -77,7 +77,7 @@ def index(tmp_path_factory) -> EmbeddingIndex:
 def test_dedup_report_renders(index, tmp_path):
     res = find_duplicates(index)
     assert res.groups and any(p["is_leak"] for p in res.pairs)
-    out = write_report(tmp_path / "dups.html", dedup_results(res, index, elapsed_s=0.5))
+    out = write_report(tmp_path / "dups.html", check_results(res, index, elapsed_s=0.5))
     shot = tmp_path / "dups.png"
     _chromium(tmp_path, out.as_uri(), f"--screenshot={shot}", "--window-size=1200,900")
     img = cv2.imread(str(shot))
@@ -94,7 +94,7 @@ def test_hard_report_renders_and_escapes(index, tmp_path):
     rows = score_hardness(
         index.clip_emb, [c["label"] for c in index.clips], k=3, ids=index.ids, index=index
     )
-    out = write_report(tmp_path / "hard.html", hard_results(rows, index, k=3))
+    out = write_report(tmp_path / "hard.html", check_results(rows, index))
     dom = _chromium(tmp_path, out.as_uri(), "--dump-dom")
     assert len(re.findall(r'<div class="hard-row[ "]', dom)) == min(len(rows), PAGE_SIZE)
     assert EVIL not in dom  # the hostile label is text, not a script

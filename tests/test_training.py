@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from vidaug.cli import app
 from vidaug.datasets import load_rows, write_clip
+from vidaug.mining import DEFAULT_HARDNESS, HardnessResult
 from vidaug.training._metrics import (
     classification_report,
     format_report,
@@ -262,7 +263,9 @@ def test_hook_callback_applies_the_rule(labelled):
     fixed = {"a/a0.mp4": (True, 1.0, False), "a/a1.mp4": (False, 0.2, True)}
     cb = HardSampleMiningCallback(ds, cap=3.0, suspect_weight=0.1, max_suspects=0.5, warmup=1)
     cb.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
-    cb.score = lambda: _scores([i for i in ids if i != "b/broken.mp4"], fixed)
+    cb.score = lambda: HardnessResult(
+        config=DEFAULT_HARDNESS, _rows=_scores([i for i in ids if i != "b/broken.mp4"], fixed)
+    )
     cb.on_train_begin()
     cb.on_epoch_end(0, logs := {})
     assert logs == {} and not cb.history  # warm-up: nothing scored

@@ -252,7 +252,7 @@ def dedup(
 
     from vidaug.cli._report import check_html_path
     from vidaug.mining import DEFAULT_DEDUP, find_duplicates, is_index_dir
-    from vidaug.report import dedup_results
+    from vidaug.report import check_results
 
     check_html_path(report, "--report")
     started = time.perf_counter()
@@ -277,7 +277,7 @@ def dedup(
             keep=keep.value,
         )
         res = find_duplicates(ix, cfg)
-    results = dedup_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
+    results = check_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
     rows = results.rows
     _outputs(out, report, results)
     s = res.summary()
@@ -366,7 +366,7 @@ def mine_hard(
     """
     from vidaug.cli._report import check_html_path
     from vidaug.mining import EmbeddingIndex, is_index_dir, score_hardness
-    from vidaug.report import hard_results
+    from vidaug.report import check_results
 
     check_html_path(report, "--report")
     started = time.perf_counter()
@@ -393,12 +393,13 @@ def mine_hard(
         probs, names = (None, None)
         if classifier is not None:
             probs, names = _classifier_probs(classifier, ix)
-        rows = score_hardness(
+        res = score_hardness(
             ix.clip_emb, [c.get("label") for c in ix.clips], index=ix, k=k, ids=ix.ids,
             probs=probs, class_names=names,
         )  # fmt: skip
-    results = hard_results(rows, ix, k=k, source=input, elapsed_s=time.perf_counter() - started)
+    results = check_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
     _outputs(out, report, results)
+    rows = res.ranked()
     if as_json:
         out_console.print_json(json.dumps(rows, default=str))
         _exit_if_failed(failed)
@@ -424,8 +425,8 @@ def mine_hard(
             escape(r["id"]),
         )
     out_console.print(t)
-    n_s = sum(r["is_label_suspect"] for r in rows)
-    n_h = sum(r["is_hard"] for r in rows)
-    n_o = sum(r["is_outlier"] for r in rows)
-    out_console.print(f"{n_h} hard, {n_s} label suspects, {n_o} outliers")
+    s = res.summary()
+    out_console.print(
+        f"{s['hard']} hard, {s['label_suspects']} label suspects, {s['outliers']} outliers"
+    )
     _exit_if_failed(failed)

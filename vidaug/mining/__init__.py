@@ -1,8 +1,9 @@
 """Dataset mining: CNN frame embeddings, a FAISS index, near-duplicates, leakage, hard samples.
 
 Importing this package does not import TensorFlow; :func:`load_embedder` does, when called.
-Checks return one row per clip following the STYLE §6 contract (``is_<check>``,
-``<check>_score`` in [0, 1], evidence).
+Checks return one shape, :class:`CheckResult`: a table with one row per clip in clip order
+following the STYLE §6 contract (``is_<check>``, ``<check>_score`` in [0, 1], evidence), a
+summary, and the config that ran.
 """
 
 from vidaug.mining._dedup import DEFAULT as DEFAULT_DEDUP
@@ -24,14 +25,18 @@ from vidaug.mining._hard import (
     OUTLIER_Z,
     SUSPECT_DISAGREEMENT,
     HardnessConfig,
+    HardnessResult,
     score_hardness,
 )
 from vidaug.mining._index import EmbeddingIndex, is_index_dir
+from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
     "DEFAULT_HARDNESS",
+    "CheckResult",
     "HardnessConfig",
+    "HardnessResult",
     "LABEL_SUSPECT_P",
     "OUTLIER_Z",
     "SUSPECT_DISAGREEMENT",

@@ -38,15 +38,14 @@ Algorithm:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
 from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining._result import CheckResult
 
 __all__ = [
     "DEFAULT",
@@ -126,58 +125,42 @@ DEFAULT = DedupConfig(
 
 
 @dataclass
-class DedupResult:
-    """Output of :func:`find_duplicates`.
+class DedupResult(CheckResult):
+    """Output of :func:`find_duplicates` (the :class:`~vidaug.mining.CheckResult` shape).
+
+    :meth:`table` has one row per clip in clip-table order: ``id``; ``is_duplicate`` (a
+    non-representative member of a group); ``duplicate_score`` in [0, 1] (the strongest evidence
+    over the clip's candidate pairs: max of clip01(clip_sim), frac_ab, frac_ba); ``group`` (index
+    into :attr:`groups` or None); ``representative`` (the kept member of a group; False for clips
+    in no group); ``nearest`` (id of the most similar other clip by clip embedding, None if
+    alone) and ``similarity`` (its cosine); ``is_leak``; ``leak_with`` (ids of duplicates in
+    another split). :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``groups``,
+    ``duplicates``, ``leaks``, ``leaking_clips``, ``config``.
 
     Attributes:
         pairs: the duplicate pairs, dicts with ``a``, ``b`` (clip ids, ``a`` before ``b`` in the
             clip table), ``clip_sim``, ``frac_ab``, ``frac_ba``, ``motion_sim`` (0 when the
             motion evidence is off or the clip cosine is below ``motion_clip_floor``), ``score``, ``is_leak``.
         groups: lists of clip ids, representative first, then the others in id order.
-        config: the thresholds used.
+        config: the :class:`DedupConfig` that ran.
         candidates: number of candidate pairs evaluated.
     """
 
+    kind: ClassVar[str] = "dedup"
     pairs: list[dict[str, Any]]
     groups: list[list[str]]
     config: DedupConfig
     candidates: int = 0
     _rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    def table(self) -> list[dict[str, Any]]:
-        """One row per clip, in clip-table order (STYLE §6).
-
-        Keys: ``id``; ``is_duplicate`` (a non-representative member of a group);
-        ``duplicate_score`` in [0, 1] (the strongest evidence over the clip's candidate pairs:
-        max of clip01(clip_sim), frac_ab, frac_ba); ``group`` (index into :attr:`groups` or
-        None); ``representative`` (the kept member of a group; False for clips in no group);
-        ``nearest`` (id of the most similar other clip by clip embedding, None if alone) and
-        ``similarity`` (its cosine); ``is_leak``; ``leak_with`` (ids of duplicates in another
-        split).
-        """
-        return [{**r, "leak_with": list(r["leak_with"])} for r in self._rows]
-
-    def to_jsonl(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`table` as JSON lines, atomically (temp file + ``os.replace``).
-
-        Returns:
-            ``path`` as a :class:`~pathlib.Path`.
-        """
-        from vidaug.datasets import write_jsonl
-
-        return write_jsonl(path, self.table())
-
-    def summary(self) -> dict[str, Any]:
-        """Counts: clips, candidate pairs, duplicate pairs, groups, duplicates, leaks."""
+    def counts(self) -> dict[str, Any]:
         return {
-            "clips": len(self._rows),
             "candidates": self.candidates,
             "pairs": len(self.pairs),
             "groups": len(self.groups),
             "duplicates": sum(r["is_duplicate"] for r in self._rows),
             "leaks": sum(p["is_leak"] for p in self.pairs),
             "leaking_clips": sum(r["is_leak"] for r in self._rows),
-            "thresholds": asdict(self.config),
         }
 
 

@@ -30,13 +30,15 @@ Scores (all in [0, 1]):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
+import faiss
 import numpy as np
 
 from vidaug.errors import VidaugError
 from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import l2_normalize
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "OUTLIER_Z",
     "SUSPECT_DISAGREEMENT",
     "HardnessConfig",
+    "HardnessResult",
     "score_hardness",
 ]
 
@@ -63,8 +66,6 @@ class HardnessConfig:
     Attributes:
         k: neighbours per clip.
         hard_threshold: ``hard_score`` at or above which a clip (not a label suspect) is hard.
-        config: all the settings (:class:`HardnessConfig`; default :data:`DEFAULT_HARDNESS`);
-            ``k`` and ``hard_threshold``, when given, override it.
         suspect_disagreement: kNN disagreement at or above which a clip may be a label suspect
             (no classifier).
         label_suspect_p: probability of another class at or above which a clip is a label
@@ -94,33 +95,66 @@ class HardnessConfig:
 DEFAULT_HARDNESS = HardnessConfig()
 
 
-def _knn_exact(emb: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest other rows by inner product: ``(sims, ids)`` best first, ties by position."""
-    n = len(emb)
-    sims = np.empty((n, k), np.float32)
-    ids = np.empty((n, k), np.int64)
-    for lo in range(0, n, chunk):
-        rows = np.arange(lo, min(lo + chunk, n))
-        s = emb[rows] @ emb.T
-        s[np.arange(len(rows)), rows] = -np.inf
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.argsort(-s, axis=1)[:, :k]
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -ps), axis=1)
-        ids[rows] = np.take_along_axis(part, order, axis=1)
-        sims[rows] = np.take_along_axis(ps, order, axis=1)
-    return sims, ids
+@dataclass
+class HardnessResult(CheckResult):
+    """Output of :func:`score_hardness` (the :class:`~vidaug.mining.CheckResult` shape).
+
+    :meth:`table` has one row per clip in the order given: ``id``, ``label``, ``is_hard``,
+    ``hard_score``, ``is_outlier``, ``outlier_score``, ``is_label_suspect``,
+    ``label_suspect_score``, ``predicted`` (classifier argmax, or the similarity-weighted
+    majority label of the neighbours; own label on a tie), ``evidence`` (``neighbours``,
+    ``neighbour_labels``, ``similarities``, ``knn_disagreement``, ``centroid_margin``,
+    ``outlier_z``; with a classifier also ``loss``, ``margin``, ``misclassified``).
+    :meth:`ranked` is the same rows hardest first. :meth:`summary`: ``clips``, ``hard``,
+    ``label_suspects``, ``outliers``, ``classes``, ``classifier``, ``config``.
+
+    Attributes:
+        config: the :class:`HardnessConfig` that ran (``k`` as asked; at most ``N − 1``
+            neighbours are used).
+        classifier: whether classifier probabilities took part.
+    """
+
+    kind: ClassVar[str] = "hard"
+    config: HardnessConfig
+    classifier: bool = False
+    _rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def ranked(self) -> list[dict[str, Any]]:
+        """:meth:`table` sorted by ``hard_score``, highest first (ties by clip order)."""
+        rows = self.table()
+        return [rows[i] for i in sorted(range(len(rows)), key=lambda i: -rows[i]["hard_score"])]
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "hard": sum(r["is_hard"] for r in self._rows),
+            "label_suspects": sum(r["is_label_suspect"] for r in self._rows),
+            "outliers": sum(r["is_outlier"] for r in self._rows),
+            "classes": len({r["label"] for r in self._rows}),
+            "classifier": self.classifier,
+        }
 
 
-def _knn_index(index: EmbeddingIndex, emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest other clips from the FAISS clip index; missing ones are ``-1`` / NaN."""
-    sims, ids = index.search_clips(emb, k + 1)
-    keep = (ids >= 0) & (ids != np.arange(len(emb))[:, None])
+def _without_self(sims: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` hits of each row that are not the row itself; missing ones ``-1`` / NaN."""
+    keep = (ids >= 0) & (ids != np.arange(len(ids))[:, None])
     keep &= np.cumsum(keep, axis=1) <= k
     order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
     valid = np.take_along_axis(keep, order, axis=1)
     ids = np.where(valid, np.take_along_axis(ids, order, axis=1), -1)
     sims = np.where(valid, np.take_along_axis(sims, order, axis=1), np.nan).astype(np.float32)
     return sims, ids
+
+
+def _knn_exact(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest other rows by inner product (exact, ``faiss.knn``): ``(sims, ids)`` best first."""
+    x = np.ascontiguousarray(emb, dtype=np.float32)
+    sims, ids = faiss.knn(x, x, min(k + 1, len(x)), faiss.METRIC_INNER_PRODUCT)
+    return _without_self(sims, ids, k)
+
+
+def _knn_index(index: EmbeddingIndex, emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest other clips from the FAISS clip index; missing ones are ``-1`` / NaN."""
+    return _without_self(*index.search_clips(emb, k + 1), k)
 
 
 def _check_labels(labels: Sequence[str | None], ids: list[str]) -> list[str]:
@@ -211,7 +245,7 @@ def score_hardness(
     class_names: Sequence[str] | None = None,
     hard_threshold: float | None = None,
     config: HardnessConfig | None = None,
-) -> list[dict[str, Any]]:
+) -> HardnessResult:
     """Score every clip for hardness, outlierness and label suspicion (see the module doc).
 
     Args:
@@ -225,15 +259,12 @@ def score_hardness(
         class_names: the class of each ``probs`` column (default: the sorted labels, if their
             number matches ``C``).
         hard_threshold: ``hard_score`` at or above which a clip (not a label suspect) is hard.
+        config: all the settings (:class:`HardnessConfig`; default :data:`DEFAULT_HARDNESS`);
+            ``k`` and ``hard_threshold``, when given, override it.
 
     Returns:
-        One row per clip, sorted by ``hard_score`` (highest first, ties by position): ``id``,
-        ``label``, ``is_hard``, ``hard_score``, ``is_outlier``, ``outlier_score``,
-        ``is_label_suspect``, ``label_suspect_score``, ``predicted`` (classifier argmax, or the
-        similarity-weighted majority label of the neighbours; own label on a tie), ``evidence``
-        (``neighbours``, ``neighbour_labels``, ``similarities``, ``knn_disagreement``,
-        ``centroid_margin``, ``outlier_z``; with ``probs`` also ``loss``, ``margin``,
-        ``misclassified``).
+        A :class:`HardnessResult`: the per-clip table in clip order, :meth:`~HardnessResult.ranked`
+        for the hardest first, the summary and the config that ran.
 
     Raises:
         VidaugError: a clip without label, fewer than 2 classes, or unusable ``probs``.
@@ -348,5 +379,4 @@ def score_hardness(
                 "evidence": evidence,
             }
         )
-    order = sorted(range(n), key=lambda i: (-hard[i], i))
-    return [rows[i] for i in order]
+    return HardnessResult(config=cfg, classifier=probs is not None, _rows=rows)

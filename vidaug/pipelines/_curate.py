@@ -22,7 +22,6 @@ Steps, each recorded in ``curation.json`` with its reason:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import time
@@ -208,7 +207,9 @@ def curate(
         cfg = dedup_config or DEFAULT_DEDUP
         dup = find_duplicates(index, cfg)
         dup_groups = [g for g in dup.groups if len(g) > 1]
-        res.options["dedup_config"] = dataclasses.asdict(cfg)  # the whole config that ran
+        dedup_summary = dup.summary()
+        res.options["dedup_config"] = dedup_summary.pop("config")  # the whole config that ran
+        res.options["dedup_summary"] = dedup_summary
         res.options["model"] = index.model_id
         failed = {c for c, _ in rep.failures}
         failed_rels = {r.rel for r in rows if r.rel in failed or r.path in failed}
@@ -282,10 +283,13 @@ def curate(
             step("mining hard clips")
             emb = index.clip_emb[[index.position(c) for c in train_ids]]
             hard_cfg = HardnessConfig(k=min(k, len(train_ids) - 1))
-            res.options["hardness_config"] = dataclasses.asdict(hard_cfg)  # the config that ran
-            scored = score_hardness(
+            result = score_hardness(
                 emb, [rows[pos[c]].label for c in train_ids], ids=train_ids, config=hard_cfg
             )
+            hard_summary = result.summary()
+            res.options["hardness_config"] = hard_summary.pop("config")  # the config that ran
+            res.options["hardness_summary"] = hard_summary
+            scored = result.table()
             for s in scored:
                 if s["is_label_suspect"]:
                     res.label_suspects.append({"clip": s["id"], "label": s["label"],

@@ -33,8 +33,7 @@ from vidaug.report._preview import (
 )
 from vidaug.report._results import (
     Results,
-    dedup_results,
-    hard_results,
+    check_results,
     load_results,
     meta_path,
     save_results,
@@ -47,9 +46,8 @@ __all__ = [
     "Results",
     "augment_copies",
     "clip_thumbnail",
+    "check_results",
     "contact_sheet",
-    "dedup_results",
-    "hard_results",
     "histogram_svg",
     "load_results",
     "make_thumbnails",

@@ -268,7 +268,8 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
         data["groups"] = out_groups
     else:
         out_rows = []
-        for r in results.rows:
+        ranked = sorted(results.rows, key=lambda r: -(_num(r.get("hard_score")) or 0.0))
+        for r in ranked:  # hardest first (stable: ties keep clip order)
             ev = r.get("evidence") or {}
             nb = ev.get("neighbours") or []
             nl = ev.get("neighbour_labels") or [None] * len(nb)
@@ -427,8 +428,8 @@ def summary_html(results: Results) -> str:
             ("outliers", s.get("outliers", sum(bool(r.get("is_outlier")) for r in rows))),
             ("classes", s.get("classes", len({str(r.get("label")) for r in rows}))),
         ]
-        settings = [("neighbours (k)", m.get("k"))] + [
-            (k.replace("_", " "), v) for k, v in th.items()
+        settings = [
+            ("neighbours (k)" if k == "k" else k.replace("_", " "), v) for k, v in th.items()
         ]
         hist = histogram_svg(
             [_num(r.get("hard_score")) for r in rows],
@@ -542,7 +543,7 @@ def write_report(
 
     Args:
         out: the ``.html`` file.
-        results: from :func:`dedup_results`, :func:`hard_results` or :func:`load_results`.
+        results: from :func:`check_results` or :func:`load_results`.
         clips: where the clips are when the results' own paths are missing or moved (an index
             directory, or the folder / manifest the results were computed from).
         thumbnails: False for a text-only report.

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,7 @@ from vidaug.errors import VidaugError
 __all__ = [
     "RESULTS_FORMAT",
     "Results",
-    "dedup_results",
-    "hard_results",
+    "check_results",
     "load_results",
     "meta_path",
     "save_results",
@@ -50,11 +48,11 @@ class Results:
 
     Attributes:
         kind: ``"dedup"`` or ``"hard"``.
-        rows: the per-clip table (``DedupResult.table()`` or ``score_hardness`` rows).
+        rows: the per-clip table in clip order (:meth:`~vidaug.mining.CheckResult.table`).
         meta: ``format``, ``kind``, ``vidaug``, ``created``, ``source``, ``model``,
-            ``index_kind``, ``elapsed_s``, ``summary``, ``thresholds``, ``clips`` (id, path,
-            label, split, …); dedup adds ``pairs`` and ``groups``, mine-hard ``k``. Missing keys
-            are unknown (e.g. results saved without a sidecar).
+            ``index_kind``, ``elapsed_s``, ``summary`` (counts), ``thresholds`` (the config that
+            ran, whole), ``clips`` (id, path, label, split, …); dedup adds ``pairs`` and
+            ``groups``. Missing keys are unknown (e.g. results saved without a sidecar).
     """
 
     kind: str
@@ -87,54 +85,19 @@ def _base(kind: str, index: Any, source: Any, elapsed_s: float | None) -> dict[s
     }
 
 
-def dedup_results(
+def check_results(
     result: Any, index: Any = None, *, source: Any = None, elapsed_s: float | None = None
 ) -> Results:
-    """Wrap a :class:`~vidaug.mining.DedupResult` (and the index it came from) as :class:`Results`."""
-    meta = _base("dedup", index, source, elapsed_s)
+    """Wrap a mining check's result (:class:`~vidaug.mining.CheckResult`: a
+    :class:`~vidaug.mining.DedupResult` or :class:`~vidaug.mining.HardnessResult`) and the index
+    it came from as :class:`Results`: its clip-order table, summary counts, the config that ran
+    (``thresholds``), and for dedup its pairs and groups."""
+    meta = _base(result.kind, index, source, elapsed_s)
     summary = result.summary()
-    meta.update(
-        summary={k: v for k, v in summary.items() if k != "thresholds"},
-        thresholds=summary.get("thresholds") or asdict(result.config),
-        pairs=list(result.pairs),
-        groups=[list(g) for g in result.groups],
-    )
-    return Results("dedup", result.table(), meta)
-
-
-def hard_results(
-    rows: Sequence[Mapping[str, Any]],
-    index: Any = None,
-    *,
-    k: int | None = None,
-    config: Any = None,
-    source: Any = None,
-    elapsed_s: float | None = None,
-) -> Results:
-    """Wrap :func:`~vidaug.mining.score_hardness` rows (and their index) as :class:`Results`,
-    with the :class:`~vidaug.mining.HardnessConfig` that ran (``k`` overrides its ``k``)."""
-    import dataclasses
-
-    from vidaug.mining import DEFAULT_HARDNESS
-
-    cfg = config or DEFAULT_HARDNESS
-    if k is not None:
-        cfg = dataclasses.replace(cfg, k=k)
-    rows = [dict(r) for r in rows]
-    meta = _base("hard", index, source, elapsed_s)
-    meta.update(k=cfg.k, summary=_hard_summary(rows), thresholds=dataclasses.asdict(cfg))
-    return Results("hard", rows, meta)
-
-
-def _hard_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    labels = sorted({str(r.get("label")) for r in rows})
-    return {
-        "clips": len(rows),
-        "hard": sum(bool(r.get("is_hard")) for r in rows),
-        "label_suspects": sum(bool(r.get("is_label_suspect")) for r in rows),
-        "outliers": sum(bool(r.get("is_outlier")) for r in rows),
-        "classes": len(labels),
-    }
+    meta.update(thresholds=summary.pop("config"), summary=summary)
+    if result.kind == "dedup":
+        meta.update(pairs=list(result.pairs), groups=[list(g) for g in result.groups])
+    return Results(result.kind, result.table(), meta)
 
 
 def save_results(path: str | os.PathLike, results: Results) -> tuple[Path, Path]:

@@ -32,7 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from vidaug.mining import score_hardness
+from vidaug.mining import HardnessResult, score_hardness
 
 __all__ = ["HardSampleMiningCallback", "hook_weights"]
 
@@ -188,7 +188,7 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
             probs.append(np.asarray(p))
         return np.concatenate(embs), np.concatenate(probs)
 
-    def score(self) -> list[dict[str, Any]]:
+    def score(self) -> HardnessResult:
         """Score the training clips with the current model (also usable outside ``fit``)."""
         ds = self.dataset
         x, pos = ds.clean_inputs(self.batch_size)
@@ -224,7 +224,7 @@ class HardSampleMiningCallback(keras.callbacks.Callback):
             return
         t0 = time.perf_counter()
         ds = self.dataset
-        rows = self.score()
+        rows = self.score().table()
         ids = [r.rel for r in ds.rows]
         n = len(ids)
         w, hard, suspects, held = hook_weights(
