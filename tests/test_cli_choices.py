@@ -37,3 +37,35 @@ def test_bad_choice_is_a_usage_error_before_any_work(tmp_path, args):
     assert r.exit_code == 2, r.output
     assert "Invalid value" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "out").exists()
+
+
+def _options_by_command() -> dict[str, dict[str, str]]:
+    """``{command: {--flag: help}}`` for every command of the typer app."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    out = {}
+    for name, cmd in group.commands.items():
+        out[name] = {
+            o: p.help or ""
+            for p in cmd.params
+            if p.param_type_name == "option"
+            for o in p.opts
+            if o.startswith("--")
+        }
+    return out
+
+
+def test_each_option_name_has_one_meaning():
+    """issue 10 §4: ``--model`` meant the frame embedder (embed, search, dedup, curate), the
+    classifier to train (train) and a classifier for evidence (mine-hard). Now ``--embedder``,
+    ``--model`` and ``--classifier``; an option that several commands share has one help text."""
+    opts = _options_by_command()
+    assert [c for c, o in opts.items() if "--model" in o] == ["train"]
+    assert {c for c, o in opts.items() if "--embedder" in o} == {
+        "embed", "search", "dedup", "mine-hard", "curate"
+    }  # fmt: skip
+    assert [c for c, o in opts.items() if "--classifier" in o] == ["mine-hard"]
+    for flag in ("--embedder", "--weights", "--layer", "--json", "--report"):
+        helps = {o[flag] for o in opts.values() if flag in o}
+        assert len(helps) == 1, (flag, helps)

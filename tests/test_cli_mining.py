@@ -43,18 +43,18 @@ def data(tmp_path) -> Path:
 
 def test_embed_reuse_append_search(models, data, tmp_path):
     ix = tmp_path / "ix"
-    r = run("embed", data, "--out", ix, "--model", models[0], "--frames", "4", "--json")
+    r = run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--json")
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["clips"] == 5 and s["embedded"] == 5 and s["frames"] == 20 and s["dims"] == 48
     meta = json.loads((ix / "index.json").read_text())
     assert meta["model"] == s["model"] and len(meta["clips"]) == 5
-    r = run("embed", data, "--out", ix, "--model", models[0], "--frames", "4", "--json")
+    r = run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--json")
     assert json.loads(r.stdout)["reused"] == 5 and json.loads(r.stdout)["embedded"] == 0
     write_clip(data / "fight/e.mp4", make_clip(10, 48, 64, seed=99), fps=10.0)
-    r = run("embed", data, "--out", ix, "--model", models[0], "--frames", "4", "--append", "--json")
+    r = run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--append", "--json")
     assert json.loads(r.stdout)["clips"] == 6 and json.loads(r.stdout)["embedded"] == 1
-    r = run("search", ix, data / "fight/b.mp4", "-k", "2", "--model", models[0], "--json")
+    r = run("search", ix, data / "fight/b.mp4", "-k", "2", "--embedder", models[0], "--json")
     assert r.exit_code == 0, r.output
     hits = json.loads(r.stdout)
     assert hits[0]["id"] == "fight/b.mp4" and hits[0]["similarity"] > 0.999
@@ -62,14 +62,14 @@ def test_embed_reuse_append_search(models, data, tmp_path):
 
 def test_search_with_another_model_is_refused(models, data, tmp_path):
     ix = tmp_path / "ix"
-    assert run("embed", data, "--out", ix, "--model", models[0], "--frames", "2").exit_code == 0
-    r = run("search", ix, data / "fight/a.mp4", "--model", models[1])
+    assert run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "2").exit_code == 0
+    r = run("search", ix, data / "fight/a.mp4", "--embedder", models[1])
     assert r.exit_code == 1 and "model" in r.stderr and "Traceback" not in r.output
 
 
 def test_dedup_finds_the_copy(models, data, tmp_path):
     out = tmp_path / "dups.jsonl"
-    r = run("dedup", data, "--model", models[0], "--frames", "4", "--out", out)
+    r = run("dedup", data, "--embedder", models[0], "--frames", "4", "--out", out)
     assert r.exit_code == 0, r.output
     rows = {json.loads(x)["id"]: json.loads(x) for x in out.read_text().splitlines()}
     assert len(rows) == 5
@@ -81,18 +81,23 @@ def test_dedup_finds_the_copy(models, data, tmp_path):
 def test_mine_hard_outputs_and_errors(models, data, tmp_path):
     out = tmp_path / "hard.jsonl"
     r = run(
-        "mine-hard", data, "--embed-model", models[0], "--frames", "2", "--k", "3", "--out", out
+        "mine-hard", data, "--embedder", models[0], "--frames", "2", "--k", "3", "--out", out
     )
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 5 and all(0.0 <= x["hard_score"] <= 1.0 for x in rows)
-    scores = [x["hard_score"] for x in rows]
+    ids = [x["id"] for x in rows]
+    assert ids == sorted(ids)  # the file is the table in clip order (a folder: sorted paths)
+    r = run("mine-hard", data, "--embedder", models[0], "--frames", "2", "--k", "3", "--json")
+    ranked = json.loads(r.stdout)  # what is shown is ranked, hardest first
+    assert sorted(x["id"] for x in ranked) == sorted(ids)
+    scores = [x["hard_score"] for x in ranked]
     assert scores == sorted(scores, reverse=True)
     flat = tmp_path / "flat"
     flat.mkdir()
     shutil.copy(data / "fight/a.mp4", flat / "a.mp4")
     shutil.copy(data / "fight/b.mp4", flat / "b.mp4")
-    r = run("mine-hard", flat, "--embed-model", models[0], "--frames", "2")
+    r = run("mine-hard", flat, "--embedder", models[0], "--frames", "2")
     assert r.exit_code == 1 and "labels" in r.stderr
 
 

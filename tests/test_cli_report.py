@@ -191,7 +191,7 @@ def test_dedup_and_mine_hard_reports(tmp_path):
         write_clip(root / rel, make_clip(8, 48, 64, seed=10 * i), fps=10.0)
     shutil.copy(root / "a/x.mp4", root / "b/x_copy.mp4")
     out, rep = tmp_path / "d.jsonl", tmp_path / "d.html"
-    r = run("dedup", root, "--model", model, "--frames", 4, "--out", out, "--report", rep)
+    r = run("dedup", root, "--embedder", model, "--frames", 4, "--out", out, "--report", rep)
     assert r.exit_code == 0, r.output
     assert len(out.read_text().splitlines()) == 5  # the table itself is unchanged
     meta = json.loads((tmp_path / "d.meta.json").read_text())
@@ -200,7 +200,7 @@ def test_dedup_and_mine_hard_reports(tmp_path):
     data = _data(rep.read_text())
     assert len(data["groups"]) == 1 and len(data["thumbs"]) == 2
     rep2 = tmp_path / "h.html"
-    r = run("mine-hard", root, "--embed-model", model, "--frames", 2, "--k", 2, "--report", rep2)
+    r = run("mine-hard", root, "--embedder", model, "--frames", 2, "--k", 2, "--report", rep2)
     assert r.exit_code == 0, r.output
     assert len(_data(rep2.read_text())["rows"]) == 5
     r = run("dedup", root, "--report", tmp_path / "x.txt")

@@ -121,3 +121,56 @@ def test_describe_lists_every_transform_with_args():
 def test_from_dict_rejects_non_mapping():
     with pytest.raises(RecipeError, match="expected a mapping"):
         from_dict(3.5)
+
+
+def test_as_recipe_accepts_one_union(tmp_path):
+    """issue 10 §4: ``recipe=`` took five types across the API; one resolver takes them all."""
+    from vidaug.augment import HorizontalFlip, Recipe, as_recipe
+
+    light = load_recipe("light")
+    path = tmp_path / "mine.yaml"
+    path.write_text(light.to_yaml(), encoding="utf-8")
+    clip = make_clip(6, 32, 40)
+    want = light.transform.augment(clip, seed=3).clip
+    for spec in ("light", path, str(path), light, light.transform, light.to_dict(),
+                 light.to_dict()["transforms"]):  # fmt: skip
+        r = as_recipe(spec)
+        assert isinstance(r, Recipe) and isinstance(r.transform, Compose)
+        np.testing.assert_array_equal(r.transform.augment(clip, seed=3).clip, want)
+    flip = as_recipe(HorizontalFlip(p=1.0))  # a single transform is wrapped in a Compose
+    assert flip.name == "HorizontalFlip"
+    np.testing.assert_array_equal(flip.transform.augment(clip, seed=0).clip, clip[:, :, ::-1])
+    with pytest.raises(TypeError, match="recipe must be a preset name"):
+        as_recipe(3)
+    with pytest.raises(RecipeError, match="no such recipe file or preset"):
+        as_recipe("nope")
+
+
+def test_every_public_recipe_parameter_takes_the_union():
+    """Every public callable with a ``recipe`` parameter annotates it with ``RecipeLike`` (and
+    resolves it with ``as_recipe``), so no entry point accepts a narrower set of types."""
+    import dataclasses
+    import inspect
+
+    import vidaug.datasets
+    import vidaug.pipelines
+    import vidaug.report
+    import vidaug.training
+
+    seen = []
+    for mod in (vidaug.datasets, vidaug.pipelines, vidaug.report, vidaug.training):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if not callable(obj) or dataclasses.is_dataclass(obj) or hasattr(obj, "model_fields"):
+                continue  # records (AugmentJob, TrainConfig) store a recipe as data
+            try:
+                params = inspect.signature(obj).parameters
+            except (TypeError, ValueError):
+                continue
+            if "recipe" in params:
+                ann = str(params["recipe"].annotation)
+                assert "RecipeLike" in ann, f"{mod.__name__}.{name}(recipe: {ann})"
+                seen.append(name)
+    assert {"ClipDataset", "augment_dataset", "curate", "write_preview", "train_model"} <= set(
+        seen
+    )

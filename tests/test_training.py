@@ -100,7 +100,7 @@ def test_clip_dataset_batches_seeds_and_bad_clips(labelled):
     from vidaug.datasets import ClipDataset, clip_tf_dataset
 
     rec = load_recipe("standard").transform
-    ds = ClipDataset(labelled, frames=4, size=(24, 32), batch_size=4, recipe=rec, seed=5)
+    ds = ClipDataset(labelled, frames=4, frame_size=(24, 32), batch_size=4, recipe=rec, seed=5)
     assert len(ds) == 2 and ds.class_names == ["a", "b"]
     batches = [ds[b] for b in range(len(ds))]
     x, y = batches[0]
@@ -109,12 +109,12 @@ def test_clip_dataset_batches_seeds_and_bad_clips(labelled):
     # 7 rows: the broken one is skipped and the batch filled with the next clip of the order
     assert sum(len(b[1]) for b in batches) == 7
     assert list(ds.failures) == ["b/broken.mp4"]
-    again = ClipDataset(labelled, frames=4, size=(24, 32), batch_size=4, recipe=rec, seed=5)
+    again = ClipDataset(labelled, frames=4, frame_size=(24, 32), batch_size=4, recipe=rec, seed=5)
     np.testing.assert_array_equal(again[0][0], x)  # same seed, same epoch → same batch
     ds.on_epoch_end()
     ds.on_epoch_end()
     assert not np.array_equal(ds[0][0], x)  # new epoch → new order / params
-    tf_ds, loader = clip_tf_dataset(labelled, frames=4, size=(24, 32), batch_size=3)
+    tf_ds, loader = clip_tf_dataset(labelled, frames=4, frame_size=(24, 32), batch_size=3)
     got = list(tf_ds)
     assert sum(int(b[0].shape[0]) for b in got) == 6 and got[0][0].shape[1:] == (4, 24, 32, 3)
     assert "b/broken.mp4" in loader.failures
@@ -124,7 +124,9 @@ def test_clip_dataset_batches_seeds_and_bad_clips(labelled):
 def test_weighted_sampling_and_sample_weights(labelled):
     from vidaug.datasets import ClipDataset
 
-    ds = ClipDataset(labelled, frames=2, size=16, batch_size=7, sample_weight=True, shuffle=False)
+    ds = ClipDataset(
+        labelled, frames=2, frame_size=16, batch_size=7, sample_weight=True, shuffle=False
+    )
     w = np.zeros(7)
     w[0] = 1.0
     ds.set_weights(w)
@@ -176,7 +178,7 @@ def test_train_with_hook_changes_sampling_not_weights(labelled, tmp_path):
     assert any(len(set(x["weights"].values()) - {0.0}) > 1 for x in lines)  # re-weighted
 
     # the callback only reads the model
-    ds = ClipDataset(rows, frames=4, size=24, batch_size=4)
+    ds = ClipDataset(rows, frames=4, frame_size=24, batch_size=4)
     cb = HardSampleMiningCallback(ds, every=1, cap=4.0)
     cb.set_model(res.model)
     before = [w.copy() for w in res.model.get_weights()]
@@ -258,7 +260,7 @@ def test_hook_callback_applies_the_rule(labelled):
     from vidaug.datasets import ClipDataset
     from vidaug.training import HardSampleMiningCallback
 
-    ds = ClipDataset(labelled, frames=2, size=16)
+    ds = ClipDataset(labelled, frames=2, frame_size=16)
     ids = [r.rel for r in ds.rows]  # a/a0 a/a1 a/a2 b/b0 b/b1 b/b2 b/broken
     fixed = {"a/a0.mp4": (True, 1.0, False), "a/a1.mp4": (False, 0.2, True)}
     cb = HardSampleMiningCallback(ds, cap=3.0, suspect_weight=0.1, max_suspects=0.5, warmup=1)
@@ -298,7 +300,7 @@ def test_cli_train_evaluate_export(labelled, tmp_path):
     rep = json.loads(out.read_text())
     assert rep["n"] == 6 and set(rep["per_class"]) == {"a", "b"}
     emb = save_tiny_embedder(tmp_path / "emb.keras")
-    r = run("mine-hard", labelled, "--embed-model", emb, "--model", m, "--k", "2", "--json")
+    r = run("mine-hard", labelled, "--embedder", emb, "--classifier", m, "--k", "2", "--json")
     assert r.exit_code == 1 and "broken" in r.stderr  # results for the rest, then exit 1
     rows = json.loads(r.stdout)
     assert len(rows) == 6 and all({"loss", "margin", "misclassified"} <= set(x["evidence"])
@@ -354,7 +356,7 @@ def test_cli_curate(tmp_path):
     emb = save_tiny_embedder(tmp_path / "emb.keras")
     out = tmp_path / "cur"
     r = run("curate", data, out, "--dedup", "--mine-hard", "--copies", "1", "--recipe", "light",
-            "--split", "0.6,0.2,0.2", "--model", emb, "--json")  # fmt: skip
+            "--split", "0.6,0.2,0.2", "--embedder", emb, "--json")  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     cur = json.loads((out / "curation.json").read_text())
@@ -373,7 +375,7 @@ def test_cli_curate(tmp_path):
         assert (out / x["path"]).is_file()
     # the curated manifest trains directly
     assert {r.split for r in load_rows(out / "manifest.jsonl")} == {"train", "val", "test"}
-    r = run("curate", data, out, "--model", emb)
+    r = run("curate", data, out, "--embedder", emb)
     assert r.exit_code == 1 and "not empty" in r.stderr
 
 
@@ -398,12 +400,12 @@ def test_same_seed_same_model(labelled):
     rows = load_rows(labelled)
     weights = []
     for _ in range(2):
-        model = build_model("seed", 2, frames=2, size=16, seed=4)
+        model = build_model("seed", 2, frames=2, frame_size=16, seed=4)
         res = train_model(model, rows, epochs=2, batch_size=4, seed=4,
                           recipe=load_recipe("light").transform)  # fmt: skip
         weights.append(np.concatenate([w.ravel() for w in res.model.get_weights()]))
     np.testing.assert_array_equal(weights[0], weights[1])
-    other = build_model("seed", 2, frames=2, size=16, seed=5)
+    other = build_model("seed", 2, frames=2, frame_size=16, seed=5)
     assert not np.array_equal(np.concatenate([w.ravel() for w in other.get_weights()])[:50],
                               weights[0][:50])  # fmt: skip
 
@@ -427,7 +429,7 @@ def test_trained_classifier_is_a_mining_embedder(labelled, tmp_path):
 
     ref = keras.Model(model.input, model.get_layer("embedding").output)(clip).numpy()[0]
     np.testing.assert_allclose(v[0], ref / np.linalg.norm(ref), rtol=1e-4, atol=1e-5)
-    r = run("embed", labelled, "--out", tmp_path / "ix", "--model", p, "--frames", "2", "--json")
+    r = run("embed", labelled, "--out", tmp_path / "ix", "--embedder", p, "--frames", "2", "--json")
     assert r.exit_code == 1 and json.loads(r.stdout)["dims"] == 64  # exit 1: the broken clip
 
 

@@ -88,7 +88,7 @@ def test_clip_dataset_embeds_each_view_once_and_draws_one_per_epoch(labelled):
         calls.append(len(x))
         return x.mean(axis=(2, 3))
 
-    ds = ClipDataset(labelled, frames=2, size=32, recipe=load_recipe("camera").transform,
+    ds = ClipDataset(labelled, frames=2, frame_size=32, recipe=load_recipe("camera").transform,
                      features=feats, views=3, pair_gap=0.2, seed=1, batch_size=4,
                      outputs=2)  # fmt: skip
     bank = ds.view_features()
@@ -105,7 +105,7 @@ def test_clip_dataset_embeds_each_view_once_and_draws_one_per_epoch(labelled):
         ds.set_views(np.full(8, 9))
     with pytest.raises(ValueError, match="recipe"):
         ClipDataset(labelled, features=feats, views=2)
-    again = ClipDataset(labelled, frames=2, size=32, recipe=load_recipe("camera").transform,
+    again = ClipDataset(labelled, frames=2, frame_size=32, recipe=load_recipe("camera").transform,
                         features=feats, views=3, pair_gap=0.2, seed=1)  # fmt: skip
     assert np.array_equal(again.view_features(), bank)  # same seed, same views
 

@@ -43,6 +43,8 @@ from vidaug.augment._randaugment import RANDAUGMENT_OPS
 from vidaug.augment._recipes import (
     PRESETS,
     Recipe,
+    RecipeLike,
+    as_recipe,
     describe_transforms,
     from_dict,
     load_recipe,
@@ -118,6 +120,8 @@ __all__ = [
     "describe_transforms",
     "from_dict",
     "load_recipe",
+    "as_recipe",
+    "RecipeLike",
     "parse_recipe",
     "registry",
     "to_jsonable",

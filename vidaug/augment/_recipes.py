@@ -20,11 +20,12 @@ Every error names the source, the position and the field:
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 from pydantic import ValidationError
@@ -35,7 +36,16 @@ from vidaug.augment._compose import Compose
 from vidaug.augment._core import _REGISTRY, Transform
 from vidaug.errors import RecipeError
 
-__all__ = ["PRESETS", "Recipe", "describe_transforms", "from_dict", "load_recipe", "parse_recipe"]
+__all__ = [
+    "PRESETS",
+    "Recipe",
+    "RecipeLike",
+    "as_recipe",
+    "describe_transforms",
+    "from_dict",
+    "load_recipe",
+    "parse_recipe",
+]
 
 PRESETS = ("light", "standard", "strong", "surveillance", "camera")
 
@@ -169,6 +179,41 @@ def load_recipe(spec: str | Path) -> Recipe:
     except (OSError, UnicodeDecodeError) as e:
         raise RecipeError(f"{spec_s}: cannot read recipe: {e}") from None
     return _from_text(text, spec_s, path.stem)
+
+
+#: What every ``recipe=`` parameter of vidaug accepts (resolved by :func:`as_recipe`).
+RecipeLike: TypeAlias = (
+    "str | os.PathLike[str] | Recipe | Transform | Mapping[str, Any] | list[Any]"
+)
+
+
+def as_recipe(recipe: RecipeLike) -> Recipe:
+    """The one resolver behind every ``recipe=`` parameter.
+
+    Args:
+        recipe: a preset name or a YAML path (:func:`load_recipe`), a :class:`Recipe`, a
+            transform (a :class:`Compose` or any single :class:`Transform`, wrapped in one), or
+            already-parsed recipe data (a mapping with ``transforms``, or a list;
+            :func:`parse_recipe`).
+
+    Raises:
+        RecipeError: no such preset or file, or invalid recipe data.
+        TypeError: anything else.
+    """
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, Transform):
+        t = recipe if isinstance(recipe, Compose) else Compose([recipe])
+        name = type(recipe).__name__
+        return Recipe(name, t, f"transform:{name}")
+    if isinstance(recipe, (str, os.PathLike)):
+        return load_recipe(recipe)
+    if isinstance(recipe, (Mapping, list)):
+        return parse_recipe(recipe)
+    raise TypeError(
+        "recipe must be a preset name, a YAML path, a Recipe, a Transform or recipe data "
+        f"(a mapping or list), got {type(recipe).__name__}"
+    )
 
 
 def _from_text(text: str, source: str, default_name: str) -> Recipe:

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 from vidaug.cli._choices import Damaged
+from vidaug.cli._options import AsJson
 
 
 @app.command("augment")
@@ -54,9 +55,7 @@ def augment(
             "or 'skip' them (a failure).",
         ),
     ] = Damaged.keep,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Write augmented copies OUTPUT/<dir>/<stem>__aug<k>.mp4 and OUTPUT/manifest.jsonl.
 

@@ -13,34 +13,13 @@ from rich.table import Table
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 from vidaug.cli._choices import IndexType, Keep
+from vidaug.cli._options import AsJson, Batch, Embedder, Frames, Layer, Report, Weights
 
 if TYPE_CHECKING:
     from vidaug.report import Results
 
-Model = Annotated[
-    str,
-    typer.Option("--model", help="'mobilenet_v2' (ImageNet, default) or a .keras image model."),
-]
-Weights = Annotated[
-    Path | None,
-    typer.Option("--weights", help="MobileNetV2 weights .h5 (offline); or set VIDAUG_WEIGHTS."),
-]
-Layer = Annotated[
-    str | None,
-    typer.Option("--layer", help="Embedding layer of a user model (default: penultimate)."),
-]
-Frames = Annotated[int, typer.Option("--frames", min=1, help="Frames per clip, spread uniformly.")]
 Fps = Annotated[
     float | None, typer.Option("--fps", min=0.01, help="Sample frames at this rate instead.")
-]
-Batch = Annotated[int, typer.Option("--batch", min=1, help="Frames per model call.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-Report = Annotated[
-    Path | None,
-    typer.Option(
-        "--report",
-        help="Also write a self-contained HTML report (summary, thumbnails, filters) here.",
-    ),
 ]
 
 
@@ -80,7 +59,7 @@ def _report_failures(failures: list[tuple[str, str]]) -> None:
 def embed(
     input: Annotated[Path, typer.Argument(help="A video, a folder or a .csv/.jsonl manifest.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index directory (created or updated).")],
-    model: Model = "mobilenet_v2",
+    embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     layer: Layer = None,
     frames: Frames = 8,
@@ -101,7 +80,7 @@ def embed(
     with cli_errors():
         rep = _embed_with_progress(
             input,
-            model,
+            embedder,
             weights,
             layer,
             out=out,
@@ -142,7 +121,7 @@ def search(
     index_dir: Annotated[Path, typer.Argument(help="An index made by `vidaug embed`.")],
     query: Annotated[Path, typer.Argument(help="The query video.")],
     k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours.")] = 10,
-    model: Model = "mobilenet_v2",
+    embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     layer: Layer = None,
     frames: Annotated[
@@ -158,7 +137,7 @@ def search(
     with cli_errors():
         ix = EmbeddingIndex.load(index_dir)
         rows = load_rows(query)
-        emb = _embedder(model, weights, layer)
+        emb = _embedder(embedder, weights, layer)
         ix.require_model(emb.model_id, index_dir)
         fps = None
         if frames is None:  # sample the query the way the index's clips were sampled
@@ -235,7 +214,7 @@ def dedup(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
     ] = None,
-    model: Model = "mobilenet_v2",
+    embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     layer: Layer = None,
     frames: Frames = 8,
@@ -263,7 +242,7 @@ def dedup(
 
             ix = EmbeddingIndex.load(input)
         else:
-            emb = _embed_with_progress(input, model, weights, layer, frames=frames)
+            emb = _embed_with_progress(input, embedder, weights, layer, frames=frames)
             ix, failed = emb.index, emb.failures
         cfg = replace(
             DEFAULT_DEDUP,
@@ -339,18 +318,13 @@ def mine_hard(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--embed-model", help="Embedding model: mobilenet_v2 or a .keras image model."
-        ),
-    ] = "mobilenet_v2",
+    embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     frames: Frames = 8,
     classifier: Annotated[
         Path | None,
         typer.Option(
-            "--model",
+            "--classifier",
             help="A classifier saved by `vidaug train`: adds per-clip loss, margin and "
             "misclassified to the evidence.",
         ),
@@ -361,7 +335,7 @@ def mine_hard(
     """Rank hard samples; flag outliers and likely label errors.
 
     Hardness from kNN label disagreement and centroid margin in embedding space (and, with
-    --model, the classifier's loss and margin); likely label errors (is_label_suspect) are kept
+    --classifier, the classifier's loss and margin); likely label errors (is_label_suspect) are kept
     apart from hard-but-correct clips.
     """
     from vidaug.cli._report import check_html_path
@@ -388,7 +362,7 @@ def mine_hard(
                         f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
                     )
         else:
-            emb = _embed_with_progress(input, model, weights, None, frames=frames)
+            emb = _embed_with_progress(input, embedder, weights, None, frames=frames)
             ix, failed = emb.index, emb.failures
         probs, names = (None, None)
         if classifier is not None:

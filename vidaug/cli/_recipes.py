@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vidaug.cli._app import app, cli_errors, out_console
+from vidaug.cli._options import AsJson
 
 
 @app.command("recipes")
@@ -18,7 +19,7 @@ def recipes(
         str | None,
         typer.Argument(help="A preset name or recipe file to print as YAML (validated)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List the built-in presets and every transform with its arguments, or print one recipe."""
     from vidaug.augment import PRESETS, describe_transforms, load_recipe

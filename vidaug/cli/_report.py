@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._options import AsJson
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -101,9 +102,7 @@ def preview(
     columns: Annotated[
         int, typer.Option("--columns", min=1, max=16, help="Frames per row of a contact sheet.")
     ] = 5,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Machine-readable output on stdout.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Show what a recipe does to a clip: the original and N augmented copies.
 

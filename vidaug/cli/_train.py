@@ -12,15 +12,11 @@ from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 from vidaug.cli._choices import HookViews
+from vidaug.cli._options import AsJson, Embedder, Weights
 
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 Fps = Annotated[
     float | None,
     typer.Option("--fps", min=0.1, help="Decode clips at this frame rate (less memory)."),
-]
-Weights = Annotated[
-    Path | None,
-    typer.Option("--weights", help="MobileNetV2 weights .h5 (offline); or set VIDAUG_WEIGHTS."),
 ]
 
 
@@ -105,9 +101,7 @@ def curate(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Split and augmentation seed.")] = 0,
-    model: Annotated[
-        str, typer.Option("--model", help="Embedding model: mobilenet_v2 or a .keras model.")
-    ] = "mobilenet_v2",
+    embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     as_json: AsJson = False,
 ) -> None:
@@ -127,7 +121,7 @@ def curate(
                 raise VidaugError(
                     f"--split {split!r}: expected numbers like 0.7,0.15,0.15"
                 ) from None
-        embedder = None
+        frame_model = None
         if dedup or fix_leakage or mine_hard:
             from vidaug.datasets import load_rows
 
@@ -136,7 +130,7 @@ def curate(
             from vidaug.mining import load_embedder
 
             with err_console.status("loading the embedding model…"):
-                embedder = load_embedder(model, weights=weights)
+                frame_model = load_embedder(embedder, weights=weights)
         from vidaug.pipelines import curate as run
 
         progress = clip_progress("embed")
@@ -152,7 +146,7 @@ def curate(
             res = run(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
-                seed=seed, embedder=embedder, on_step=on_step, on_embed_start=progress.start,
+                seed=seed, embedder=frame_model, on_step=on_step, on_embed_start=progress.start,
                 on_embed_clip=on_clip,
             )  # fmt: skip
         finally:
@@ -308,7 +302,7 @@ def train(
 
         res = train_model(
             net, train_rows, val_rows=val_rows or None, class_names=names,
-            recipe=rec.transform if rec else None, hook_every=every, seed=seed,
+            recipe=rec, hook_every=every, seed=seed,
             log_path=log_path, callbacks=[_EpochLine(n_epochs)], on_embed=progress.count,
             **config.fit_kwargs(),
         )  # fmt: skip
@@ -436,7 +430,7 @@ def evaluate(
                     raise VidaugError("--tta needs a model trained with --recipe (its views)")
                 from vidaug.augment import load_recipe
 
-                rec = load_recipe(spec).transform
+                rec = load_recipe(spec)
             with err_console.status(f"evaluating {len(eval_rows)} clips…"):
                 report = evaluate_model(net, eval_rows, names, fps=fps, tta=n_tta, recipe=rec)
             report["split"] = split

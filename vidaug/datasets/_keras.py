@@ -26,6 +26,7 @@ import cv2
 import keras
 import numpy as np
 
+from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets._io import read_clip
 from vidaug.datasets._manifest import ManifestRow, load_rows, require_labels
 from vidaug.datasets._sampling import frame_indices
@@ -122,8 +123,10 @@ class FramePairs(keras.layers.Layer):
         }
 
 
-def _size(size: int | tuple[int, int]) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+def _frame_shape(frame_size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(frame_size, int):
+        return (frame_size, frame_size)
+    return (int(frame_size[0]), int(frame_size[1]))
 
 
 def _resize(clip: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -140,9 +143,12 @@ class ClipLoader:
         rows: manifest rows, or anything :func:`load_rows` takes. Every row needs a label.
         class_names: the classes, in output order (default: the sorted labels).
         frames: frames per sample.
-        size: frame size, an int (square) or ``(height, width)``.
-        recipe: a vidaug pipeline (anything with ``.augment(clip, seed=)``, e.g.
-            ``load_recipe("light").transform``) applied before sampling; None for none.
+        frame_size: the model's input frames: ``(height, width)``, or an int for square frames
+            (every frame is resized to exactly this; unlike ``size=`` of :func:`read_clip` and
+            :class:`~vidaug.augment.Resize`, where an int is the shorter side).
+        recipe: the augmentation applied before sampling: a preset name, a YAML path, a
+            :class:`~vidaug.augment.Recipe` or a transform (:func:`~vidaug.augment.as_recipe`);
+            None for none.
         seed: the base seed: the recipe's seed for clip ``rel`` at epoch ``e`` is
             ``clip_seed(seed, rel, e)``, and the epoch order comes from ``(seed, e)``.
         fps: decode at this frame rate (fewer frames to keep in memory); None keeps all.
@@ -161,8 +167,8 @@ class ClipLoader:
         class_names: Sequence[str] | None = None,
         *,
         frames: int = 8,
-        size: int | tuple[int, int] = 64,
-        recipe: Any = None,
+        frame_size: int | tuple[int, int] = 64,
+        recipe: RecipeLike | None = None,
         seed: int = 0,
         fps: float | None = None,
         cache: bool = True,
@@ -185,8 +191,8 @@ class ClipLoader:
             raise VidaugError(f"labels {unknown} are not among the classes {self.class_names}")
         self.labels = np.array([lookup[r.label] for r in self.rows], dtype=np.int64)
         self.frames = int(frames)
-        self.size = _size(size)
-        self.recipe = recipe
+        self.frame_size = _frame_shape(frame_size)
+        self.recipe = None if recipe is None else as_recipe(recipe).transform
         self.seed = int(seed)
         self.fps = fps
         self.cache = cache
@@ -231,7 +237,7 @@ class ClipLoader:
             raise VidaugError(self.failures[row.rel])
         try:
             decoded = read_clip(row.path, fps=self.fps)
-            clip = _resize(decoded.frames, self.size)
+            clip = _resize(decoded.frames, self.frame_size)
         except VidaugError as e:
             self.failures[row.rel] = str(e)
             raise
@@ -259,7 +265,7 @@ class ClipLoader:
             c = clip
             if epoch is not None:
                 seed = clip_seed(self.seed, self.rows[i].rel, epoch)
-                c = _resize(np.asarray(self.recipe.augment(clip, seed=seed).clip), self.size)
+                c = _resize(np.asarray(self.recipe.augment(clip, seed=seed).clip), self.frame_size)
             out.append(c[self._pick(len(c), fps)])
         return out
 
@@ -350,7 +356,7 @@ class ClipDataset(keras.utils.PyDataset):
     Args:
         rows: manifest rows or a path :func:`load_rows` takes.
         class_names: class order (default: sorted labels).
-        frames, size, recipe, seed, fps, cache, pair_gap: see :class:`ClipLoader`.
+        frames, frame_size, recipe, seed, fps, cache, pair_gap: see :class:`ClipLoader`.
         batch_size: clips per batch.
         shuffle: draw a new order each epoch (weighted sampling always draws).
         features: optional callable mapping a ``(B, T, H, W, 3)`` batch to features (a frozen
@@ -370,9 +376,9 @@ class ClipDataset(keras.utils.PyDataset):
         class_names: Sequence[str] | None = None,
         *,
         frames: int = 8,
-        size: int | tuple[int, int] = 64,
+        frame_size: int | tuple[int, int] = 64,
         batch_size: int = 8,
-        recipe: Any = None,
+        recipe: RecipeLike | None = None,
         seed: int = 0,
         shuffle: bool = True,
         fps: float | None = None,
@@ -398,7 +404,7 @@ class ClipDataset(keras.utils.PyDataset):
                 "views are augmented copies embedded once: they need a recipe and features"
             )
         self.loader = ClipLoader(
-            rows, class_names, frames=frames, size=size, recipe=recipe, seed=seed, fps=fps,
+            rows, class_names, frames=frames, frame_size=frame_size, recipe=recipe, seed=seed, fps=fps,
             cache=cache and not (cached and recipe is not None), pair_gap=pair_gap,
         )  # fmt: skip
         self.batch_size = int(batch_size)
@@ -562,9 +568,9 @@ def clip_tf_dataset(
     class_names: Sequence[str] | None = None,
     *,
     frames: int = 8,
-    size: int | tuple[int, int] = 64,
+    frame_size: int | tuple[int, int] = 64,
     batch_size: int = 8,
-    recipe: Any = None,
+    recipe: RecipeLike | None = None,
     seed: int = 0,
     shuffle: bool = True,
     fps: float | None = None,
@@ -580,11 +586,11 @@ def clip_tf_dataset(
     import tensorflow as tf
 
     loader = ClipLoader(
-        rows, class_names, frames=frames, size=size, recipe=recipe, seed=seed, fps=fps,
+        rows, class_names, frames=frames, frame_size=frame_size, recipe=recipe, seed=seed, fps=fps,
         pair_gap=pair_gap,
     )  # fmt: skip
     epochs = iter(range(1 << 62))
-    h, w = loader.size
+    h, w = loader.frame_size
 
     def gen():
         epoch = next(epochs)

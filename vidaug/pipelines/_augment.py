@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vidaug._version import __version__
-from vidaug.augment import Recipe, load_recipe, parse_recipe, to_jsonable
+from vidaug.augment import Recipe, RecipeLike, as_recipe, parse_recipe, to_jsonable
 from vidaug.datasets import (
     ManifestRow,
     atomic_write_text,
@@ -245,7 +245,7 @@ def augment_dataset(
     source: str | os.PathLike,
     output: str | os.PathLike,
     *,
-    recipe: str | os.PathLike | Recipe = "standard",
+    recipe: RecipeLike = "standard",
     copies: int = 1,
     seed: int = 0,
     workers: int = 1,
@@ -262,7 +262,8 @@ def augment_dataset(
         source: a video file, a folder (class subfolders become labels) or a CSV/JSONL manifest.
         output: the output folder; gets ``<rel dir>/<stem>__aug<k>.mp4`` files and
             ``manifest.jsonl`` (path, source, label, copy, seed, recipe, params, ...).
-        recipe: a preset name, a YAML path or a :class:`Recipe`.
+        recipe: a preset name, a YAML path, a :class:`Recipe` or a transform
+            (:func:`~vidaug.augment.as_recipe`).
         copies: augmented copies per clip.
         seed: run seed; same seed → byte-identical outputs, for any ``workers``.
         workers: processes (1 = in this process).
@@ -293,7 +294,7 @@ def augment_dataset(
         raise VidaugError("seed must be ≥ 0")
     if clip_frames is not None and clip_frames < 1:
         raise VidaugError("clip_frames must be ≥ 1")
-    rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    rec = as_recipe(recipe)
     rows = load_rows(source)
     root = Path(output)
     if root.exists() and not root.is_dir():

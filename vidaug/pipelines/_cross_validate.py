@@ -122,7 +122,7 @@ def cross_validate(
     """
     import keras
 
-    from vidaug.augment import load_recipe
+    from vidaug.augment import as_recipe
     from vidaug.datasets import ClipDataset
     from vidaug.training import build_model, features_fn, init_head, input_spec, train_model
 
@@ -138,7 +138,7 @@ def cross_validate(
     except ValueError as e:
         raise VidaugError(f"cross-validation: {e}") from None
     say = on_progress or (lambda _m: None)
-    recipe = load_recipe(config.recipe).transform if config.recipe else None
+    recipe = as_recipe(config.recipe) if config.recipe else None
     res = CVResult(config, [r.rel for r in rows], groups, y, names, folds=folds)
     t0 = time.perf_counter()
     common = {**config.model_kwargs(), "weights": weights}
@@ -154,7 +154,7 @@ def cross_validate(
             spec = input_spec(model)
             say(f"embedding {len(rows)} clips × {n_views + 1} views")
             ds = ClipDataset(
-                rows, names, frames=spec["frames"], size=spec["size"], fps=config.fps,
+                rows, names, frames=spec["frames"], frame_size=spec["frame_size"], fps=config.fps,
                 pair_gap=spec["pair_gap"], recipe=recipe if n_views else None, seed=0,
                 features=features_fn(model), views=n_views,
             )  # fmt: skip

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vidaug.augment import load_recipe
+from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets import (
     ManifestRow,
     atomic_path,
@@ -130,7 +130,7 @@ def curate(
     mine_hard: bool = False,
     copies: int = 0,
     hard_copies: int = 2,
-    recipe: str = "standard",
+    recipe: RecipeLike = "standard",
     split: Sequence[float] | None = None,
     seed: int = 0,
     embedder: Any = None,
@@ -151,7 +151,8 @@ def curate(
             clip in all, shared among the classes by their size so the class balance stays).
         copies: augmented copies of every train clip.
         hard_copies: extra copies of each hard clip.
-        recipe: preset name or YAML file for the copies.
+        recipe: the copies' recipe: a preset name, a YAML path, a :class:`~vidaug.augment.Recipe`
+            or a transform (:func:`~vidaug.augment.as_recipe`).
         split: ``(train, val[, test])`` shares; None keeps the input's split column (or
             0.7 / 0.15 / 0.15 when it has none).
         seed: the seed of the split and of the augmented copies.
@@ -172,7 +173,7 @@ def curate(
         raise VidaugError(f"{out}: exists and is not empty; choose a new output folder")
     if copies < 0 or hard_copies < 0:
         raise VidaugError("copies and hard_copies must be ≥ 0")
-    rec = load_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
+    rec = as_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
     rows = load_rows(source)
     if not rows:
         raise VidaugError(f"{source}: no clips")

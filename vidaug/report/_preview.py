@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from vidaug.augment import Augmented, Transform, describe_params, load_recipe
+from vidaug.augment import Augmented, RecipeLike, Transform, as_recipe, describe_params
 from vidaug.datasets import frame_indices, load_boxes
 from vidaug.report._draw import (
     BACKGROUND,
@@ -279,7 +279,7 @@ def write_preview(
     clip_path: str | os.PathLike,
     out: str | os.PathLike,
     *,
-    recipe: str | os.PathLike | Transform = "standard",
+    recipe: RecipeLike = "standard",
     n: int = 4,
     seed: int = 0,
     boxes: str | os.PathLike | np.ndarray | None = None,
@@ -296,7 +296,8 @@ def write_preview(
     Args:
         clip_path: any video OpenCV decodes (a damaged one is previewed up to where it breaks).
         out: the file to write.
-        recipe: a preset name, a recipe YAML file or a ready transform.
+        recipe: a preset name, a recipe YAML file, a :class:`~vidaug.augment.Recipe` or a
+            transform (see :func:`~vidaug.augment.as_recipe`).
         n: augmented copies (≥ 1).
         seed: base seed (copy ``k`` gets its own derived seed, shown in the preview).
         boxes: ``(N, 6)`` rows ``frame, track_id, x1, y1, x2, y2`` or a file for
@@ -324,11 +325,8 @@ def write_preview(
         )
     if n < 1 or max_frames < 1 or columns < 1 or (height is not None and height < 16):
         raise ValueError("n, max_frames and columns must be ≥ 1 and height ≥ 16")
-    if isinstance(recipe, Transform):
-        transform, recipe_name = recipe, type(recipe).__name__
-    else:
-        r = load_recipe(recipe)
-        transform, recipe_name = r.transform, r.name
+    r = as_recipe(recipe)
+    transform, recipe_name = r.transform, r.name
     box_rows = load_boxes(boxes) if isinstance(boxes, (str, os.PathLike)) else boxes
     clip = read_clip(clip_path, max_frames=max_frames, allow_truncated=True)
     frames = clip.frames

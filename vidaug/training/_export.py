@@ -24,7 +24,10 @@ def _calibration(model: keras.Model, rows: Sequence[ManifestRow], n: int = 32):
 
     spec = input_spec(model)
     loader = ClipLoader(
-        list(rows)[:n], frames=spec["frames"], size=spec["size"], pair_gap=spec["pair_gap"]
+        list(rows)[:n],
+        frames=spec["frames"],
+        frame_size=spec["frame_size"],
+        pair_gap=spec["pair_gap"],
     )
 
     def gen():
@@ -99,7 +102,11 @@ def compare_tflite(
 
     spec = input_spec(model)
     loader = ClipLoader(
-        rows, class_names, frames=spec["frames"], size=spec["size"], pair_gap=spec["pair_gap"]
+        rows,
+        class_names,
+        frames=spec["frames"],
+        frame_size=spec["frame_size"],
+        pair_gap=spec["pair_gap"],
     )
     with quiet_ffmpeg():  # the interpreter announces its CPU delegate on the C-level stderr
         interp = tf.lite.Interpreter(model_path=str(Path(tflite_path)))

@@ -252,7 +252,7 @@ def load_classifier(path: str | os.PathLike) -> keras.Model:
 
 
 def input_spec(model: keras.Model) -> dict[str, Any]:
-    """``frames`` (per sample: pairs count once), ``size`` ``(H, W)`` and ``pair_gap``
+    """``frames`` (per sample: pairs count once), ``frame_size`` ``(H, W)`` and ``pair_gap``
     (seconds, None without pairs) a classifier expects."""
     shape = model.inputs[0].shape
     gap = None
@@ -260,4 +260,4 @@ def input_spec(model: keras.Model) -> dict[str, Any]:
         if type(layer).__name__ == "FramePairs":
             gap = float(layer.gap_seconds)
     frames = int(shape[1]) // (2 if gap else 1)
-    return {"frames": frames, "size": (int(shape[2]), int(shape[3])), "pair_gap": gap}
+    return {"frames": frames, "frame_size": (int(shape[2]), int(shape[3])), "pair_gap": gap}

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from vidaug.augment import RecipeLike
 from vidaug.datasets import ClipDataset, ManifestRow, atomic_path, atomic_write_text, require_labels
 from vidaug.errors import VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
@@ -76,7 +77,7 @@ def build_model(
     num_classes: int,
     *,
     frames: int = 8,
-    size: int | None = None,
+    frame_size: int | None = None,
     weights=None,
     seed: int | None = None,
     streams: Sequence[str] | None = None,
@@ -92,6 +93,8 @@ def build_model(
     alone (:func:`init_head`), as cross-validation does.
 
     Args:
+        frame_size: input frames are ``frame_size × frame_size`` (default 64 for ``seed``,
+            224 otherwise).
         streams: override the model's streams (``rgb`` / ``diff``; the seed CNN too).
         members: averaged softmax heads (frozen-backbone models).
     """
@@ -100,10 +103,10 @@ def build_model(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if kind == "seed":
-        return build_seed_classifier(num_classes, frame_size=size or 64, frames=frames,
+        return build_seed_classifier(num_classes, frame_size=frame_size or 64, frames=frames,
                                      streams=tuple(streams or ("rgb",)), pair_gap=pair_gap)  # fmt: skip
     model = build_classifier(
-        num_classes, "mobilenet_v2", frames=frames, frame_size=size or 224, weights=weights,
+        num_classes, "mobilenet_v2", frames=frames, frame_size=frame_size or 224, weights=weights,
         streams=tuple(streams or _STREAMS[kind]), pair_gap=pair_gap, members=members,
     )  # fmt: skip
     if seed is not None:
@@ -150,7 +153,7 @@ def train_model(
     class_names: Sequence[str] | None = None,
     epochs: int = 10,
     batch_size: int = 8,
-    recipe: Any = None,
+    recipe: RecipeLike | None = None,
     views: int = 4,
     hook: bool = True,
     hook_every: int = 1,
@@ -178,7 +181,8 @@ def train_model(
         class_names: class order (default: sorted training labels).
         epochs: epochs.
         batch_size: clips per batch.
-        recipe: vidaug pipeline applied to training clips (or None).
+        recipe: the augmentation of training clips (or None): a preset name, a YAML path, a
+            :class:`~vidaug.augment.Recipe` or a transform (:func:`~vidaug.augment.as_recipe`).
         views: augmented views per clip for frozen-backbone models (with a recipe, ≥ 1).
         hook: add :class:`HardSampleMiningCallback` (every ``hook_every`` epochs, from epoch
             ``hook_warmup + 1`` on; ``hook_views="worst"`` trains on each clip's hardest
@@ -214,7 +218,7 @@ def train_model(
         if recipe is not None and views < 1:
             raise VidaugError("views must be ≥ 1 to train a frozen-backbone model with a recipe")
         feats = features_fn(model)
-    common = dict(frames=spec["frames"], size=spec["size"], fps=fps, pair_gap=spec["pair_gap"],
+    common = dict(frames=spec["frames"], frame_size=spec["frame_size"], fps=fps, pair_gap=spec["pair_gap"],
                   features=feats)  # fmt: skip
     train = ClipDataset(
         train_rows, names, batch_size=batch_size, recipe=recipe, seed=seed, views=n_views,
@@ -279,7 +283,7 @@ def predict_rows(
     batch_size: int = 16,
     fps: float | None = None,
     tta: int = 1,
-    recipe: Any = None,
+    recipe: RecipeLike | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     """Probabilities for every readable row: ``(probs, positions, failures)``.
@@ -294,7 +298,7 @@ def predict_rows(
         raise VidaugError("test-time augmentation (tta > 1) needs a recipe")
     spec = input_spec(model)
     # each clip is read once here: no cache, so no decoded clip outlives its prediction
-    ds = ClipDataset(rows, class_names, frames=spec["frames"], size=spec["size"], fps=fps,
+    ds = ClipDataset(rows, class_names, frames=spec["frames"], frame_size=spec["frame_size"], fps=fps,
                      pair_gap=spec["pair_gap"], batch_size=batch_size, shuffle=False,
                      recipe=recipe if tta > 1 else None, seed=seed, cache=False)  # fmt: skip
     epochs = [None, *range(1, tta)]
@@ -320,7 +324,7 @@ def evaluate_model(
     batch_size: int = 16,
     fps: float | None = None,
     tta: int = 1,
-    recipe: Any = None,
+    recipe: RecipeLike | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """:func:`classification_report` of ``model`` on ``rows`` (unreadable clips skipped and

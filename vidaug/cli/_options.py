@@ -1,0 +1,43 @@
+"""Option types shared by several commands: one declaration, one meaning, one help text.
+
+Names that mean one thing across the CLI: ``--embedder`` is the model that embeds frames for
+mining (``embed``, ``search``, ``dedup``, ``mine-hard``, ``curate``); ``--model`` is the
+classifier that ``train`` trains; ``--classifier`` is a trained classifier whose predictions
+``mine-hard`` adds to the evidence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["AsJson", "Batch", "Embedder", "Frames", "Layer", "Report", "Weights"]
+
+Embedder = Annotated[
+    str,
+    typer.Option(
+        "--embedder",
+        help="Frame embedding model: 'mobilenet_v2' (ImageNet, default), a .keras image model "
+        "or a classifier saved by `vidaug train` (its embedding layer).",
+    ),
+]
+Weights = Annotated[
+    Path | None,
+    typer.Option("--weights", help="MobileNetV2 weights .h5 (offline); or set VIDAUG_WEIGHTS."),
+]
+Layer = Annotated[
+    str | None,
+    typer.Option("--layer", help="Embedding layer of a user model (default: penultimate)."),
+]
+Frames = Annotated[int, typer.Option("--frames", min=1, help="Frames per clip, spread uniformly.")]
+Batch = Annotated[int, typer.Option("--batch", min=1, help="Frames per model call.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+Report = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Also write a self-contained HTML report (summary, thumbnails, filters) here.",
+    ),
+]
