@@ -52,7 +52,9 @@ def test_embed_reuse_append_search(models, data, tmp_path):
     r = run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--json")
     assert json.loads(r.stdout)["reused"] == 5 and json.loads(r.stdout)["embedded"] == 0
     write_clip(data / "fight/e.mp4", make_clip(10, 48, 64, seed=99), fps=10.0)
-    r = run("embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--append", "--json")
+    r = run(
+        "embed", data, "--out", ix, "--embedder", models[0], "--frames", "4", "--append", "--json"
+    )
     assert json.loads(r.stdout)["clips"] == 6 and json.loads(r.stdout)["embedded"] == 1
     r = run("search", ix, data / "fight/b.mp4", "-k", "2", "--embedder", models[0], "--json")
     assert r.exit_code == 0, r.output
@@ -80,9 +82,7 @@ def test_dedup_finds_the_copy(models, data, tmp_path):
 
 def test_mine_hard_outputs_and_errors(models, data, tmp_path):
     out = tmp_path / "hard.jsonl"
-    r = run(
-        "mine-hard", data, "--embedder", models[0], "--frames", "2", "--k", "3", "--out", out
-    )
+    r = run("mine-hard", data, "--embedder", models[0], "--frames", "2", "--k", "3", "--out", out)
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 5 and all(0.0 <= x["hard_score"] <= 1.0 for x in rows)

@@ -253,8 +253,8 @@ def test_match_fraction(fraction: float, dup: bool) -> None:
     [
         ({"match_fraction": 0.0}, "match_fraction"),
         ({"match_fraction": 1.5}, "match_fraction"),
-        ({"k": 0}, "k must be"),
-        ({"keep": "newest"}, "keep must be one of"),
+        ({"k": 0}, r"\nk\n  Input should be greater than or equal to 1"),
+        ({"keep": "newest"}, "keep\n  Input should be 'longest', 'highest_resolution' or 'first'"),
         ({"clip_threshold": float("nan")}, "clip_threshold"),
     ],
 )

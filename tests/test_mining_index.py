@@ -10,7 +10,7 @@ import pytest
 
 from vidaug._version import __version__
 from vidaug.errors import IndexMismatchError, VidaugError
-from vidaug.mining import _faiss, _index
+from vidaug.mining import _faiss, _store
 from vidaug.mining._index import EmbeddingIndex
 
 
@@ -179,6 +179,16 @@ def test_load_missing_or_corrupt_is_one_line_error(index: EmbeddingIndex, tmp_pa
         EmbeddingIndex.load(d)
     assert "'dims' missing" in _one_line(e)
 
+    d = fresh("badtype")  # validated by a pydantic model (IndexMeta), one line naming the field
+    (d / "index.json").write_text(json.dumps({**meta, "nprobe": "16", "metric": "l2"}))
+    with pytest.raises(VidaugError) as e:
+        EmbeddingIndex.load(d)
+    assert "corrupt index metadata ('metric'" in _one_line(e) or "'nprobe'" in _one_line(e)
+    (d / "index.json").write_text(json.dumps({**meta, "clips": [1, 2]}))
+    with pytest.raises(VidaugError) as e:
+        EmbeddingIndex.load(d)
+    assert "corrupt index metadata ('clips.0'" in _one_line(e)
+
     d = fresh("missing")
     (d / "clip_emb.npy").unlink()
     with pytest.raises(VidaugError) as e:
@@ -286,7 +296,7 @@ def test_ivfpq_reranks_exactly() -> None:
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "rename-aside"])
 def test_save_is_atomic(index: EmbeddingIndex, tmp_path, monkeypatch, exchange: bool) -> None:
     if not exchange:
-        monkeypatch.setattr(_index, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(_store, "_exchange", lambda a, b: False)
     dest = index.save(tmp_path / "idx")
     before = {p.name: p.read_bytes() for p in dest.iterdir()}
     clips, fe, fc = make_data(n=5, seed=9, prefix="other")

@@ -171,6 +171,4 @@ def test_every_public_recipe_parameter_takes_the_union():
                 ann = str(params["recipe"].annotation)
                 assert "RecipeLike" in ann, f"{mod.__name__}.{name}(recipe: {ann})"
                 seen.append(name)
-    assert {"ClipDataset", "augment_dataset", "curate", "write_preview", "train_model"} <= set(
-        seen
-    )
+    assert {"ClipDataset", "augment_dataset", "curate", "write_preview", "train_model"} <= set(seen)

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._result import CheckResult
@@ -60,12 +62,15 @@ __all__ = [
 _EPS = 1e-6
 
 #: Representative policies of :attr:`DedupConfig.keep`.
-KEEP_POLICIES = ("longest", "highest_resolution", "first")
+KeepPolicy = Literal["longest", "highest_resolution", "first"]
+KEEP_POLICIES: tuple[str, ...] = get_args(KeepPolicy)
+_Share = Annotated[float, Field(gt=0, le=1)]
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=ConfigDict(allow_inf_nan=False))
 class DedupConfig:
-    """Thresholds of :func:`find_duplicates`.
+    """Thresholds of :func:`find_duplicates` (validated by pydantic: a bad value raises a
+    ``ValueError`` naming the field).
 
     Attributes:
         clip_threshold: clip-embedding cosine at or above which two clips are duplicates.
@@ -73,11 +78,11 @@ class DedupConfig:
         match_fraction: share of one clip's frames that must match frames of the other clip
             for the pair to be duplicates (in ``(0, 1]``).
         motion_threshold: motion-signature cosine at or above which two clips are
-            duplicates; None turns the motion evidence off.
+            duplicates (in ``(0, 1]``); None turns the motion evidence off.
         motion_clip_floor: motion counts only for clips whose clip cosine is at least this:
             the same motion over a different scene is not a copy (perturbed copies in the
             calibration had clip cosines ≥ 0.77; unrelated clips a median of 0.56).
-        k: neighbours searched per clip and per frame (candidate generation only).
+        k: neighbours searched per clip and per frame (candidate generation only; ≥ 1).
         keep: representative of each group: ``"longest"`` (duration, else source frames / fps,
             else frame counts), ``"highest_resolution"`` (width × height) or ``"first"``
             (smallest clip id). Ties go to the smallest clip id (string order).
@@ -85,30 +90,11 @@ class DedupConfig:
 
     clip_threshold: float
     frame_threshold: float
-    match_fraction: float
-    motion_threshold: float | None = None
+    match_fraction: _Share
+    motion_threshold: _Share | None = None
     motion_clip_floor: float = 0.7
-    k: int = 32
-    keep: str = "longest"
-
-    def __post_init__(self) -> None:
-        for name in ("clip_threshold", "frame_threshold"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not np.isfinite(v):
-                raise ValueError(f"DedupConfig.{name} must be a finite number, got {v!r}")
-        if not 0 < self.match_fraction <= 1:
-            raise ValueError(
-                f"DedupConfig.match_fraction must be in (0, 1], got {self.match_fraction}"
-            )
-        if self.motion_threshold is not None and not 0 < self.motion_threshold <= 1:
-            raise ValueError(
-                f"DedupConfig.motion_threshold must be in (0, 1] or None, got "
-                f"{self.motion_threshold}"
-            )
-        if int(self.k) != self.k or self.k < 1:
-            raise ValueError(f"DedupConfig.k must be an integer ≥ 1, got {self.k}")
-        if self.keep not in KEEP_POLICIES:
-            raise ValueError(f"DedupConfig.keep must be one of {KEEP_POLICIES}, got {self.keep!r}")
+    k: Annotated[int, Field(ge=1)] = 32
+    keep: KeepPolicy = "longest"
 
 
 #: Default thresholds, calibrated on MobileNetV2 (8 frames a clip) embeddings of the 139

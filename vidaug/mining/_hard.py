@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import faiss
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.errors import VidaugError
 from vidaug.mining._index import EmbeddingIndex
@@ -59,9 +61,13 @@ SUSPECT_DISAGREEMENT = 0.8
 LABEL_SUSPECT_P = 0.8
 
 
-@dataclass(frozen=True)
+_Unit = Annotated[float, Field(ge=0, le=1)]
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(allow_inf_nan=False))
 class HardnessConfig:
-    """The settings of :func:`score_hardness`, recorded whole with its results.
+    """The settings of :func:`score_hardness`, recorded whole with its results (validated by
+    pydantic: a bad value raises a ``ValueError`` naming the field).
 
     Attributes:
         k: neighbours per clip.
@@ -74,21 +80,11 @@ class HardnessConfig:
             outlier.
     """
 
-    k: int = 10
-    hard_threshold: float = 0.5
-    suspect_disagreement: float = SUSPECT_DISAGREEMENT
-    label_suspect_p: float = LABEL_SUSPECT_P
-    outlier_z: float = OUTLIER_Z
-
-    def __post_init__(self) -> None:
-        if int(self.k) != self.k or self.k < 1:
-            raise ValueError(f"HardnessConfig.k must be an integer ≥ 1, got {self.k}")
-        for name in ("hard_threshold", "suspect_disagreement", "label_suspect_p"):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise ValueError(f"HardnessConfig.{name} must be in [0, 1], got {v}")
-        if not self.outlier_z > 0:
-            raise ValueError(f"HardnessConfig.outlier_z must be > 0, got {self.outlier_z}")
+    k: Annotated[int, Field(ge=1)] = 10
+    hard_threshold: _Unit = 0.5
+    suspect_disagreement: _Unit = SUSPECT_DISAGREEMENT
+    label_suspect_p: _Unit = LABEL_SUSPECT_P
+    outlier_z: Annotated[float, Field(gt=0)] = OUTLIER_Z
 
 
 #: The defaults (calibrated by hand; see the module doc).
@@ -270,6 +266,8 @@ def score_hardness(
         VidaugError: a clip without label, fewer than 2 classes, or unusable ``probs``.
         ValueError: inconsistent shapes or ``k < 1``.
     """
+    if k is not None and k < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
     overrides = {"k": k, "hard_threshold": hard_threshold}
     cfg = replace(
         config or DEFAULT_HARDNESS, **{n: v for n, v in overrides.items() if v is not None}
@@ -279,8 +277,6 @@ def score_hardness(
     if emb.ndim != 2:
         raise ValueError(f"clip_emb must be (N, D), got shape {emb.shape}")
     n = len(emb)
-    if k < 1:
-        raise ValueError(f"k must be ≥ 1, got {k}")
     if ids is None:
         ids = index.ids if index is not None else [str(i) for i in range(n)]
     ids = [str(i) for i in ids]

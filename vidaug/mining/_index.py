@@ -30,28 +30,13 @@ similarities as a per-query scan, but BLAS products instead of one scan per quer
 frame and no separate clip embeddings are given, frames and clips share one array and one
 FAISS index.
 
-On disk (STYLE §5) a directory holds::
-
-    index.json      sidecar: format, vidaug version, model, dims, metric, kind, nprobe,
-                    created (UTC), frames, clips (the clip table)
-    frames.faiss    faiss.write_index of the frame index
-    clips.faiss     faiss.write_index of the clip index
-    frame_emb.npy   (F, D) float32
-    frame_clip.npy  (F,) int64, the clip position of each frame row
-    clip_emb.npy    (N, D) float32
-
-:meth:`EmbeddingIndex.save` writes a temporary directory beside the destination and swaps it
-in, so readers see the old index or the new one, never a mix.
+On disk it is one directory (``index.json`` sidecar, two FAISS files, three ``.npy`` arrays),
+written atomically and checked file by file on load: see :mod:`vidaug.mining._store`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import itertools
-import json
 import os
-import shutil
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,8 +46,6 @@ import faiss
 import numpy as np
 
 from vidaug._version import __version__
-from vidaug.augment import to_jsonable
-from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._faiss import (
     _kind_of,
@@ -71,91 +54,20 @@ from vidaug.mining._faiss import (
     _search,
     _set_nprobe,
 )
+from vidaug.mining._store import (
+    FORMAT,
+    META,
+    _short,
+    model_mismatch,
+    read_index_dir,
+    write_index_dir,
+)
 from vidaug.mining._vectors import _one_frame_each, clip_means, l2_normalize
 
 __all__ = ["FORMAT", "KINDS", "EmbeddingIndex", "is_index_dir"]
 
-#: Version of the on-disk layout written to ``index.json``.
-FORMAT = 1
 #: Index kinds accepted by :meth:`EmbeddingIndex.build` (``"auto"`` resolves to one of the others).
 KINDS = ("auto", "flat", "ivf", "ivfpq")
-
-_META = "index.json"
-_FILES = ("frames.faiss", "clips.faiss", "frame_emb.npy", "frame_clip.npy", "clip_emb.npy")
-_tmp_counter = itertools.count()
-
-
-# ---------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    at_fdcwd, rename_exchange = -100, 2
-    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def _swap_in(tmp: Path, dest: Path) -> None:
-    """Move the complete directory ``tmp`` onto ``dest``; the old ``dest`` is removed."""
-    if not dest.exists():
-        os.rename(tmp, dest)
-        return
-    if _exchange(tmp, dest):  # tmp now holds the old index
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
-    old = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.old")
-    os.rename(dest, old)
-    try:
-        os.rename(tmp, dest)
-    except BaseException:
-        os.rename(old, dest)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _short(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    text = lines[-1] if lines else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _load_array(path: Path, dtype: type, ndim: int) -> np.ndarray:
-    if not path.is_file():
-        raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise VidaugError(f"{path}: corrupt array ({_short(exc)})") from None
-    if not isinstance(arr, np.ndarray) or arr.ndim != ndim or arr.dtype != dtype:
-        raise VidaugError(
-            f"{path}: corrupt array (expected {ndim}-D {np.dtype(dtype).name}, "
-            f"got {getattr(arr, 'ndim', '?')}-D {getattr(arr, 'dtype', '?')})"
-        )
-    return arr
-
-
-def _load_faiss(path: Path, d: int, ntotal: int) -> faiss.Index:
-    if not path.is_file():
-        raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
-    try:
-        index = faiss.read_index(str(path))
-    except (RuntimeError, MemoryError) as exc:
-        raise VidaugError(f"{path}: corrupt FAISS index ({_short(exc)})") from None
-    if index.d != d or index.ntotal != ntotal or index.metric_type != faiss.METRIC_INNER_PRODUCT:
-        raise VidaugError(
-            f"{path}: FAISS index does not match index.json ({index.ntotal} vectors of dim "
-            f"{index.d}, expected {ntotal} of dim {d}, inner product); rebuild the index"
-        )
-    return index
 
 
 def _validate_clips(
@@ -494,12 +406,8 @@ class EmbeddingIndex:
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the index directory atomically.
-
-        Everything goes into a hidden temporary directory beside ``directory`` first (metadata
-        last); the finished directory is then swapped in (``renameat2(RENAME_EXCHANGE)`` on
-        Linux, else rename-aside + rename). On any error the temporary directory is removed and
-        an existing index is left as it was.
+        """Write the index directory atomically (a temporary directory beside it, swapped in;
+        see :mod:`vidaug.mining._store`): readers see the old index or the new one.
 
         Args:
             directory: where the index lives; an existing index there is replaced.
@@ -510,35 +418,9 @@ class EmbeddingIndex:
         Raises:
             VidaugError: ``directory`` is a file, or a non-empty directory that is not an index.
         """
-        dest = Path(directory)
-        if dest.exists() and not dest.is_dir():
-            raise VidaugError(f"{dest}: exists and is not a directory; cannot save an index there")
-        if dest.is_dir() and any(dest.iterdir()) and not (dest / _META).is_file():
-            raise VidaugError(f"{dest}: refusing to replace a directory that is not a vidaug index")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        meta = json.dumps(to_jsonable(self.metadata()), ensure_ascii=False, indent=1)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp")
-        tmp.mkdir()
-        try:
-            faiss.write_index(self._frames, str(tmp / "frames.faiss"))
-            faiss.write_index(self._clips, str(tmp / "clips.faiss"))
-            for name, arr in (
-                ("frame_emb.npy", self.frame_emb),
-                ("frame_clip.npy", self.frame_clip),
-                ("clip_emb.npy", self.clip_emb),
-            ):
-                with open(tmp / name, "wb") as f:
-                    np.save(f, arr, allow_pickle=False)
-            (tmp / _META).write_text(meta + "\n", encoding="utf-8")
-            for name in (*_FILES, _META):
-                _fsync(tmp / name)
-            _fsync(tmp, directory=True)
-            _swap_in(tmp, dest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _fsync(dest.parent, directory=True)
-        return dest
+        arrays = {"frame_emb": self.frame_emb, "frame_clip": self.frame_clip,
+                  "clip_emb": self.clip_emb}  # fmt: skip
+        return write_index_dir(directory, self.metadata(), self._frames, self._clips, arrays)
 
     def require_model(self, model_id: str, where: str | os.PathLike = "index") -> None:
         """Refuse queries from another model.
@@ -547,7 +429,7 @@ class EmbeddingIndex:
             IndexMismatchError: the index was built with another model (both named).
         """
         if self.model_id != model_id:
-            raise _model_mismatch(where, self.model_id, model_id)
+            raise model_mismatch(where, self.model_id, model_id)
 
     @classmethod
     def load(
@@ -572,54 +454,25 @@ class EmbeddingIndex:
             VidaugError: missing directory or files, corrupt or inconsistent files.
         """
         d = Path(directory)
-        if not d.is_dir():
-            raise VidaugError(f"{d}: no embedding index here (directory not found)")
-        meta_path = d / _META
-        if not meta_path.is_file():
-            raise VidaugError(f"{d}: not an embedding index ({_META} missing)")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise VidaugError(f"{meta_path}: corrupt index metadata ({_short(exc)})") from None
-        meta = _check_meta(meta, meta_path)
-        if model_id is not None and meta["model"] != model_id:
-            raise _model_mismatch(d, meta["model"], model_id)
-        if dims is not None and meta["dims"] != dims:
-            raise IndexMismatchError(
-                f"{d}: index holds {meta['dims']}-dimensional embeddings but {dims} were asked "
-                f"for; rebuild the index with that model"
-            )
-        n, f, dd = len(meta["clips"]), meta["frames"], meta["dims"]
-        fe = _load_array(d / "frame_emb.npy", np.float32, 2)
-        fc = _load_array(d / "frame_clip.npy", np.int64, 1)
-        ce = _load_array(d / "clip_emb.npy", np.float32, 2)
-        for name, arr, shape in (
-            ("frame_emb.npy", fe, (f, dd)),
-            ("frame_clip.npy", fc, (f,)),
-            ("clip_emb.npy", ce, (n, dd)),
-        ):
-            if arr.shape != shape:
-                raise VidaugError(
-                    f"{d / name}: shape {arr.shape} does not match {_META} (expected {shape})"
-                )
-        fi = _load_faiss(d / "frames.faiss", dd, f)
-        ci = _load_faiss(d / "clips.faiss", dd, n)
+        st = read_index_dir(d, model_id=model_id, dims=dims)
+        fe, fc, ce, fi, ci = st.frame_emb, st.frame_clip, st.clip_emb, st.frame_index, st.clip_index
+        n = len(st.meta.clips)
         if _one_frame_each(fc, n) and _kind_of(fi) == _kind_of(ci) and np.array_equal(fe, ce):
             ce, ci = fe, fi  # one frame per clip: share the array and the FAISS index
         try:
             return cls(
-                meta["clips"],
+                st.meta.clips,
                 fe,
                 fc,
                 ce,
-                model_id=meta["model"],
+                model_id=st.meta.model,
                 kind=_kind_of(fi),
                 clip_kind=_kind_of(ci),
-                nprobe=meta["nprobe"],
-                seed=meta.get("seed", 0),
+                nprobe=st.meta.nprobe,
+                seed=st.meta.seed,
                 frame_index=fi,
                 clip_index=ci,
-                created=meta.get("created"),
+                created=st.meta.created,
             )
         except ValueError as exc:
             raise VidaugError(f"{d}: inconsistent index ({_short(exc)})") from None
@@ -631,33 +484,6 @@ class EmbeddingIndex:
         )
 
 
-def _model_mismatch(where: str | os.PathLike, built: str, asked: str) -> IndexMismatchError:
-    return IndexMismatchError(
-        f"{where}: index was built with model {built!r} but {asked!r} was asked for; rebuild "
-        "the index with that model"
-    )
-
-
-def _check_meta(meta: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(meta, dict):
-        raise VidaugError(f"{path}: corrupt index metadata (not a JSON object)")
-    fmt = meta.get("format")
-    if fmt != FORMAT:
-        raise VidaugError(
-            f"{path}: index format {fmt!r} is not supported by vidaug {__version__} "
-            f"(expected {FORMAT}); rebuild the index"
-        )
-    expect = {"model": str, "dims": int, "frames": int, "nprobe": int, "clips": list}
-    for key, typ in expect.items():
-        if not isinstance(meta.get(key), typ) or isinstance(meta.get(key), bool):
-            raise VidaugError(
-                f"{path}: corrupt index metadata ('{key}' missing or not {typ.__name__})"
-            )
-    if meta.get("metric", "inner_product") != "inner_product":
-        raise VidaugError(f"{path}: unsupported metric {meta['metric']!r} (expected inner_product)")
-    return meta
-
-
 def is_index_dir(path: str | os.PathLike) -> bool:
     """True when ``path`` is a saved :class:`EmbeddingIndex` directory."""
-    return (Path(path) / "index.json").is_file()
+    return (Path(path) / META).is_file()

@@ -1,0 +1,268 @@
+"""The on-disk store of an :class:`~vidaug.mining.EmbeddingIndex` (STYLE §5).
+
+A directory holds::
+
+    index.json      sidecar (:class:`IndexMeta`): format, vidaug version, model, dims, metric,
+                    kind, clip_kind, nprobe, seed, created (UTC), frames, clips (the clip table)
+    frames.faiss    faiss.write_index of the frame index
+    clips.faiss     faiss.write_index of the clip index
+    frame_emb.npy   (F, D) float32
+    frame_clip.npy  (F,) int64, the clip position of each frame row
+    clip_emb.npy    (N, D) float32
+
+:func:`write_index_dir` writes a temporary directory beside the destination and swaps it in, so
+readers see the old index or the new one, never a mix. :func:`read_index_dir` checks every file
+against the sidecar and fails with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
+
+from vidaug._version import __version__
+from vidaug.augment import to_jsonable
+from vidaug.datasets import fsync_path as _fsync
+from vidaug.errors import IndexMismatchError, VidaugError
+
+__all__ = ["FORMAT", "META", "IndexFiles", "IndexMeta", "read_index_dir", "write_index_dir"]
+
+#: Version of the on-disk layout written to ``index.json``.
+FORMAT = 1
+#: The sidecar's file name.
+META = "index.json"
+_ARRAYS = {"frame_emb.npy": (np.float32, 2), "frame_clip.npy": (np.int64, 1),
+           "clip_emb.npy": (np.float32, 2)}  # fmt: skip
+_FILES = ("frames.faiss", "clips.faiss", *_ARRAYS)
+_tmp_counter = itertools.count()
+
+
+class IndexMeta(BaseModel):
+    """The ``index.json`` sidecar, validated (unknown keys are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: StrictInt
+    vidaug: str | None = None
+    model: StrictStr
+    dims: StrictInt
+    metric: Literal["inner_product"] = "inner_product"
+    kind: str | None = None
+    clip_kind: str | None = None
+    nprobe: StrictInt
+    seed: StrictInt = 0
+    created: str | None = None
+    frames: StrictInt
+    clips: list[dict[str, Any]]
+
+
+@dataclass
+class IndexFiles:
+    """What :func:`read_index_dir` read: the sidecar, the arrays and the FAISS indexes."""
+
+    meta: IndexMeta
+    frame_emb: np.ndarray
+    frame_clip: np.ndarray
+    clip_emb: np.ndarray
+    frame_index: faiss.Index
+    clip_index: faiss.Index
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _swap_in(tmp: Path, dest: Path) -> None:
+    """Move the complete directory ``tmp`` onto ``dest``; the old ``dest`` is removed."""
+    if not dest.exists():
+        os.rename(tmp, dest)
+        return
+    if _exchange(tmp, dest):  # tmp now holds the old index
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    old = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.old")
+    os.rename(dest, old)
+    try:
+        os.rename(tmp, dest)
+    except BaseException:
+        os.rename(old, dest)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _short(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def write_index_dir(
+    directory: str | os.PathLike,
+    meta: dict[str, Any],
+    frame_index: faiss.Index,
+    clip_index: faiss.Index,
+    arrays: dict[str, np.ndarray],
+) -> Path:
+    """Write an index directory atomically.
+
+    Everything goes into a hidden temporary directory beside ``directory`` first (metadata
+    last); the finished directory is then swapped in (``renameat2(RENAME_EXCHANGE)`` on Linux,
+    else rename-aside + rename). On any error the temporary directory is removed and an
+    existing index is left as it was.
+
+    Args:
+        directory: where the index lives; an existing index there is replaced.
+        meta: the sidecar (``format`` is set here).
+        frame_index, clip_index: the FAISS indexes.
+        arrays: ``frame_emb``, ``frame_clip``, ``clip_emb``.
+
+    Raises:
+        VidaugError: ``directory`` is a file, or a non-empty directory that is not an index.
+    """
+    dest = Path(directory)
+    if dest.exists() and not dest.is_dir():
+        raise VidaugError(f"{dest}: exists and is not a directory; cannot save an index there")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / META).is_file():
+        raise VidaugError(f"{dest}: refusing to replace a directory that is not a vidaug index")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(to_jsonable({"format": FORMAT, **meta}), ensure_ascii=False, indent=1)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp")
+    tmp.mkdir()
+    try:
+        faiss.write_index(frame_index, str(tmp / "frames.faiss"))
+        faiss.write_index(clip_index, str(tmp / "clips.faiss"))
+        for name in _ARRAYS:
+            with open(tmp / name, "wb") as f:
+                np.save(f, arrays[name.removesuffix(".npy")], allow_pickle=False)
+        (tmp / META).write_text(text + "\n", encoding="utf-8")
+        for name in (*_FILES, META):
+            _fsync(tmp / name)
+        _fsync(tmp, directory=True)
+        _swap_in(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync(dest.parent, directory=True)
+    return dest
+
+
+def _load_array(path: Path, dtype: type, ndim: int) -> np.ndarray:
+    if not path.is_file():
+        raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise VidaugError(f"{path}: corrupt array ({_short(exc)})") from None
+    if not isinstance(arr, np.ndarray) or arr.ndim != ndim or arr.dtype != dtype:
+        raise VidaugError(
+            f"{path}: corrupt array (expected {ndim}-D {np.dtype(dtype).name}, "
+            f"got {getattr(arr, 'ndim', '?')}-D {getattr(arr, 'dtype', '?')})"
+        )
+    return arr
+
+
+def _load_faiss(path: Path, d: int, ntotal: int) -> faiss.Index:
+    if not path.is_file():
+        raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
+    try:
+        index = faiss.read_index(str(path))
+    except (RuntimeError, MemoryError) as exc:
+        raise VidaugError(f"{path}: corrupt FAISS index ({_short(exc)})") from None
+    if index.d != d or index.ntotal != ntotal or index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        raise VidaugError(
+            f"{path}: FAISS index does not match {META} ({index.ntotal} vectors of dim "
+            f"{index.d}, expected {ntotal} of dim {d}, inner product); rebuild the index"
+        )
+    return index
+
+
+def read_meta(path: Path) -> IndexMeta:
+    """Read and validate ``index.json``; one-line :class:`VidaugError` naming the field."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VidaugError(f"{path}: corrupt index metadata ({_short(exc)})") from None
+    if not isinstance(raw, dict):
+        raise VidaugError(f"{path}: corrupt index metadata (not a JSON object)")
+    if raw.get("format") != FORMAT:
+        raise VidaugError(
+            f"{path}: index format {raw.get('format')!r} is not supported by vidaug "
+            f"{__version__} (expected {FORMAT}); rebuild the index"
+        )
+    try:
+        return IndexMeta.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        what = "missing" if err["type"] == "missing" else err["msg"].lower()
+        raise VidaugError(f"{path}: corrupt index metadata ('{field}' {what})") from None
+
+
+def model_mismatch(where: str | os.PathLike, built: str, asked: str) -> IndexMismatchError:
+    return IndexMismatchError(
+        f"{where}: index was built with model {built!r} but {asked!r} was asked for; rebuild "
+        "the index with that model"
+    )
+
+
+def read_index_dir(
+    directory: str | os.PathLike, *, model_id: str | None = None, dims: int | None = None
+) -> IndexFiles:
+    """Read and check an index directory written by :func:`write_index_dir`.
+
+    Raises:
+        IndexMismatchError: ``model_id`` or ``dims`` differ from the index's (both named).
+        VidaugError: missing directory or files, corrupt or inconsistent files.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise VidaugError(f"{d}: no embedding index here (directory not found)")
+    if not (d / META).is_file():
+        raise VidaugError(f"{d}: not an embedding index ({META} missing)")
+    meta = read_meta(d / META)
+    if model_id is not None and meta.model != model_id:
+        raise model_mismatch(d, meta.model, model_id)
+    if dims is not None and meta.dims != dims:
+        raise IndexMismatchError(
+            f"{d}: index holds {meta.dims}-dimensional embeddings but {dims} were asked "
+            f"for; rebuild the index with that model"
+        )
+    n, f, dd = len(meta.clips), meta.frames, meta.dims
+    shapes = {"frame_emb.npy": (f, dd), "frame_clip.npy": (f,), "clip_emb.npy": (n, dd)}
+    arrays = {}
+    for name, (dtype, ndim) in _ARRAYS.items():
+        arr = _load_array(d / name, dtype, ndim)
+        if arr.shape != shapes[name]:
+            raise VidaugError(
+                f"{d / name}: shape {arr.shape} does not match {META} (expected {shapes[name]})"
+            )
+        arrays[name] = arr
+    return IndexFiles(
+        meta,
+        arrays["frame_emb.npy"],
+        arrays["frame_clip.npy"],
+        arrays["clip_emb.npy"],
+        _load_faiss(d / "frames.faiss", dd, f),
+        _load_faiss(d / "clips.faiss", dd, n),
+    )
