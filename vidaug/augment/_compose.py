@@ -324,3 +324,7 @@ class RandomChoice(_Subset):
 
     def _pick(self, rng):
         return [int(i) for i in rng.integers(len(self._pool()), size=self.n)]
+
+    def is_consistent(self) -> bool:
+        """Consistent when every op of the pool is (``temporal="constant"``)."""
+        return all(t.is_consistent() for t in self._pool())
