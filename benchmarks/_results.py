@@ -32,3 +32,13 @@ def write_marked_section(path: Path, name: str, body: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def publish(path: Path, name: str, body: str, write: bool) -> None:
+    """Write ``body`` as section ``name`` of ``path`` when ``write`` (a full run, or ``--write``),
+    else print it (a quick run must not overwrite recorded results)."""
+    if write:
+        write_marked_section(path, name, body)
+        print(f"wrote {path}")
+    else:
+        print(body)

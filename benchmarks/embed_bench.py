@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 
 import _common as C  # noqa: E402  (first: pins the thread pools before numpy / cv2 / TF load)
 import numpy as np  # noqa: E402
-from _results import write_marked_section  # noqa: E402
+from _results import publish  # noqa: E402
 
 TARGET = 0.8
 
@@ -44,11 +44,6 @@ def predecode(rows: list, size: tuple[int, int], frames: int | None, fps: float 
     if bad:
         raise RuntimeError(bad[0])
     return np.concatenate([c.frames for c in out])
-
-
-def write_section(path: Path, body: str) -> None:
-    """This script's section of RESULTS.md (between its markers)."""
-    write_marked_section(path, "embed_bench", body)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +140,7 @@ Command: `.venv/bin/python benchmarks/embed_bench.py{(" " + argv_s) if argv_s el
   cannot (time → predict + decode). Check the machine load below before reading the ratio.
 - machine load: {"; ".join(notes)}
 """
-    if not a.quick or a.write:
-        write_section(a.results, body)
-        print(f"wrote {a.results}")
-    else:
-        print(body)
+    publish(a.results, "embed_bench", body, write=not a.quick or a.write)
     return 0
 
 

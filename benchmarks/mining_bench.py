@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 import _common  # noqa: F401  (pins threads before numpy is imported)
 import numpy as np  # noqa: E402
 from _common import REPO, OtherLoad, machine_info, md_table  # noqa: E402
-from _results import write_marked_section  # noqa: E402
+from _results import publish  # noqa: E402
 
 TARGET_SPEEDUP, TARGET_RECALL, TARGET_RSS = 20.0, 0.99, 1.5
 
@@ -314,11 +314,6 @@ Command: `{cmd}`. One thread everywhere (FAISS `omp_set_num_threads(1)`, OpenBLA
 """
 
 
-def write_section(path: Path, body: str) -> None:
-    """This script's section of RESULTS.md (between its markers)."""
-    write_marked_section(path, "mining_bench", body)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated N")
@@ -379,11 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     argv_s = " ".join(sys.argv[1:] if argv is None else argv)
     cmd_s = ".venv/bin/python benchmarks/mining_bench.py" + (f" {argv_s}" if argv_s else "")
     body = render(res, machine_info(), cmd_s, a)
-    if (not a.quick or a.write) and res:
-        write_section(a.results, body)
-        print(f"wrote {a.results}")
-    else:
-        print(body)
+    publish(a.results, "mining_bench", body, write=bool(res) and (not a.quick or a.write))
     return 0
 
 

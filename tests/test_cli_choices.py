@@ -69,3 +69,12 @@ def test_each_option_name_has_one_meaning():
     for flag in ("--embedder", "--weights", "--layer", "--json", "--report"):
         helps = {o[flag] for o in opts.values() if flag in o}
         assert len(helps) == 1, (flag, helps)
+
+
+def test_recipe_help_names_every_preset():
+    from vidaug.augment import PRESETS
+    from vidaug.cli._options import PRESET_NAMES
+
+    assert PRESET_NAMES == PRESETS
+    for cmd in ("augment", "preview", "curate", "train"):
+        assert all(p in _options_by_command()[cmd]["--recipe"] for p in PRESETS), cmd

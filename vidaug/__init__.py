@@ -5,22 +5,8 @@ subpackages: :mod:`vidaug.augment`, :mod:`vidaug.datasets`, :mod:`vidaug.mining`
 :mod:`vidaug.training`.
 """
 
+from vidaug import errors
 from vidaug._version import __version__
-from vidaug.errors import (
-    IndexMismatchError,
-    ManifestError,
-    RecipeError,
-    VidaugError,
-    VideoReadError,
-    VideoWriteError,
-)
+from vidaug.errors import *  # noqa: F403 - the error classes, listed in errors.__all__
 
-__all__ = [
-    "IndexMismatchError",
-    "ManifestError",
-    "RecipeError",
-    "VidaugError",
-    "VideoReadError",
-    "VideoWriteError",
-    "__version__",
-]
+__all__ = [*errors.__all__, "__version__"]

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 from vidaug.cli._choices import Damaged
-from vidaug.cli._options import AsJson
+from vidaug.cli._options import AsJson, Recipe
 
 
 @app.command("augment")
@@ -24,12 +24,7 @@ def augment(
         ),
     ],
     output: Annotated[Path, typer.Argument(help="Output folder (created).")],
-    recipe: Annotated[
-        str,
-        typer.Option(
-            "--recipe", "-r", help="Preset (light, standard, strong, surveillance) or YAML file."
-        ),
-    ] = "standard",
+    recipe: Recipe = "standard",
     copies: Annotated[
         int, typer.Option("--copies", "-n", min=1, help="Augmented copies per clip.")
     ] = 1,

@@ -13,7 +13,12 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["AsJson", "Batch", "Embedder", "Frames", "Layer", "Report", "Weights"]
+__all__ = ["AsJson", "Batch", "Embedder", "Frames", "Layer", "Recipe", "Report", "Weights"]
+
+#: The presets, spelled out here so that ``vidaug --help`` does not import vidaug.augment
+#: (tests/test_cli_choices.py checks they match ``vidaug.augment.PRESETS``).
+PRESET_NAMES = ("light", "standard", "strong", "surveillance", "camera")
+RECIPE_HELP = f"Preset ({', '.join(PRESET_NAMES)}) or YAML recipe file."
 
 Embedder = Annotated[
     str,
@@ -41,3 +46,4 @@ Report = Annotated[
         help="Also write a self-contained HTML report (summary, thumbnails, filters) here.",
     ),
 ]
+Recipe = Annotated[str, typer.Option("--recipe", "-r", help=RECIPE_HELP)]

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
-from vidaug.cli._options import AsJson
+from vidaug.cli._options import AsJson, Recipe
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -64,12 +64,7 @@ def write_html_report(
 @app.command("preview")
 def preview(
     clip: Annotated[Path, typer.Argument(help="A video file (any format OpenCV decodes).")],
-    recipe: Annotated[
-        str,
-        typer.Option(
-            "--recipe", "-r", help="Preset (light, standard, strong, surveillance) or YAML file."
-        ),
-    ] = "standard",
+    recipe: Recipe = "standard",
     n: Annotated[int, typer.Option("-n", min=1, max=32, help="Augmented copies to show.")] = 4,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Base seed (each copy derives its own).")

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
 from vidaug.cli._choices import HookViews
-from vidaug.cli._options import AsJson, Embedder, Weights
+from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Weights
 
 Fps = Annotated[
     float | None,
@@ -90,7 +90,10 @@ def curate(
         int, typer.Option("--hard-copies", min=0, help="Extra copies of each hard clip.")
     ] = 2,
     recipe: Annotated[
-        str, typer.Option("--recipe", "-r", help="Preset or YAML recipe for the copies.")
+        str,
+        typer.Option(
+            "--recipe", "-r", help=f"The copies' recipe: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:]}"
+        ),
     ] = "standard",
     split: Annotated[
         str | None,
@@ -206,7 +209,9 @@ def train(
     ] = 5,
     recipe: Annotated[
         str | None,
-        typer.Option("--recipe", "-r", help="Augment train clips (preset or YAML recipe)."),
+        typer.Option(
+            "--recipe", "-r", help=f"Augment train clips: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:]}"
+        ),
     ] = None,
     views: Annotated[
         int,
