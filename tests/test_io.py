@@ -522,17 +522,17 @@ if mode in ("raw", "cv2_used_first", "fd_fallback"):
 print("MARK", file=sys.stderr, flush=True)
 if mode == "raw":
     sys.exit(0)
-from vidaug.datasets import _io, read_clip
+from vidaug.datasets import _quiet, read_clip
 from vidaug.errors import VideoReadError
 if mode == "fd_fallback":  # as on a platform where libavutil cannot be found
-    _io._libavutil_candidates = lambda: []
+    _quiet._libavutil_candidates = lambda: []
 for p in bad:
     for allow in (False, True):
         try:
             read_clip(p, allow_truncated=allow)
         except VideoReadError as e:
             print(e.reason)
-print("log-level" if _io._ensure_quiet() else "fd2-redirect")
+print("log-level" if _quiet._ensure_quiet() else "fd2-redirect")
 print("done", file=sys.stderr)
 """
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import SHARED, make_clip
 
-from vidaug.datasets import load_rows, write_clip
+from vidaug.datasets import frame_indices, load_rows, write_clip
 from vidaug.errors import VidaugError
 from vidaug.mining._embed import (
     KERAS_CACHE_NAME,
@@ -14,7 +14,6 @@ from vidaug.mining._embed import (
     embed_rows,
     load_embedder,
     resolve_mobilenet_weights,
-    sample_frame_indices,
 )
 
 
@@ -23,11 +22,11 @@ from vidaug.mining._embed import (
     [(8, 8, list(range(8))), (16, 4, [2, 6, 10, 14]), (3, 8, [0, 1, 2]), (1, 8, [0]), (0, 8, [])],
 )
 def test_uniform_frame_sampling(n, k, expected):
-    assert sample_frame_indices(n, k).tolist() == expected
+    assert frame_indices(n, k).tolist() == expected
 
 
 def test_fps_frame_sampling():
-    idx = sample_frame_indices(60, fps=2.0, source_fps=30.0)
+    idx = frame_indices(60, fps=2.0, source_fps=30.0)
     assert idx.tolist() == [0, 15, 30, 45]
 
 
@@ -132,11 +131,11 @@ def test_sampled_decode_matches_full_decode(tmp_path, k, fps, ext) -> None:
         path = path.rename(tmp_path / f"c{ext}")
 
     def sel(n, f):
-        return sample_frame_indices(n, k, fps=fps, source_fps=f)
+        return frame_indices(n, k, fps=fps, source_fps=f)
 
     part = read_clip(path, select=sel)
     full = read_clip(path)
-    idx = sample_frame_indices(len(full.frames), k, fps=fps, source_fps=full.fps)
+    idx = frame_indices(len(full.frames), k, fps=fps, source_fps=full.fps)
     assert part.indices.tolist() == idx.tolist() and part.frame_count == full.frame_count == 37
     np.testing.assert_array_equal(part.frames, full.frames[idx])
     row = ManifestRow(path=str(path), rel=f"c{ext}", label=None, split=None, extra={})

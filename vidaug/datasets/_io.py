@@ -4,49 +4,26 @@ A clip in memory is ``np.ndarray`` ``(T, H, W, 3)`` uint8 **RGB**. :func:`read_c
 place where OpenCV's BGR frames are converted to RGB, and :func:`write_clip` the one place where
 they are converted back.
 
-FFmpeg's decoder log (``[h264 @ 0x…] error while decoding MB …``, ``moov atom not found``) and
-OpenCV's own warnings never reach the terminal. What works with the OpenCV 4.x wheels:
-
-* ``OPENCV_FFMPEG_LOGLEVEL=-8`` (``AV_LOG_QUIET``) and ``OPENCV_LOG_LEVEL=ERROR`` are set (with
-  ``os.environ.setdefault``, so a value you set wins) before this module imports ``cv2``. OpenCV
-  reads the first one when it initialises FFmpeg (the first open in the process) and the second
-  when its logger starts, so both are too late once ``cv2`` has been imported and used.
-* Hence, on first use, the FFmpeg log level is also set directly in the ``libavutil`` that ``cv2``
-  loaded (``av_log_set_level(AV_LOG_QUIET)`` through ctypes) and OpenCV's logger is set to ERROR,
-  which works whatever was imported or opened before.
-* Only when neither route can be confirmed (no libavutil found, and ``cv2`` imported before
-  vidaug), :func:`read_clip` falls back to :func:`quiet_ffmpeg`, which points file descriptor 2 at
-  ``/dev/null`` while it decodes. That fallback is not the default because it also swallows what
-  other threads write to stderr meanwhile (progress bars, warnings).
-* Capture always uses ``cv2.CAP_FFMPEG``: with ``CAP_ANY`` a file FFmpeg rejects goes on to
-  OpenCV's own AVI parser, which prints ``Unexpected element …`` straight to stderr.
-
-If you set ``OPENCV_FFMPEG_LOGLEVEL`` yourself (to debug a file), vidaug leaves it alone.
+FFmpeg's and OpenCV's logs never reach the terminal (see :mod:`vidaug.datasets._quiet`, which
+imports ``cv2`` for this module); capture always uses ``cv2.CAP_FFMPEG``: with ``CAP_ANY`` a file
+FFmpeg rejects goes on to OpenCV's own AVI parser, which prints ``Unexpected element …``
+straight to stderr.
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import struct
-import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_CV2_IMPORTED_BEFORE = "cv2" in sys.modules
-_USER_LOG_LEVEL = "OPENCV_LOG_LEVEL" in os.environ
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+import numpy as np
 
-import cv2  # noqa: E402  (the environment above must be set first)
-import numpy as np  # noqa: E402
-
-from vidaug.datasets._atomic import atomic_path  # noqa: E402
-from vidaug.errors import VideoReadError, VideoWriteError  # noqa: E402
+from vidaug.datasets._atomic import atomic_path
+from vidaug.datasets._quiet import cv2, maybe_quiet, quiet_ffmpeg  # cv2, with its logs set up
+from vidaug.errors import VideoReadError, VideoWriteError
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -73,128 +50,6 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (
 # muxer writes a random segment UID, so the same frames would not give the same bytes.
 _WRITE_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
 _DEFAULT_FPS = 30.0
-_AV_LOG_QUIET = -8
-
-# ---------------------------------------------------------------------------------------------
-# Log silencing
-# ---------------------------------------------------------------------------------------------
-
-_quiet_lock = threading.Lock()
-_quiet_state: bool | None = None  # None: not checked yet; True: logs are quiet; False: use fd 2
-
-
-def _libavutil_candidates() -> list[str]:
-    """Paths of the libavutil that ``cv2`` loaded (Linux: from the process map; else: globbed)."""
-    cv2_dir = Path(cv2.__file__).resolve().parent
-
-    def bundled(lib: Path) -> bool:  # cv2/…, or the wheel's opencv_*.libs next to it
-        parent = lib.parent
-        return cv2_dir in lib.parents or (
-            parent.parent == cv2_dir.parent and parent.name.startswith("opencv")
-        )
-
-    loaded: list[Path] = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                name = line.rsplit(None, 1)[-1]
-                if "libavutil" in name and Path(name) not in loaded:
-                    loaded.append(Path(name))
-    except OSError:
-        pass
-    found = [lib for lib in loaded if bundled(lib)]
-    if not found and len(loaded) == 1:  # a cv2 built against the system's FFmpeg
-        found = loaded
-    if not found and not loaded:  # no /proc (macOS): the wheel keeps its dylibs in cv2/.dylibs
-        found = sorted(cv2_dir.glob(".dylibs/libavutil*"))
-        found += sorted(cv2_dir.parent.glob("opencv*.libs/libavutil*"))
-    return [str(lib) for lib in found]
-
-
-def _set_av_log_quiet() -> bool:
-    """``av_log_set_level(AV_LOG_QUIET)`` in the libavutil used by cv2; True when it took."""
-    ok = False
-    for path in _libavutil_candidates():
-        try:
-            lib = ctypes.CDLL(path)
-            lib.av_log_set_level(ctypes.c_int(_AV_LOG_QUIET))
-            ok = lib.av_log_get_level() == _AV_LOG_QUIET or ok
-        except (OSError, AttributeError):
-            continue
-    return ok
-
-
-def _ensure_quiet() -> bool:
-    """Silence FFmpeg and OpenCV logs once per process; False when only fd 2 can help."""
-    global _quiet_state
-    if _quiet_state is not None:
-        return _quiet_state
-    with _quiet_lock:
-        if _quiet_state is None:
-            if not _USER_LOG_LEVEL:
-                try:
-                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-                except AttributeError:
-                    pass
-            if os.environ.get("OPENCV_FFMPEG_LOGLEVEL") != str(_AV_LOG_QUIET):
-                _quiet_state = True  # the user asked for FFmpeg's log: leave it alone
-            else:
-                _quiet_state = _set_av_log_quiet() or not _CV2_IMPORTED_BEFORE
-    return _quiet_state
-
-
-_fd_lock = threading.Lock()
-_fd_depth = 0
-_fd_saved: int | None = None
-
-
-@contextmanager
-def quiet_ffmpeg() -> Iterator[None]:
-    """Point file descriptor 2 (the C-level stderr) at ``/dev/null`` inside the block.
-
-    This catches everything native code prints, FFmpeg's ``[h264 @ 0x…]`` lines included, and
-    is restored in ``finally``. It is process-wide: whatever other threads write to stderr
-    meanwhile is lost too, so :func:`read_clip` uses it only as a fallback (see the module
-    docstring). Nested and concurrent use is safe (the redirection is reference-counted).
-    """
-    global _fd_depth, _fd_saved
-    with _fd_lock:
-        if _fd_depth == 0:
-            try:
-                sys.stderr.flush()
-            except (AttributeError, ValueError, OSError):
-                pass
-            try:
-                saved = os.dup(2)
-            except OSError:
-                saved = None
-            if saved is not None:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                try:
-                    os.dup2(devnull, 2)
-                finally:
-                    os.close(devnull)
-            _fd_saved = saved
-        _fd_depth += 1
-    try:
-        yield
-    finally:
-        with _fd_lock:
-            _fd_depth -= 1
-            if _fd_depth == 0 and _fd_saved is not None:
-                os.dup2(_fd_saved, 2)
-                os.close(_fd_saved)
-                _fd_saved = None
-
-
-@contextmanager
-def _maybe_quiet() -> Iterator[None]:
-    if _ensure_quiet():
-        yield
-    else:
-        with quiet_ffmpeg():
-            yield
-
 
 # ---------------------------------------------------------------------------------------------
 # Reading
@@ -408,7 +263,7 @@ def read_clip(
     def decode(wanted: np.ndarray | None):
         """One pass over the file: keep the frames of ``wanted`` (sorted source indices), or
         the stride / fps / max_frames sample when it is None; grab (never convert) the rest."""
-        with _maybe_quiet():
+        with maybe_quiet():
             cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
             try:
                 if not cap.isOpened():
@@ -551,8 +406,7 @@ def write_clip(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Path:
     if not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps!r}")
 
-    _ensure_quiet()
-    with atomic_path(dest) as tmp:
+    with maybe_quiet(), atomic_path(dest) as tmp:
         writer = cv2.VideoWriter(
             str(tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h)
         )

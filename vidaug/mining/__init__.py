@@ -17,7 +17,6 @@ from vidaug.mining._embed import (
     embed_rows,
     load_embedder,
     resolve_mobilenet_weights,
-    sample_frame_indices,
 )
 from vidaug.mining._hard import (
     DEFAULT_HARDNESS,
@@ -56,6 +55,5 @@ __all__ = [
     "l2_normalize",
     "load_embedder",
     "resolve_mobilenet_weights",
-    "sample_frame_indices",
     "score_hardness",
 ]

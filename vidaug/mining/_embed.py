@@ -37,7 +37,6 @@ __all__ = [
     "embed_rows",
     "load_embedder",
     "resolve_mobilenet_weights",
-    "sample_frame_indices",
 ]
 
 #: The file name Keras' ``weights="imagenet"`` looks for (and downloads) in its cache.
@@ -219,14 +218,6 @@ def load_embedder(
     )
 
 
-def sample_frame_indices(
-    n: int, k: int | None = 8, *, fps: float | None = None, source_fps: float = 30.0
-) -> np.ndarray:
-    """Which of ``n`` frames to embed: ``k`` distinct ones at segment centres, or one every
-    ``1/fps`` seconds when ``fps`` is given (:func:`vidaug.datasets.frame_indices`)."""
-    return frame_indices(n, k, fps=fps, source_fps=source_fps)
-
-
 def clip_key(path: str | os.PathLike) -> dict[str, Any]:
     """What identifies a clip file's content cheaply: size and modification time."""
     st = os.stat(path)
@@ -251,7 +242,7 @@ def _load_frames(
     try:
         clip = read_clip(
             row.path, allow_truncated=True,
-            select=lambda n, f: sample_frame_indices(n, k, fps=fps, source_fps=f),
+            select=lambda n, f: frame_indices(n, k, fps=fps, source_fps=f),
         )  # fmt: skip
     except VideoReadError as e:
         return ClipFrames(row, error=str(e))
