@@ -10,6 +10,7 @@ __all__ = [
     "IndexMismatchError",
     "ManifestError",
     "RecipeError",
+    "UsageError",
     "VidaugError",
     "VideoReadError",
     "VideoWriteError",
@@ -18,6 +19,11 @@ __all__ = [
 
 class VidaugError(Exception):
     """Base class of every error vidaug raises on purpose."""
+
+
+class UsageError(VidaugError):
+    """The call itself is wrong, before any data is touched: a missing input, an OUTPUT that is
+    a file, inside INPUT or in use by another run, contradictory options. The CLI exits 2."""
 
 
 class VideoReadError(VidaugError):

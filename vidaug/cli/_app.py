@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from vidaug._version import __version__
-from vidaug.errors import ManifestError, RecipeError, VidaugError
+from vidaug.errors import ManifestError, RecipeError, UsageError, VidaugError
 
 app = typer.Typer(
     name="vidaug",
@@ -28,7 +28,7 @@ err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
 #: Errors that mean "the command was asked for something impossible": exit 2, like usage errors.
-USAGE_ERRORS = (ManifestError, RecipeError)
+USAGE_ERRORS = (ManifestError, RecipeError, UsageError)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -5,6 +5,7 @@ Reading and writing files lives here (STYLE §2: I/O at the edges); transforms n
 
 from vidaug.datasets._atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_path
 from vidaug.datasets._boxes import load_boxes
+from vidaug.datasets._guard import check_output_outside_input, output_lock
 from vidaug.datasets._io import VIDEO_EXTENSIONS, Clip, quiet_ffmpeg, read_clip, write_clip
 from vidaug.datasets._manifest import (
     ManifestRow,
@@ -25,11 +26,13 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_output_outside_input",
     "clip_seed",
     "frame_indices",
     "fsync_path",
     "load_boxes",
     "load_rows",
+    "output_lock",
     "quiet_ffmpeg",
     "read_clip",
     "read_jsonl",
