@@ -62,6 +62,7 @@ from vidaug.augment._spatial import (
     VerticalFlip,
     ZoomOverTime,
 )
+from vidaug.augment._stream import Plan, iter_chunks, plan
 from vidaug.augment._temporal import (
     FrameDrop,
     FrameDuplicate,
@@ -120,6 +121,9 @@ __all__ = [
     "describe_transforms",
     "from_dict",
     "load_recipe",
+    "Plan",
+    "iter_chunks",
+    "plan",
     "as_recipe",
     "RecipeLike",
     "parse_recipe",

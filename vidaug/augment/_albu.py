@@ -40,6 +40,7 @@ class Albu(Transform):
 
     name: ClassVar[str] = "Albu"
     kind: ClassVar[str] = "albumentations"
+    chunkable: ClassVar[bool] = False  # albumentations samples per call, not per clip
     transform: Any
 
     def __init__(self, transform: Any = None, **kwargs: Any) -> None:

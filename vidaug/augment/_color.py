@@ -62,11 +62,14 @@ class ColorJitter(Transform):
     """Random brightness, contrast, saturation and hue: factors in ``[1 - x, 1 + x]`` (as in
     torchvision / albumentations) and a hue rotation in ``[-hue, hue]`` of the colour circle.
 
-    Contrast pulls towards the mean grey of the whole clip (one value per clip, so identical
-    frames stay identical); saturation blends with luma; hue rotates chroma in YIQ space. All
-    four fold into one 3×4 colour matrix applied in a single pass, which is why this is several
+    Contrast pulls towards each frame's mean grey (as torchvision's ``adjust_contrast`` does
+    per image, so identical frames stay identical and a frame needs no other frame: long
+    recordings stream); saturation blends with luma; hue rotates chroma in YIQ space. All four
+    fold into one 3×4 colour matrix applied in a single pass, which is why this is several
     times faster than HSV round trips. ``temporal="smooth"`` lets every factor drift smoothly.
     """
+
+    frame_params: ClassVar[tuple[str, ...]] = ("brightness", "contrast", "saturation", "hue")
 
     brightness: float = Field(0.2, ge=0.0, le=1.0)
     contrast: float = Field(0.2, ge=0.0, le=1.0)
@@ -94,15 +97,13 @@ class ColorJitter(Transform):
 
     def apply(self, clip, params):
         t = clip.shape[0]
-        sub = clip[:: max(1, t // 4), ::4, ::4]
-        mean = float(cv2.cvtColor(_tall(sub), cv2.COLOR_RGB2GRAY).mean())
-        if self.temporal == "constant":
-            return _jitter(clip, mean, **params)
+        grey = cv2.cvtColor(_tall(clip[:, ::4, ::4]), cv2.COLOR_RGB2GRAY).reshape(t, -1)
+        means = grey.mean(axis=1, dtype=np.float64)
         out = np.empty_like(clip)
         keys = ("brightness", "contrast", "saturation", "hue")
         for i in range(t):
-            kw = {k: params[k][i] for k in keys}
-            out[i] = _jitter(clip[i : i + 1], mean, **kw)[0]
+            kw = {k: params[k] if self.temporal == "constant" else params[k][i] for k in keys}
+            out[i] = _jitter(clip[i : i + 1], float(means[i]), **kw)[0]
         return out
 
 
@@ -147,6 +148,8 @@ def _jitter(
 @register
 class RandomGamma(Transform):
     """Gamma curve ``255 * (x / 255) ** gamma``; gamma > 1 darkens mid-tones."""
+
+    frame_params: ClassVar[tuple[str, ...]] = ("gamma",)
 
     gamma: FloatRange(ge=0.05, le=20.0) = Field((0.8, 1.25))
     temporal: Temporal = "constant"
@@ -201,7 +204,10 @@ class CLAHE(Transform):
         return out
 
 
-def _add_noise(frame: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
+def _add_noise(frame: np.ndarray, seed: int, index: int, sigma: float) -> np.ndarray:
+    """``frame`` plus Gaussian noise drawn from ``(seed, index)``: each frame's noise is its
+    own, whatever frames are processed with it (chunks, any order)."""
+    rng = np.random.default_rng([seed, int(index)])
     noise = rng.standard_normal(frame.shape, dtype=np.float32)
     noise *= sigma
     noise += frame
@@ -234,10 +240,12 @@ class LowLight(Transform):
         lut = np.stack([_lut(dark * tint), _lut(dark * tint), _lut(dark)], -1).reshape(256, 1, 3)
         out = cv2.LUT(_tall(clip), lut).reshape(clip.shape)
         if params["noise"] > 0:
-            rng = np.random.default_rng(params["noise_seed"])
-            for i in range(out.shape[0]):
-                out[i] = _add_noise(out[i], rng, params["noise"])
+            for j, i in enumerate(params.get("_frames", range(out.shape[0]))):
+                out[j] = _add_noise(out[j], params["noise_seed"], i, params["noise"])
         return out
+
+    def apply_chunk(self, chunk, params, frames, shape):
+        return self.apply(chunk, {**params, "_frames": frames})
 
 
 @register
@@ -251,11 +259,13 @@ class SensorNoise(Transform):
         return {"sigma": uniform(rng, self.sigma), "noise_seed": int(rng.integers(2**31))}
 
     def apply(self, clip, params):
-        rng = np.random.default_rng(params["noise_seed"])
         out = np.empty_like(clip)
-        for i in range(clip.shape[0]):
-            out[i] = _add_noise(clip[i], rng, params["sigma"])
+        for j, i in enumerate(params.get("_frames", range(clip.shape[0]))):
+            out[j] = _add_noise(clip[j], params["noise_seed"], i, params["sigma"])
         return out
+
+    def apply_chunk(self, chunk, params, frames, shape):
+        return self.apply(chunk, {**params, "_frames": frames})
 
 
 @register

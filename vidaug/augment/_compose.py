@@ -6,26 +6,24 @@ fixes the whole pipeline. Their params record nests the children's records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from vidaug.augment._core import (
+    ApplyStage,
     GeometricTransform,
     Record,
+    Stage,
     Transform,
+    WarpStage,
     _check_record,
     register,
-    transform_boxes,
-    warp_clip,
 )
 
 __all__ = ["Compose", "OneOf", "RandomChoice", "SomeOf", "Sometimes"]
-
-# A step either samples (rng given) or replays (record given) one child.
-_Step = Callable[[Transform, int], Any]
 
 
 class _Composite(Transform):
@@ -82,71 +80,66 @@ class _ListComposite(_Composite):
         return _check_transforms(v)
 
 
-def _run_sequence(
-    children: Sequence[Transform],
-    clip: np.ndarray,
-    boxes: np.ndarray | None,
-    rng: np.random.Generator | None,
-    records: Sequence[Record] | None,
-) -> tuple[np.ndarray, np.ndarray | None, list[Record]]:
-    """Run children in order, fusing consecutive geometric transforms into one warp per frame.
+def _plan_sequence(
+    children: Sequence[Transform], shape: tuple, rng: np.random.Generator
+) -> tuple[list[Record], tuple]:
+    """Draw the children's records in order from ``rng`` (shapes only, no pixels)."""
+    records = []
+    for t in children:
+        rec, shape = t._plan(rng, shape)
+        records.append(rec)
+    return records, shape
 
-    Either ``rng`` (sample) or ``records`` (replay) is given; both paths take the same fusion
-    decisions, so a replay reproduces the sampled output exactly.
-    """
-    out_records: list[Record] = []
-    run: list[tuple[GeometricTransform, dict, np.ndarray, tuple[int, int]]] = []
-    shape = clip.shape
+
+def _stage_sequence(
+    children: Sequence[Transform], shape: tuple, records: Sequence[Record]
+) -> tuple[list[Stage], tuple]:
+    """The children's stages in order, consecutive geometric transforms fused into one warp
+    per frame (the same decisions for sampling and replay, whole clips and chunks)."""
+    stages: list[Stage] = []
+    run: list[tuple[GeometricTransform, dict, np.ndarray, tuple[int, int], tuple]] = []
 
     def flush() -> None:
-        nonlocal clip, boxes, run
+        nonlocal run
         if not run:
             return
         if len(run) == 1 or not any(t.resamples for t, *_ in run):
-            for t, params, _, _ in run:
-                clip, boxes = t._apply_all(clip, boxes, params)
+            for t, params, _, out_hw, sh in run:
+                out = (sh[0], int(out_hw[0]), int(out_hw[1]), sh[3])
+                stages.append(ApplyStage(sh, out, t, params))
         else:
             m = np.eye(3)
-            for _, _, mi, _ in run:
+            for _, _, mi, _, _ in run:
                 m = mi @ m  # broadcasts (3,3) with per-frame (T,3,3)
             out_hw = run[-1][3]
             border = next((t.border_mode() for t, *_ in run if t.border_mode()), "reflect")
             fill = next((t.fill_value() for t, *_ in run if t.border_mode()), 0)
             interps = {t.interpolation_mode() for t, *_ in run}
             interp = interps.pop() if len(interps) == 1 else "linear"
-            clip = warp_clip(clip, m, out_hw, interp, border, fill)
-            if boxes is not None:
-                boxes = transform_boxes(boxes, m, out_hw)
+            sh = run[0][4]
+            out = (sh[0], int(out_hw[0]), int(out_hw[1]), sh[3])
+            stages.append(WarpStage(sh, out, m, out_hw, interp, border, fill))
         run = []
 
-    for i, t in enumerate(children):
+    for t, rec in zip(children, records, strict=True):
         fusable = isinstance(t, GeometricTransform) and t.interpolation_mode() != "area"
         if fusable:
             run_border = next((r.border_mode() for r, *_ in run if r.border_mode()), None)
             if run_border and t.border_mode() and t.border_mode() != run_border:
                 flush()
-            if rng is not None:
-                params = None if t._skip(rng) else t.sample(rng, shape)
-            else:
-                _check_record(t, records[i])
-                params = records[i].get("params")
-            out_records.append({"name": t.name, "params": params})
+            _check_record(t, rec)
+            params = rec.get("params")
             if params is None:
                 continue
             m, out_hw = t.matrices(params, shape)
-            run.append((t, params, m, out_hw))
-            shape = (shape[0], out_hw[0], out_hw[1], shape[3])
+            run.append((t, params, m, out_hw, tuple(shape)))
+            shape = (shape[0], int(out_hw[0]), int(out_hw[1]), shape[3])
             continue
         flush()
-        if rng is not None:
-            clip, boxes, rec = t._run(clip, boxes, rng)
-        else:
-            rec = records[i]
-            clip, boxes = t._replay(clip, boxes, rec)
-        out_records.append(rec)
-        shape = clip.shape
+        st, shape = t._stages(rec, shape)
+        stages.extend(st)
     flush()
-    return clip, boxes, out_records
+    return stages, tuple(shape)
 
 
 @register
@@ -158,21 +151,20 @@ class Compose(_ListComposite):
         >>> out = aug(clip, seed=0)
     """
 
-    def _run(self, clip, boxes, rng):
+    def _plan(self, rng, shape):
         if self._skip(rng):
-            return clip, boxes, {"name": self.name, "params": None}
-        clip, boxes, recs = _run_sequence(self.transforms, clip, boxes, rng, None)
-        return clip, boxes, {"name": self.name, "params": {"transforms": recs}}
+            return {"name": self.name, "params": None}, tuple(shape)
+        recs, shape = _plan_sequence(self.transforms, shape, rng)
+        return {"name": self.name, "params": {"transforms": recs}}, shape
 
-    def _replay(self, clip, boxes, record):
+    def _stages(self, record, shape):
         _check_record(self, record)
         if record.get("params") is None:
-            return clip, boxes
+            return [], tuple(shape)
         recs = record["params"]["transforms"]
         if len(recs) != len(self.transforms):
             raise ValueError("params record does not match this Compose (child count differs)")
-        clip, boxes, _ = _run_sequence(self.transforms, clip, boxes, None, recs)
-        return clip, boxes
+        return _stage_sequence(self.transforms, shape, recs)
 
 
 class _Subset(_ListComposite):
@@ -184,23 +176,22 @@ class _Subset(_ListComposite):
     def _pool(self) -> Sequence[Transform]:
         return self.transforms
 
-    def _run(self, clip, boxes, rng):
+    def _plan(self, rng, shape):
         if self._skip(rng):
-            return clip, boxes, {"name": self.name, "params": None}
+            return {"name": self.name, "params": None}, tuple(shape)
         idx = self._pick(rng)
         pool = self._pool()
-        clip, boxes, recs = _run_sequence([pool[i] for i in idx], clip, boxes, rng, None)
-        return clip, boxes, {"name": self.name, "params": {"indices": idx, "transforms": recs}}
+        recs, shape = _plan_sequence([pool[i] for i in idx], shape, rng)
+        return {"name": self.name, "params": {"indices": idx, "transforms": recs}}, shape
 
-    def _replay(self, clip, boxes, record):
+    def _stages(self, record, shape):
         _check_record(self, record)
         params = record.get("params")
         if params is None:
-            return clip, boxes
+            return [], tuple(shape)
         pool = self._pool()
         chosen = [pool[i] for i in params["indices"]]
-        clip, boxes, _ = _run_sequence(chosen, clip, boxes, None, params["transforms"])
-        return clip, boxes
+        return _stage_sequence(chosen, shape, params["transforms"])
 
 
 @register
@@ -266,20 +257,17 @@ class Sometimes(_Composite):
     def _is_transform(cls, v: Any) -> Transform:
         return _check_transforms([v])[0]
 
-    def _run(self, clip, boxes, rng):
+    def _plan(self, rng, shape):
         if self._skip(rng):
-            return clip, boxes, {"name": self.name, "params": None}
-        clip, boxes, recs = _run_sequence([self.transform], clip, boxes, rng, None)
-        return clip, boxes, {"name": self.name, "params": {"transforms": recs}}
+            return {"name": self.name, "params": None}, tuple(shape)
+        recs, shape = _plan_sequence([self.transform], shape, rng)
+        return {"name": self.name, "params": {"transforms": recs}}, shape
 
-    def _replay(self, clip, boxes, record):
+    def _stages(self, record, shape):
         _check_record(self, record)
         if record.get("params") is None:
-            return clip, boxes
-        clip, boxes, _ = _run_sequence(
-            [self.transform], clip, boxes, None, record["params"]["transforms"]
-        )
-        return clip, boxes
+            return [], tuple(shape)
+        return _stage_sequence([self.transform], shape, record["params"]["transforms"])
 
 
 @register

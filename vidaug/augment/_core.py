@@ -29,8 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "BOX_COLUMNS",
+    "ApplyStage",
     "Augmented",
     "GeometricTransform",
+    "IndexStage",
+    "Stage",
+    "WarpStage",
     "Params",
     "TemporalTransform",
     "Transform",
@@ -140,6 +144,11 @@ class Transform(BaseModel):
     name: ClassVar[str] = "Transform"
     kind: ClassVar[str] = "photometric"
     consistent: ClassVar[bool] = True
+    #: :meth:`apply_chunk` works on any run of frames (False: the transform needs the whole
+    #: clip at once, e.g. face tracking across frames; such clips cannot be streamed).
+    chunkable: ClassVar[bool] = True
+    #: params keys holding one value per frame (time-varying schedules), sliced per chunk.
+    frame_params: ClassVar[tuple[str, ...]] = ()
 
     p: float = Field(1.0, ge=0.0, le=1.0, description="probability of applying the transform")
 
@@ -159,6 +168,30 @@ class Transform(BaseModel):
     def apply_boxes(self, boxes: np.ndarray, params: Params, shape: tuple[int, ...]) -> np.ndarray:
         """Move boxes ``(N, 6)`` the way :meth:`apply` moves pixels (identity by default)."""
         return boxes
+
+    def output_shape(self, params: Params, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape :meth:`apply` returns for a clip of ``shape`` (the same by default)."""
+        return tuple(shape)
+
+    def apply_chunk(
+        self, chunk: np.ndarray, params: Params, frames: np.ndarray, shape: tuple[int, ...]
+    ) -> np.ndarray:
+        """Apply to some frames of a clip: ``chunk`` holds the frames ``frames`` (indices into
+        a clip of ``shape``); the result equals ``apply(clip, params)[frames]``. This is what
+        lets a long recording stream through in bounded memory.
+
+        Raises:
+            NotImplementedError: the transform needs the whole clip (:attr:`chunkable`).
+        """
+        if not self.chunkable:
+            raise NotImplementedError(f"{self.name} needs the whole clip at once")
+        if self.frame_params:
+            params = {
+                k: [v[int(i)] for i in frames] if k in self.frame_params and isinstance(v, list)
+                else v
+                for k, v in params.items()
+            }  # fmt: skip
+        return self.apply(chunk, params)
 
     # -- public calling API -------------------------------------------------------------------
     def __call__(
@@ -222,30 +255,126 @@ class Transform(BaseModel):
     def _skip(self, rng: np.random.Generator) -> bool:
         return self.p < 1.0 and rng.random() >= self.p
 
+    def _plan(self, rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Record, tuple]:
+        """Draw the params record for a clip of ``shape`` (no pixels needed) and the output
+        shape. Composites draw their children in order from the same ``rng``."""
+        if self._skip(rng):
+            return {"name": self.name, "params": None}, tuple(shape)
+        params = self.sample(rng, shape)
+        return {"name": self.name, "params": params}, self.output_shape(params, shape)
+
+    def _stages(self, record: Record, shape: tuple[int, ...]) -> tuple[list[Stage], tuple]:
+        """The execution plan of a params record: stages and the output shape."""
+        _check_record(self, record)
+        params = record.get("params")
+        if params is None:
+            return [], tuple(shape)
+        out = self.output_shape(params, shape)
+        return [ApplyStage(tuple(shape), out, self, params)], out
+
     def _run(
         self, clip: np.ndarray, boxes: np.ndarray | None, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray | None, Record]:
-        if self._skip(rng):
-            return clip, boxes, {"name": self.name, "params": None}
-        params = self.sample(rng, clip.shape)
-        out, boxes = self._apply_all(clip, boxes, params)
-        return out, boxes, {"name": self.name, "params": params}
+        record, _ = self._plan(rng, clip.shape)
+        clip, boxes = self._replay(clip, boxes, record)
+        return clip, boxes, record
 
     def _replay(
         self, clip: np.ndarray, boxes: np.ndarray | None, record: Record
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        _check_record(self, record)
-        if record.get("params") is None:
-            return clip, boxes
-        return self._apply_all(clip, boxes, record["params"])
+        stages, _ = self._stages(record, clip.shape)
+        for st in stages:
+            clip = st.run(clip)
+            if boxes is not None:
+                boxes = st.move_boxes(boxes)
+        return clip, boxes
 
-    def _apply_all(
-        self, clip: np.ndarray, boxes: np.ndarray | None, params: Params
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        out = self.apply(clip, params)
-        if boxes is not None:
-            boxes = self.apply_boxes(boxes, params, clip.shape)
-        return out, boxes
+
+# -------------------------------------------------------------------------------------------
+# Stages: a params record as a list of steps, run on a whole clip or chunk by chunk
+# -------------------------------------------------------------------------------------------
+@dataclass
+class Stage:
+    """One step of an execution plan (see :meth:`Transform._stages`).
+
+    Attributes:
+        shape: the step's input clip shape; ``out_shape`` its output shape.
+    """
+
+    shape: tuple
+    out_shape: tuple
+
+    #: the step runs frame by frame (False: a temporal index map, see :class:`IndexStage`).
+    framewise: ClassVar[bool] = True
+
+    def run(self, clip: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+        """The whole clip (``frames`` None), or a chunk holding the input frames ``frames``."""
+        raise NotImplementedError
+
+    def move_boxes(self, boxes: np.ndarray) -> np.ndarray:
+        return boxes
+
+    @property
+    def chunkable(self) -> bool:
+        return True
+
+
+@dataclass
+class ApplyStage(Stage):
+    """A transform applied with its params."""
+
+    transform: Transform
+    params: Params
+
+    def run(self, clip, frames=None):
+        if frames is None:
+            return self.transform.apply(clip, self.params)
+        return self.transform.apply_chunk(clip, self.params, frames, self.shape)
+
+    def move_boxes(self, boxes):
+        return self.transform.apply_boxes(boxes, self.params, self.shape)
+
+    @property
+    def chunkable(self) -> bool:
+        return self.transform.chunkable
+
+
+@dataclass
+class WarpStage(Stage):
+    """Consecutive geometric transforms fused into one warp per frame."""
+
+    matrix: np.ndarray
+    out_hw: tuple[int, int]
+    interpolation: str
+    border: str | None
+    fill: int
+
+    def run(self, clip, frames=None):
+        m = self.matrix
+        if frames is not None and m.ndim == 3:
+            m = m[np.asarray(frames, dtype=np.int64)]
+        return warp_clip(clip, m, self.out_hw, self.interpolation, self.border, self.fill)
+
+    def move_boxes(self, boxes):
+        return transform_boxes(boxes, self.matrix, self.out_hw)
+
+
+@dataclass
+class IndexStage(Stage):
+    """A temporal transform: output frame ``j`` is input frame ``index[j]`` (-1: black)."""
+
+    framewise: ClassVar[bool] = False
+    transform: Transform
+    params: Params
+    index: np.ndarray
+
+    def run(self, clip, frames=None):
+        if frames is not None:
+            raise ValueError("an index stage maps frames; the stream resolves it")
+        return self.transform.apply(clip, self.params)
+
+    def move_boxes(self, boxes):
+        return self.transform.apply_boxes(boxes, self.params, self.shape)
 
 
 def _check_record(t: Transform, record: Record) -> None:
@@ -313,6 +442,19 @@ class GeometricTransform(Transform):
     def apply_boxes(self, boxes: np.ndarray, params: Params, shape: tuple[int, ...]) -> np.ndarray:
         m, out_hw = self.matrices(params, shape)
         return transform_boxes(boxes, m, out_hw)
+
+    def output_shape(self, params: Params, shape: tuple[int, ...]) -> tuple[int, ...]:
+        _, out_hw = self.matrices(params, shape)
+        return (shape[0], int(out_hw[0]), int(out_hw[1]), shape[3])
+
+    def apply_chunk(self, chunk, params, frames, shape):
+        m, out_hw = self.matrices(params, shape)
+        if m.ndim == 2:  # one matrix for the clip: the transform's own (maybe exact) path
+            return self.apply(chunk, params)
+        m = m[np.asarray(frames, dtype=np.int64)]
+        return warp_clip(
+            chunk, m, out_hw, self.interpolation_mode(), self.border_mode(), self.fill_value()
+        )
 
 
 def _is_affine(m: np.ndarray) -> bool:
@@ -412,6 +554,18 @@ class TemporalTransform(Transform):
 
     def indices(self, params: Params, t: int) -> np.ndarray:
         raise NotImplementedError
+
+    def output_shape(self, params: Params, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (len(self.indices(params, shape[0])), *shape[1:])
+
+    def _stages(self, record, shape):
+        _check_record(self, record)
+        params = record.get("params")
+        if params is None:
+            return [], tuple(shape)
+        idx = np.asarray(self.indices(params, shape[0]), dtype=np.int64)
+        out = (len(idx), *shape[1:])
+        return [IndexStage(tuple(shape), out, self, params, idx)], out
 
     def apply(self, clip: np.ndarray, params: Params) -> np.ndarray:
         idx = np.asarray(self.indices(params, clip.shape[0]), dtype=np.int64)

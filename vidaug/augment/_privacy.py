@@ -86,6 +86,7 @@ class Anonymize(Transform):
     """
 
     kind: ClassVar[str] = "privacy"
+    chunkable: ClassVar[bool] = False  # detections are confirmed and held across frames
     mode: Literal["blur", "pixelate", "black"] = "blur"
     hold: int = Field(5, ge=0, le=300, description="frames a detection is held before/after")
     expand: float = Field(0.2, ge=0.0, le=2.0, description="grow boxes by this share")
