@@ -144,10 +144,10 @@ def test_existing_output_needs_resume_or_overwrite(dataset, tmp_path):
     out = tmp_path / "out"
     assert run("augment", dataset, out, "--recipe", "light").exit_code == 0
     r = run("augment", dataset, out, "--recipe", "light")
-    assert r.exit_code == 1 and "--resume" in r.stderr
+    assert r.exit_code == 2 and "--resume" in r.stderr  # a usage problem (issue 11 §3)
     assert run("augment", dataset, out, "--recipe", "light", "--overwrite").exit_code == 0
     r = run("augment", dataset, out, "--recipe", "light", "--resume", "--seed", "9")
-    assert r.exit_code == 1 and "other settings" in r.stderr
+    assert r.exit_code == 2 and "other settings" in r.stderr
 
 
 def test_resume_after_interruption_gives_the_same_result(dataset, tmp_path):

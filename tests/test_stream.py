@@ -98,3 +98,33 @@ def test_long_padding_needs_no_memory():
     it = iter_chunks(p, lambda i: clip[i], chunk=8)
     first = next(it)
     assert first.shape == (8, 16, 16, 3)
+
+
+def test_video_source_reads_any_frames_and_writer_matches_write_clip(tmp_path):
+    from vidaug.datasets import ClipWriter, VideoSource, probe_video, read_clip, write_clip
+
+    clip = make_clip(40, 32, 48)
+    src = write_clip(tmp_path / "a.mp4", clip, 25.0)
+    info = probe_video(src)
+    assert (info.frames, info.height, info.width, info.fps) == (40, 32, 48, 25.0)
+    full = read_clip(src).frames
+    with VideoSource(src, keep=4) as vs:
+        for idx in ([0, 1, 2], [5, 5, 3], [39, 20, 0], [10, 11, 12], [1]):  # back and forth
+            np.testing.assert_array_equal(vs.read(np.array(idx)), full[idx])
+    with VideoSource(src, start=30) as vs:  # a segment starting at frame 30
+        np.testing.assert_array_equal(vs.read(np.arange(10)), full[30:40])
+    with ClipWriter(tmp_path / "b.mp4", 25.0, (32, 48)) as w:
+        for a in range(0, 40, 7):
+            w.write(full[a : a + 7])
+    assert (tmp_path / "b.mp4").read_bytes() == write_clip(
+        tmp_path / "c.mp4", full, 25.0
+    ).read_bytes()
+
+
+def test_clip_writer_leaves_nothing_on_failure(tmp_path):
+    from vidaug.datasets import ClipWriter
+
+    with pytest.raises(RuntimeError), ClipWriter(tmp_path / "x.mp4", 25.0, (16, 16)) as w:
+        w.write(np.zeros((3, 16, 16, 3), np.uint8))
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []

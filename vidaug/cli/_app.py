@@ -66,10 +66,26 @@ def cli_errors() -> Iterator[None]:
         fail(str(e), 1)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered like Ctrl-C so that every command cleans up the same way (temporary
+    files removed, workers stopped); the process then exits 143 (128 + SIGTERM)."""
+
+    exit_code = 143
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
     """Console entry point. Anything unexpected becomes one line, not a traceback."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
+    except KeyboardInterrupt as e:  # a command that does not handle it itself
+        sys.exit(getattr(e, "exit_code", 130))
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if os.environ.get("VIDAUG_DEBUG"):
             raise

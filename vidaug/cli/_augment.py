@@ -31,7 +31,16 @@ def augment(
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Run seed: same seed, same bytes.")
     ] = 0,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Worker processes (default: the usable CPU cores, bounded by memory; the "
+            "outputs are the same bytes for any number).",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in OUTPUT.")
     ] = False,
@@ -41,6 +50,16 @@ def augment(
     clip_frames: Annotated[
         int | None,
         typer.Option("--clip-frames", min=1, help="Read at most N frames of each clip."),
+    ] = None,
+    segment: Annotated[
+        float | None,
+        typer.Option(
+            "--segment",
+            min=0.01,
+            help="Cut long inputs into clips of this many seconds (outputs "
+            "<stem>__seg<i>__aug<k>.mp4; the manifest gives each clip's start and end in its "
+            "source).",
+        ),
     ] = None,
     damaged: Annotated[
         Damaged,
@@ -82,16 +101,17 @@ def augment(
                 overwrite=overwrite,
                 clip_frames=clip_frames,
                 damaged=damaged.value,
+                segment=segment,
                 on_start=progress.start,
                 on_row=on_row,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (see vidaug.cli._app.main)
             progress.stop()
             err_console.print(
                 "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
                 f"continue ({escape(str(output))})"
             )
-            raise typer.Exit(130) from None
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
         finally:
             progress.stop()
     if as_json:

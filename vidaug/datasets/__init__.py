@@ -18,10 +18,18 @@ from vidaug.datasets._manifest import (
 from vidaug.datasets._samples import sample_clips_dir
 from vidaug.datasets._sampling import frame_indices
 from vidaug.datasets._seeds import clip_seed
+from vidaug.datasets._stream import (
+    ClipWriter,
+    ShortStream,
+    VideoInfo,
+    VideoSource,
+    probe_video,
+)
 
 __all__ = [
     "VIDEO_EXTENSIONS",
     "Clip",
+    "ClipWriter",
     "ManifestRow",
     "atomic_path",
     "atomic_write_bytes",
@@ -37,8 +45,12 @@ __all__ = [
     "read_clip",
     "read_jsonl",
     "require_labels",
+    "probe_video",
     "safe_relpath",
+    "ShortStream",
     "sample_clips_dir",
+    "VideoInfo",
+    "VideoSource",
     "write_clip",
     "write_jsonl",
     # Keras pipelines, imported on first use (they import Keras):

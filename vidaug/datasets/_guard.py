@@ -10,7 +10,7 @@ leaves a stale lock behind, and a second run on the same OUTPUT (a new one, ``--
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,27 +65,44 @@ def output_lock(output: str | os.PathLike, *, name: str = LOCK_NAME) -> Iterator
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise busy from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield lock
+        yield lock  # the file stays empty: outputs of two identical runs stay byte-identical
     finally:
         os.close(fd)  # releases the flock; the file stays (removing it would race a waiter)
 
 
-def check_output_outside_input(output: str | os.PathLike, source: str | os.PathLike) -> None:
-    """Refuse an OUTPUT equal to or inside the input folder (a manifest's folder for a
-    manifest): a later run would read the outputs back as inputs.
+def check_output_outside_input(
+    output: str | os.PathLike,
+    source: str | os.PathLike,
+    clips: Iterable[str | os.PathLike] = (),
+) -> None:
+    """Refuse an OUTPUT that would mix with its input: equal to or inside an input folder
+    (a later run would read the outputs back as a new class), equal to a manifest's folder
+    (its manifest.jsonl would be replaced), or holding any input clip.
+
+    Args:
+        output: the folder a command writes.
+        source: the input: a folder, a manifest or a video.
+        clips: the input clips' paths (checked for a manifest).
 
     Raises:
-        UsageError: OUTPUT is INPUT or lies inside it.
+        UsageError: naming OUTPUT and the input.
     """
-    src = Path(source)
-    root = src if src.is_dir() else src.parent if src.suffix.lower() in (".csv", ".jsonl") else None
-    if root is None:
-        return
-    out, root = Path(output).resolve(), root.resolve()
-    if out == root or root in out.parents:
-        raise UsageError(
-            f"{output}: the output is {'the input folder' if out == root else 'inside the input'} "
-            f"{source}; choose a folder outside it (a later run would read the outputs as inputs)"
+    src, out = Path(source).resolve(), Path(output).resolve()
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(
+            f"{output}: the output {why} {source}; choose a folder outside it "
+            "(a later run would read the outputs as inputs)"
         )
+
+    if src.is_dir():
+        if out == src:
+            raise refuse("is the input folder")
+        if src in out.parents:
+            raise refuse("is inside the input folder")
+        return
+    if out == src.parent and src.suffix.lower() in (".csv", ".jsonl"):
+        raise refuse("is the folder of the manifest")
+    for c in clips:
+        if out in Path(c).resolve().parents:
+            raise refuse(f"holds input clip {c} of")

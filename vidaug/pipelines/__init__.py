@@ -18,6 +18,7 @@ _WHERE = {
     "AugmentSummary": "_augment",
     "augment_dataset": "_augment",
     "augment_row": "_augment",
+    "default_workers": "_augment",
     "CurationResult": "_curate",
     "curate": "_curate",
     "EmbedReport": "_embed",

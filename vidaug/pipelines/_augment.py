@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,22 +28,45 @@ from typing import Any, Literal
 import numpy as np
 
 from vidaug._version import __version__
-from vidaug.augment import Recipe, RecipeLike, as_recipe, parse_recipe, to_jsonable
+from vidaug.augment import (
+    Plan,
+    Recipe,
+    RecipeLike,
+    as_recipe,
+    iter_chunks,
+    parse_recipe,
+    plan,
+    to_jsonable,
+)
 from vidaug.datasets import (
+    Clip,
+    ClipWriter,
     ManifestRow,
+    ShortStream,
+    VideoInfo,
+    VideoSource,
     atomic_write_text,
+    check_output_outside_input,
     clip_seed,
     load_rows,
+    output_lock,
+    probe_video,
     read_clip,
     write_clip,
 )
-from vidaug.errors import VidaugError, VideoReadError, VideoWriteError
+from vidaug.errors import UsageError, VidaugError, VideoReadError, VideoWriteError
 
-__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row"]
+__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row", "default_workers"]
 
 MANIFEST = "manifest.jsonl"
 JOB_FILE = ".vidaug-augment.json"
 Damaged = Literal["keep", "skip"]
+#: Decoded bytes above which a clip streams (below it, one decode serves every copy).
+STREAM_ABOVE = 256 * 2**20
+#: Output frames per streamed chunk are sized to about this many bytes.
+_CHUNK_BYTES = 64 * 2**20
+#: A clip that cannot stream holds its frames about this many times (decoded, augmented, even).
+_HELD = 3
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,11 @@ class AugmentJob:
         clip_frames: read at most this many frames per clip (None: all).
         damaged: what to do with a partly decodable (truncated) clip: ``keep`` the frames that
             decode (reported as a warning) or ``skip`` it (reported as a failure).
+        segment: cut each input into clips of this many seconds (None: whole inputs).
+        memory_limit: bytes one clip may hold in memory when its recipe cannot stream (0: no
+            limit); a clip that would need more fails with one line and the batch goes on.
+        stream_above: clips whose decoded frames (in or out) exceed this many bytes are
+            streamed chunk by chunk instead of decoded whole (the bytes are the same).
     """
 
     output: str
@@ -64,9 +94,13 @@ class AugmentJob:
     seed: int = 0
     clip_frames: int | None = None
     damaged: Damaged = "keep"
+    segment: float | None = None
+    memory_limit: int = 0
+    stream_above: int = STREAM_ABOVE
 
     def settings(self) -> dict[str, Any]:
-        """What must match for ``--resume`` to continue an earlier run."""
+        """What must match for ``--resume`` to continue an earlier run (not the memory
+        settings: they change how a clip is computed, never its bytes)."""
         return {
             "vidaug": __version__,
             "recipe": self.recipe,
@@ -74,6 +108,7 @@ class AugmentJob:
             "seed": self.seed,
             "clip_frames": self.clip_frames,
             "damaged": self.damaged,
+            "segment": self.segment,
         }
 
 
@@ -121,10 +156,12 @@ class AugmentSummary:
         }
 
 
-def output_relpath(rel: str, copy: int) -> str:
-    """``a/b/clip.avi`` → ``a/b/clip__aug<copy>.mp4`` (POSIX, relative to the output root)."""
+def output_relpath(rel: str, copy: int, segment: int | None = None) -> str:
+    """``a/b/clip.avi`` → ``a/b/clip__aug<copy>.mp4``, or ``a/b/clip__seg0003__aug<copy>.mp4``
+    for a segment (POSIX, relative to the output root)."""
     p = PurePosixPath(rel)
-    return str(p.with_name(f"{p.stem}__aug{copy}.mp4"))
+    seg = "" if segment is None else f"__seg{segment:04d}"
+    return str(p.with_name(f"{p.stem}{seg}__aug{copy}.mp4"))
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -137,6 +174,9 @@ def _inside(root: Path, rel: str) -> Path:
 
 
 _RECIPES: dict[str, Recipe] = {}
+#: Worker processes get at most one per this much memory (a 1080p clip streams in well under).
+_WORKER_BYTES = 2 * 2**30
+_TMP = re.compile(r"\..+\.\d+-\d+\.tmp.*")
 
 
 def _recipe(d: dict[str, Any]) -> Recipe:
@@ -146,62 +186,160 @@ def _recipe(d: dict[str, Any]) -> Recipe:
     return _RECIPES[key]
 
 
-def augment_row(row: ManifestRow, job: AugmentJob, copies: list[int] | None = None) -> RowResult:
-    """Read one clip, write its augmented copies, return their manifest entries.
+def _segments(info: VideoInfo, job: AugmentJob) -> list[tuple[int | None, int, int]]:
+    """``(segment, first frame, frames)`` of each clip cut from one input (one whole clip
+    without ``segment``); ``clip_frames`` caps every clip."""
+    cap = job.clip_frames or info.frames
+    if job.segment is None:
+        return [(None, 0, min(info.frames, cap))]
+    step = max(1, round(job.segment * info.fps))
+    return [(i, a, min(step, info.frames - a, cap))
+            for i, a in enumerate(range(0, info.frames, step))]  # fmt: skip
+
+
+def _bytes(shape: tuple) -> int:
+    return int(np.prod(shape[1:])) * int(shape[0])
+
+
+def augment_row(
+    row: ManifestRow,
+    job: AugmentJob,
+    copies: list[int] | None = None,
+    done: Collection[tuple[int, int]] = (),
+) -> RowResult:
+    """Read one input, write its augmented copies (of each segment), return their manifest
+    entries. Small clips are decoded once for all copies; a clip whose frames would not fit
+    (``job.stream_above``) streams from the decoder through the recipe to the encoder chunk by
+    chunk, giving the same bytes.
+
+    Args:
+        copies: the copies to make (default: all ``job.copies``).
+        done: ``(segment, copy)`` pairs to skip (segment -1 without ``job.segment``).
 
     Never raises for a bad clip: the error is returned in ``RowResult.error``.
     """
     res = RowResult(row.rel)
-    todo = list(range(job.copies)) if copies is None else copies
+    todo = list(range(job.copies)) if copies is None else list(copies)
+    recipe = _recipe(job.recipe)
     try:
-        clip = read_clip(
-            row.path, max_frames=job.clip_frames, allow_truncated=job.damaged == "keep"
-        )
+        info = probe_video(row.path)
     except VideoReadError as e:
         res.error = str(e)
         return res
     except Exception as e:  # noqa: BLE001 - a decoder surprise must not stop the batch
         res.error = f"{row.path}: unreadable ({type(e).__name__}: {e})"
         return res
-    if clip.truncated:
-        res.warning = f"{row.path}: damaged stream, kept the {len(clip.frames)} frames that decode"
-    recipe = _recipe(job.recipe)
-    root = Path(job.output)
-    for k in todo:
-        seed = clip_seed(job.seed, row.rel, k)
-        try:
-            out = recipe.transform.augment(clip.frames, seed=seed)
-            frames = _even(out.clip)
-            rel_out = output_relpath(row.rel, k)
-            dest = _inside(root, rel_out)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            write_clip(dest, frames, clip.fps)
-        except (VidaugError, VideoWriteError, ValueError, OSError) as e:
-            res.error = f"{row.path}: copy {k}: {e}"
-            return res
-        entry: dict[str, Any] = {
-            "path": rel_out,
-            "source": row.rel,
-            "label": row.label,
-        }
-        if row.split is not None:
-            entry["split"] = row.split
-        if row.extra.get("group") is not None:
-            entry["group"] = row.extra["group"]
-        entry.update(
-            {
-                "copy": k,
-                "seed": seed,
-                "recipe": recipe.name,
-                "frames": int(frames.shape[0]),
-                "height": int(frames.shape[1]),
-                "width": int(frames.shape[2]),
-                "fps": round(float(clip.fps), 6),
-                "params": to_jsonable(out.params),
-            }
-        )
-        res.entries.append(entry)
+    whole: Clip | None = None
+    for seg, start, n in _segments(info, job):
+        for k in todo:
+            if (-1 if seg is None else seg, k) in done:
+                continue
+            key = row.rel if seg is None else f"{row.rel}#seg{seg}"
+            seed = clip_seed(job.seed, key, k)
+            dest_rel = output_relpath(row.rel, k, seg)
+            try:
+                dest = _inside(Path(job.output), dest_rel)
+                p = plan(recipe.transform, (n, info.height, info.width, 3), seed=seed)
+                big = max(_bytes(p.in_shape), _bytes(p.out_shape)) > job.stream_above
+                if seg is None and not big:  # decode once, every copy from memory
+                    if whole is None:
+                        whole = read_clip(
+                            row.path, max_frames=job.clip_frames,
+                            allow_truncated=job.damaged == "keep",
+                        )  # fmt: skip
+                        if whole.truncated:
+                            res.warning = (f"{row.path}: damaged stream, kept the "
+                                           f"{len(whole.frames)} frames that decode")  # fmt: skip
+                    out = recipe.transform.augment(whole.frames, seed=seed)
+                    frames = _even(out.clip)
+                    write_clip(dest, frames, whole.fps)
+                    record, shape, fps = out.params, frames.shape, whole.fps
+                else:
+                    record, shape = _stream_copy(row, job, info, recipe, p, seed, start, dest)
+                    fps = info.fps
+            except VideoReadError as e:
+                res.error = str(e)
+                return res
+            except (VidaugError, VideoWriteError, ValueError, OSError, MemoryError) as e:
+                res.error = f"{row.path}: copy {k}{_seg_name(seg)}: {e}"
+                return res
+            entry: dict[str, Any] = {"path": dest_rel, "source": row.rel, "label": row.label}
+            if row.split is not None:
+                entry["split"] = row.split
+            if row.extra.get("group") is not None:
+                entry["group"] = row.extra["group"]
+            if seg is not None:
+                entry.update(segment=seg, start=round(start / info.fps, 3),
+                             end=round((start + n) / info.fps, 3))  # fmt: skip
+            entry.update(
+                {
+                    "copy": k,
+                    "seed": seed,
+                    "recipe": recipe.name,
+                    "frames": int(shape[0]),
+                    "height": int(shape[1]),
+                    "width": int(shape[2]),
+                    "fps": round(float(fps), 6),
+                    "params": to_jsonable(record),
+                }
+            )
+            res.entries.append(entry)
     return res
+
+
+def _seg_name(seg: int | None) -> str:
+    return "" if seg is None else f" of segment {seg}"
+
+
+def _stream_copy(
+    row: ManifestRow,
+    job: AugmentJob,
+    info: VideoInfo,
+    recipe: Recipe,
+    p: Plan,
+    seed: int,
+    start: int,
+    dest: Path,
+) -> tuple[dict[str, Any], tuple]:
+    """Write one copy chunk by chunk (or, for a recipe that needs the whole clip, in memory
+    within ``job.memory_limit``); returns its params record and shape."""
+    for _attempt in range(2):
+        try:
+            with VideoSource(row.path, start=start, keep=32) as src:
+                if not p.streamable:
+                    need = _HELD * max(_bytes(p.in_shape), _bytes(p.out_shape))
+                    if job.memory_limit and need > job.memory_limit:
+                        gb = need / 2**30
+                        raise VidaugError(
+                            f"needs about {gb:.1f} GB in memory (its recipe has a step that "
+                            "must see the whole clip, e.g. Anonymize or an albumentations "
+                            "transform): cut the input with --segment SECONDS, or drop that step"
+                        )
+                    frames = src.read(np.arange(p.in_shape[0]))
+                    out = p.transform.replay(frames, p.record).clip
+                    out = _even(out)
+                    write_clip(dest, out, info.fps)
+                    return p.record, out.shape
+                h, w = p.out_shape[1:3]
+                even = (h - h % 2 or h, w - w % 2 or w)
+                chunk = max(1, _CHUNK_BYTES // max(1, p.frame_bytes()))
+                with ClipWriter(dest, info.fps, even) as wr:
+                    for x in iter_chunks(p, src.read, chunk=chunk):
+                        wr.write(x[:, : even[0], : even[1]])
+                return p.record, (p.out_shape[0], *even)
+        except ShortStream as e:  # fewer frames decode than the container lists
+            if e.available < 1:
+                raise VideoReadError(
+                    row.path, "no frame could be decoded", reason="no_frames"
+                ) from None
+            claimed = p.in_shape[0]
+            if job.damaged == "skip" and e.available < claimed - max(2, 0.02 * claimed):
+                raise VideoReadError(
+                    row.path, f"stream is truncated: decoded {e.available} of {claimed} frames",
+                    reason="truncated",
+                ) from None  # fmt: skip
+            p = plan(p.transform, (e.available, *p.in_shape[1:]), seed=seed)
+    raise VideoReadError(row.path, "the frame count keeps changing while decoding")
 
 
 def _even(frames: np.ndarray) -> np.ndarray:
@@ -217,22 +355,89 @@ def _worker_init() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send this worker SIGTERM when the parent dies (even by SIGKILL),
+    so no worker outlives the run."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def default_workers(rows: int = 1 << 30) -> int:
+    """Worker processes for a run: the cores this process may use, at most one per clip and
+    at most one per ``_WORKER_BYTES`` of memory."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, rows, _memory_bytes() // _WORKER_BYTES or 1))
+
+
+def _memory_bytes() -> int:
+    """Physical memory (``sysconf``; 8 GB when unknown)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 8 * 2**30
+
+
+def _remove_temp_files(root: Path) -> int:
+    """Delete the temporary files an interrupted run left under ``root`` (atomic writes'
+    ``.<name>.<pid>-<n>.tmp<suffix>``); the caller holds the output lock."""
+    n = 0
+    for tmp in root.rglob(".*.tmp*"):
+        if tmp.is_file() and _TMP.fullmatch(tmp.name):
+            tmp.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def _remove_previous_outputs(root: Path) -> int:
+    """``--overwrite``: delete the clips the previous run's manifest lists (inside ``root``
+    only), so none of them is left beside the new manifest."""
+    n = 0
+    for e in _read_done(root / MANIFEST, root).values():
+        try:
+            f = _inside(root, e["path"])
+        except (VidaugError, KeyError, TypeError):
+            continue
+        if f.is_file():
+            f.unlink()
+            n += 1
+    return n
 
 
 def _dumps(entry: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
 
 
-def _read_done(manifest: Path, root: Path) -> dict[tuple[str, int], dict[str, Any]]:
+def _entry_key(e: dict[str, Any]) -> tuple[str, int, int]:
+    """``(source, segment or -1, copy)``: an entry's identity and its place in the manifest."""
+    return (e["source"], int(e.get("segment", -1)), int(e["copy"]))
+
+
+def _read_done(manifest: Path, root: Path) -> dict[tuple[str, int, int], dict[str, Any]]:
     """Entries of an earlier (maybe interrupted) run whose files exist; torn lines are ignored."""
-    done: dict[tuple[str, int], dict[str, Any]] = {}
+    done: dict[tuple[str, int, int], dict[str, Any]] = {}
     if not manifest.is_file():
         return done
     with open(manifest, encoding="utf-8") as f:
         for line in f:
             try:
                 e = json.loads(line)
-                key = (e["source"], int(e["copy"]))
+                key = _entry_key(e)
                 ok = (root / e["path"]).is_file()
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut by the interruption
@@ -248,11 +453,14 @@ def augment_dataset(
     recipe: RecipeLike = "standard",
     copies: int = 1,
     seed: int = 0,
-    workers: int = 1,
+    workers: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
     clip_frames: int | None = None,
     damaged: Damaged = "keep",
+    segment: float | None = None,
+    memory_limit: int | None = None,
+    stream_above: int = STREAM_ABOVE,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[RowResult], None] | None = None,
 ) -> AugmentSummary:
@@ -260,19 +468,29 @@ def augment_dataset(
 
     Args:
         source: a video file, a folder (class subfolders become labels) or a CSV/JSONL manifest.
-        output: the output folder; gets ``<rel dir>/<stem>__aug<k>.mp4`` files and
-            ``manifest.jsonl`` (path, source, label, copy, seed, recipe, params, ...).
+        output: the output folder (not the input folder or inside it); gets
+            ``<rel dir>/<stem>__aug<k>.mp4`` files and ``manifest.jsonl`` (path, source, label,
+            copy, seed, recipe, params, ...). One run at a time: a second run on the same
+            folder is refused while the first holds its lock.
         recipe: a preset name, a YAML path, a :class:`Recipe` or a transform
             (:func:`~vidaug.augment.as_recipe`).
         copies: augmented copies per clip.
         seed: run seed; same seed → byte-identical outputs, for any ``workers``.
-        workers: processes (1 = in this process).
+        workers: processes (default: :func:`default_workers`, the usable cores bounded by
+            memory; 1 = in this process).
         resume: continue a run in ``output`` made with the same settings; finished copies are
-            kept as they are.
-        overwrite: redo a finished or interrupted run in ``output`` from scratch.
-        clip_frames: read at most this many frames of each clip.
+            kept as they are, the interrupted run's temporary files removed.
+        overwrite: redo a run in ``output`` from scratch, deleting the clips its manifest lists.
+        clip_frames: read at most this many frames of each clip (of each segment).
         damaged: ``keep`` (default) the decodable frames of a truncated clip with a warning,
             or ``skip`` it as a failure.
+        segment: cut each input into clips of this many seconds (long recordings): outputs
+            ``<stem>__seg<i>__aug<k>.mp4`` with ``segment``, ``start`` and ``end`` (seconds in
+            the source) in the manifest.
+        memory_limit: bytes a clip may hold when its recipe cannot stream (default: half the
+            memory divided among the workers); larger clips fail with one line, the rest go on.
+        stream_above: clips of more decoded bytes than this (in or out) stream chunk by chunk;
+            smaller ones are decoded once for all copies. Either way the bytes are the same.
         on_start: called with the number of clips before work starts.
         on_row: called after each clip with its :class:`RowResult`.
 
@@ -282,27 +500,55 @@ def augment_dataset(
     Raises:
         ManifestError: the source is missing, empty or malformed (nothing is written).
         RecipeError: the recipe is invalid (nothing is written).
-        VidaugError: bad settings, or ``output`` holds another run and neither ``resume``
-            nor ``overwrite`` was given.
+        UsageError: contradictory options; ``output`` is a file, inside the input, held by
+            another run, or holds another run and neither ``resume`` nor ``overwrite`` was given.
+        VidaugError: bad settings.
     """
     t0 = time.perf_counter()
     if copies < 1:
         raise VidaugError("copies must be ≥ 1")
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise VidaugError("workers must be ≥ 1")
     if seed < 0:
         raise VidaugError("seed must be ≥ 0")
     if clip_frames is not None and clip_frames < 1:
         raise VidaugError("clip_frames must be ≥ 1")
+    if segment is not None and not segment > 0:
+        raise VidaugError("segment must be > 0 seconds")
+    if resume and overwrite:
+        raise UsageError("resume and overwrite exclude each other: pick one")
     rec = as_recipe(recipe)
     rows = load_rows(source)
     root = Path(output)
     if root.exists() and not root.is_dir():
-        raise VidaugError(f"{root}: output exists and is not a folder")
-    job = AugmentJob(str(root), rec.to_dict(), copies, seed, clip_frames, damaged)
+        raise UsageError(f"{root}: output exists and is not a folder")
+    check_output_outside_input(root, source, (r.path for r in rows))
+    n_workers = default_workers(len(rows)) if workers is None else workers
+    limit = memory_limit if memory_limit is not None else _memory_bytes() // (2 * n_workers)
+    job = AugmentJob(
+        str(root), rec.to_dict(), copies, seed, clip_frames, damaged, segment, int(limit),
+        int(stream_above),
+    )  # fmt: skip
+    with output_lock(root):
+        return _run_locked(job, rows, root, resume, overwrite, n_workers, rec, t0,
+                           on_start, on_row)  # fmt: skip
+
+
+def _run_locked(
+    job: AugmentJob,
+    rows: list[ManifestRow],
+    root: Path,
+    resume: bool,
+    overwrite: bool,
+    workers: int,
+    rec: Recipe,
+    t0: float,
+    on_start: Callable[[int], None] | None,
+    on_row: Callable[[RowResult], None] | None,
+) -> AugmentSummary:
     manifest = root / MANIFEST
     job_file = root / JOB_FILE
-    done: dict[tuple[str, int], dict[str, Any]] = {}
+    done: dict[tuple[str, int, int], dict[str, Any]] = {}
     if manifest.exists() or job_file.exists():
         if resume:
             try:
@@ -310,17 +556,19 @@ def augment_dataset(
             except (OSError, ValueError):
                 earlier = None
             if earlier != job.settings():
-                raise VidaugError(
-                    f"{root}: was made with other settings (recipe, seed, copies, clip frames "
-                    "or version); use another output folder or overwrite (--overwrite)"
+                raise UsageError(
+                    f"{root}: was made with other settings (recipe, seed, copies, clip frames, "
+                    "segment or version); use another output folder or overwrite (--overwrite)"
                 )
             done = _read_done(manifest, root)
-        elif not overwrite:
-            raise VidaugError(
+        elif overwrite:
+            _remove_previous_outputs(root)
+        else:
+            raise UsageError(
                 f"{root}: already holds a vidaug run; resume it (--resume) or "
                 "overwrite it (--overwrite)"
             )
-    root.mkdir(parents=True, exist_ok=True)
+    _remove_temp_files(root)
     atomic_write_text(job_file, json.dumps(job.settings(), indent=1, sort_keys=True) + "\n")
     # start the journal from the entries kept (drops a torn last line)
     kept = [done[k] for k in sorted(done)]
@@ -329,12 +577,13 @@ def augment_dataset(
     summary = AugmentSummary(root, sources=len(rows), resumed=len(kept), recipe=rec.name)
     work = []
     for row in rows:
-        missing = [k for k in range(copies) if (row.rel, k) not in done]
-        if missing:
-            work.append((row, missing))
+        row_done = {(seg, c) for (src, seg, c) in done if src == row.rel}
+        missing = [k for k in range(job.copies) if (-1, k) not in row_done]
+        if job.segment is not None or missing:
+            work.append((row, missing if job.segment is None else None, row_done))
     if on_start:
         on_start(len(rows))
-    queued = {row.rel for row, _ in work}
+    queued = {row.rel for row, *_ in work}
     for row in rows:  # rows already complete count as progress
         if on_row and row.rel not in queued:
             on_row(RowResult(row.rel))
@@ -356,24 +605,43 @@ def augment_dataset(
                 on_row(res)
 
         if workers == 1 or len(work) <= 1:
-            for row, missing in work:
-                finish(augment_row(row, job, missing))
+            for row, missing, row_done in work:
+                finish(augment_row(row, job, missing, row_done))
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
-                pending = {pool.submit(augment_row, row, job, missing) for row, missing in work}
-                try:
-                    while pending:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in finished:
-                            finish(fut.result())
-                except BaseException:
-                    for fut in pending:
-                        fut.cancel()
-                    raise
-    entries.sort(key=lambda e: (e["source"], e["copy"]))
+            _run_pool(work, job, min(workers, len(work)), finish, root)
+    entries.sort(key=_entry_key)
     atomic_write_text(manifest, "".join(_dumps(e) + "\n" for e in entries))
     summary.failures.sort()
     summary.warnings.sort()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _run_pool(
+    work: list[tuple[ManifestRow, list[int] | None, set[tuple[int, int]]]],
+    job: AugmentJob,
+    workers: int,
+    finish: Callable[[RowResult], None],
+    root: Path,
+) -> None:
+    """Map :func:`augment_row` over worker processes. On an interruption (Ctrl-C, SIGTERM)
+    the workers are stopped at once and their temporary files removed; finished clips stay."""
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    try:
+        pending = {pool.submit(augment_row, row, job, missing, row_done)
+                   for row, missing, row_done in work}  # fmt: skip
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                finish(fut.result())
+    except BaseException:
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+        _remove_temp_files(root)
+        raise
+    pool.shutdown(wait=True)

@@ -1,0 +1,281 @@
+"""Video files frame by frame: probe, read any frames, write chunk by chunk.
+
+The streaming side of :mod:`vidaug.datasets._io` for recordings that do not fit in memory:
+:func:`probe_video` reads a file's size and frame count without decoding it,
+:class:`VideoSource` decodes just the frames asked for (sequentially, keeping a few recent ones,
+seeking back when an index map goes backwards), and :class:`ClipWriter` writes frames as they
+come, atomically, with the same encoder settings as :func:`~vidaug.datasets.write_clip`, so a
+streamed clip has the same bytes as one written whole.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from vidaug.datasets._atomic import atomic_path
+from vidaug.datasets._io import _COUNTED, _DEFAULT_FPS, _WRITE_FOURCC, _sniff_unopenable
+from vidaug.datasets._quiet import cv2, maybe_quiet
+from vidaug.errors import VideoReadError, VideoWriteError
+
+__all__ = ["ClipWriter", "VideoInfo", "VideoSource", "probe_video"]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a file holds, read from its container (nothing decoded unless ``counted``).
+
+    Attributes:
+        frames: frame count (the container's for MP4/MOV/AVI, else counted by a grab pass).
+        fps: frame rate (30 when the container reports none).
+        height, width: frame size.
+        counted: the count comes from a grab pass (exact) rather than the container.
+    """
+
+    path: str
+    frames: int
+    fps: float
+    height: int
+    width: int
+    counted: bool = False
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.height * self.width * 3
+
+
+def _open(path: str) -> cv2.VideoCapture:
+    p = Path(path)
+    if not p.exists():
+        raise VideoReadError(path, "file not found", reason="missing")
+    if p.is_dir():
+        raise VideoReadError(path, "is a directory, not a video file", reason="missing")
+    if p.stat().st_size == 0:
+        raise VideoReadError(path, "empty file (0 bytes), not a video", reason="not_a_video")
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise _sniff_unopenable(p, path)
+    return cap
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Frame count, rate and size of a video file, without decoding it where the container
+    stores its count (MP4, MOV, AVI); other containers are counted by a grab-only pass.
+
+    Raises:
+        VideoReadError: missing, empty or unopenable file.
+    """
+    shown = os.fspath(path)
+    with maybe_quiet():
+        cap = _open(shown)
+        try:
+            fps = float(cap.get(cv2.CAP_PROP_FPS))
+            fps = fps if math.isfinite(fps) and fps > 0 else _DEFAULT_FPS
+            h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            n = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
+            counted = False
+            if not n or Path(shown).suffix.lower() not in _COUNTED:
+                n, counted = 0, True
+                while cap.grab():
+                    n += 1
+        finally:
+            cap.release()
+    if n < 1 or h < 1 or w < 1:
+        raise VideoReadError(shown, "no frame could be decoded", reason="no_frames")
+    return VideoInfo(shown, n, fps, h, w, counted)
+
+
+class ShortStream(Exception):  # noqa: N818 - a signal, not an error the user sees
+    """The stream ended before a requested frame: ``available`` frames decode."""
+
+    def __init__(self, available: int) -> None:
+        super().__init__(f"the stream ends after {available} frames")
+        self.available = available
+
+
+class VideoSource:
+    """Decode frames of one file by index, in memory bounded by ``keep`` frames.
+
+    ``read(indices)`` returns the frames ``start + i`` (RGB) for ``i`` in ``indices``, which may
+    repeat and go backwards. Frames are decoded in order; the last ``keep`` decoded frames are
+    kept, so small steps back (jitter) cost nothing, and a bigger step back re-positions the
+    decoder (``CAP_PROP_POS_FRAMES``; if the file cannot seek, it is reopened and read forward).
+
+    Raises (from ``read``):
+        ShortStream: the stream ends before a requested frame (a damaged or mis-counted file).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, start: int = 0, keep: int = 64) -> None:
+        self.path = os.fspath(path)
+        self.start = int(start)
+        self.keep = max(1, int(keep))
+        self._cap: cv2.VideoCapture | None = None
+        self._next = 0  # absolute index of the frame the next read() decodes
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.decoded = 0  # frames decoded (for the caller's statistics)
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self._cache.clear()
+
+    def _seek(self, index: int) -> None:
+        if self._cap is None:
+            self._cap = _open(self.path)
+            self._next = 0
+        if index == self._next:
+            return
+        if index > self._next and index - self._next <= 2 * self.keep:
+            while self._next < index:  # a short way forward: grab (decode, no conversion)
+                if not self._cap.grab():
+                    raise ShortStream(self._next - self.start)
+                self._next += 1
+            return
+        if (
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            and int(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == index
+        ):
+            self._next = index
+            return
+        self._cap.release()  # no reliable seek: reopen and read forward
+        self._cap = _open(self.path)
+        self._next = 0
+        while self._next < index:
+            if not self._cap.grab():
+                raise ShortStream(self._next - self.start)
+            self._next += 1
+
+    def _frame(self, index: int) -> np.ndarray:
+        hit = self._cache.get(index)
+        if hit is not None:
+            self._cache.move_to_end(index)
+            return hit
+        with maybe_quiet():
+            self._seek(index)
+            assert self._cap is not None
+            ok, bgr = self._cap.read()
+        if not ok or bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+            raise ShortStream(index - self.start)
+        self._next = index + 1
+        self.decoded += 1
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        self._cache[index] = rgb
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return rgb
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        """The frames ``start + indices`` as one ``(n, H, W, 3)`` uint8 RGB array."""
+        idx = np.asarray(indices, dtype=np.int64) + self.start
+        order = np.unique(idx)  # decode each wanted frame once, in file order
+        got = {int(i): self._frame(int(i)) for i in order}
+        return np.stack([got[int(i)] for i in idx])
+
+
+class ClipWriter:
+    """Write an RGB clip frame by frame, atomically (the file appears only on success).
+
+    The same container / codec / settings as :func:`~vidaug.datasets.write_clip`: the same
+    frames give the same bytes whether written whole or streamed.
+
+    Example:
+        >>> with ClipWriter("out.mp4", fps=25.0, size=(720, 1280)) as w:
+        ...     for chunk in chunks:
+        ...         w.write(chunk)
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]) -> None:
+        dest = Path(path)
+        if dest.suffix == "":
+            dest = dest.with_name(dest.name + ".mp4")
+        fourcc = _WRITE_FOURCC.get(dest.suffix.lower())
+        if fourcc is None:
+            raise ValueError(
+                f"{dest}: cannot write '{dest.suffix}' videos; use one of "
+                + ", ".join(_WRITE_FOURCC)
+            )
+        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
+            raise ValueError(f"fps must be a number > 0, got {fps!r}")
+        if not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps!r}")
+        h, w = int(size[0]), int(size[1])
+        if h < 1 or w < 1:
+            raise ValueError(f"frame size must be ≥ 1, got {h}x{w}")
+        if h % 2 or w % 2:
+            raise ValueError(
+                f"frame height and width must be even to be written as video, got {h}x{w} "
+                "(OpenCV's encoder would silently drop the last row/column): crop or pad first"
+            )
+        self.path, self.fps, self.size, self.fourcc = dest, float(fps), (h, w), fourcc
+        self.frames = 0
+        self._atomic = None
+        self._writer = None
+
+    def __enter__(self) -> ClipWriter:
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        h, w = self.size
+        with maybe_quiet():
+            self._writer = cv2.VideoWriter(
+                str(tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h)
+            )
+        self._tmp = tmp
+        if not self._writer.isOpened():
+            self._writer.release()
+            err = VideoWriteError(
+                f"{self.path}: OpenCV could not open a video writer ({self.fourcc}, {w}x{h})"
+            )
+            self._atomic.__exit__(type(err), err, None)
+            raise err
+        return self
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append ``(n, H, W, 3)`` uint8 RGB frames (or one ``(H, W, 3)`` frame)."""
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (*self.size, 3):
+            raise ValueError(
+                f"frames must be uint8 (n, {self.size[0]}, {self.size[1]}, 3), got "
+                f"{frames.dtype} {frames.shape}"
+            )
+        assert self._writer is not None
+        with maybe_quiet():
+            for frame in frames:
+                # RGB in, BGR to OpenCV (the mirror of read_clip's conversion)
+                self._writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+        self.frames += len(frames)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._writer is not None and self._atomic is not None
+        self._writer.release()
+        if exc is None and self.frames == 0:
+            exc = ValueError(f"{self.path}: no frames were written")
+        elif exc is None and (not self._tmp.exists() or self._tmp.stat().st_size == 0):
+            exc = VideoWriteError(f"{self.path}: OpenCV wrote no data")
+        if exc is not None:
+            self._atomic.__exit__(type(exc), exc, tb)
+            if exc_type is None:
+                raise exc
+            return
+        self._atomic.__exit__(None, None, None)
