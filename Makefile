@@ -1,6 +1,8 @@
 # vidaug: two commands set everything up on a fresh machine.
 #   make demo   create .venv, install, augment the bundled sample clips (offline)
 #   make test   create .venv, install with dev extras, run pytest
+#   make tour   make the README examples' inputs (mix/, clips/, unseen/, tracks.csv)
+#               from the bundled sample clips (offline)
 #   make bench  run the speed benchmarks (results: benchmarks/RESULTS.md); also
 #               bench-mining and bench-training (need ../shared)
 PYTHON ?= python3
@@ -10,7 +12,7 @@ PIP    := $(PY) -m pip
 DEMO_OUT ?= demo_out
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-mining bench-training lint clean venv
+.PHONY: demo test tour bench bench-mining bench-training lint clean venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,10 @@ demo: $(VENV)/.installed
 	@echo "outputs:  $(abspath $(DEMO_OUT))/  (mp4 clips)"
 	@echo "manifest: $(abspath $(DEMO_OUT))/manifest.jsonl  (one row per clip: source, label, seed, params)"
 
+tour: $(VENV)/.installed
+	$(PY) docs/tour_data.py .
+	@echo "now run the README's examples from here (see its 30-second tours)"
+
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -56,3 +62,5 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache *.egg-info
+	rm -rf mix clips unseen tracks.csv samples.index curated dups.* hard.html sheet.png side.gif \
+	  motion.keras* plain.keras* motion*.tflite plain*.tflite

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import make_clip
 from test_cli_augment import manifest, run, tree_bytes
@@ -154,7 +155,7 @@ def test_output_inside_input_is_refused(data, where):
 
 def test_resume_with_overwrite_is_a_usage_error(data, tmp_path):
     r = run("augment", data, tmp_path / "o", "--resume", "--overwrite")
-    assert r.exit_code == 2 and "exclude each other" in r.stderr
+    assert r.exit_code == 2 and "choose one" in r.stderr
 
 
 def _children(pid: int) -> list[int]:
@@ -207,3 +208,30 @@ def test_killing_the_parent_stops_the_workers(tmp_path, sig):
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.2)
     assert not [w for w in workers if _alive(w)]
+
+
+def _corrupt(src: Path, dest: Path) -> Path:
+    """``src`` with a few hundred random bytes written into the middle of its stream."""
+    b = bytearray(src.read_bytes())
+    rng = np.random.default_rng(0)
+    for off in (len(b) // 3, len(b) // 2, 2 * len(b) // 3):
+        b[off : off + 400] = rng.integers(0, 256, 400, dtype=np.uint8).tobytes()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(bytes(b))
+    return dest
+
+
+@pytest.mark.parametrize("stream_above", [None, 0])
+def test_mid_stream_corruption_is_warned_about(tmp_path, stream_above):
+    """A clip whose frames decode with errors (green blocks) is no longer passed silently."""
+    ok = write_clip(tmp_path / "ok.mp4", make_clip(60, 96, 128), fps=10.0)
+    data = tmp_path / "data"
+    _corrupt(ok, data / "bad.mp4")
+    write_clip(data / "good.mp4", make_clip(60, 96, 128, seed=3), fps=10.0)
+    assert read_clip(ok).decode_errors == 0
+    assert read_clip(data / "bad.mp4").decode_errors > 0
+    kw = {} if stream_above is None else {"stream_above": stream_above}
+    s = augment_dataset(data, tmp_path / "out", recipe="light", workers=1, **kw)
+    assert s.ok and s.written == 2
+    assert [c for c, _ in s.warnings] == ["bad.mp4"]
+    assert "decoder reported" in s.warnings[0][1]

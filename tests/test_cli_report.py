@@ -86,7 +86,7 @@ def test_preview_draws_boxes(video, tmp_path):
 
 @pytest.mark.parametrize(
     ("case", "code"),
-    [("missing", 1), ("not_video", 1), ("recipe", 2), ("suffix", 2), ("boxes", 1)],
+    [("missing", 2), ("not_video", 1), ("recipe", 2), ("suffix", 2), ("boxes", 1)],
 )
 def test_preview_bad_input_is_one_line(case, code, video, tmp_path):
     out = tmp_path / "keep.png"
@@ -164,7 +164,7 @@ def test_report_without_sidecar_uses_clips(video, tmp_path):
     assert r.exit_code == 0 and "--clips" in r.stderr  # a warning, then a text-only report
 
 
-@pytest.mark.parametrize(("case", "code"), [("missing", 1), ("bad", 1), ("suffix", 2)])
+@pytest.mark.parametrize(("case", "code"), [("missing", 2), ("bad", 1), ("suffix", 2)])
 def test_report_errors(case, code, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a"}\n')

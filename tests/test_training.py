@@ -289,13 +289,13 @@ def test_cli_train_evaluate_export(labelled, tmp_path):
     m = tmp_path / "m.keras"
     r = run("train", labelled, "--model", "seed", "--hook", "--epochs", "1", "--frames", "2",
             "--out", m, "--json")  # fmt: skip
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # results and model first, then exit 1: a clip skipped
     s = json.loads(r.stdout)
     assert s["class_names"] == ["a", "b"] and "accuracy" in s["final"] and m.is_file()
     assert "broken" in r.stderr  # the unreadable clip is reported, not fatal
     out = tmp_path / "metrics.json"
     r = run("evaluate", m, labelled, "--out", out)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # the same: metrics of the rest, then exit 1
     assert "accuracy" in r.stdout and "confusion" in r.stdout
     rep = json.loads(out.read_text())
     assert rep["n"] == 6 and set(rep["per_class"]) == {"a", "b"}
@@ -322,7 +322,7 @@ def test_cli_train_bad_input(tmp_path, labelled):
     one = tmp_path / "one"
     shutil.copytree(labelled / "a", one / "a")
     r = run("train", one, "--epochs", "1")
-    assert r.exit_code == 1 and "2 classes" in r.stderr
+    assert r.exit_code == 2 and "2 classes" in r.stderr
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"junk")
     r = run("evaluate", bad, labelled)
@@ -334,12 +334,12 @@ def test_cli_train_bad_input(tmp_path, labelled):
         run(
             "train", labelled, "--model", "seed", "--epochs", "1", "--frames", "2", "--out", m
         ).exit_code
-        == 0
+        == 1  # trained and saved; exit 1: the broken clip was skipped
     )
     r = run("evaluate", m, labelled, "--split", "test")
     assert r.exit_code == 1 and "no clips in split 'test'" in r.stderr
     more = tmp_path / "more.keras"  # a continued model records no workflow it did not run
-    assert run("train", labelled, "--model", m, "--epochs", "1", "--out", more).exit_code == 0
+    assert run("train", labelled, "--model", m, "--epochs", "1", "--out", more).exit_code == 1
     side = json.loads((tmp_path / "more.keras.json").read_text())
     assert "config" not in side and side["workflow"].startswith("continued")
     r = run("evaluate", more, labelled, "--cv", "2")
@@ -376,15 +376,15 @@ def test_cli_curate(tmp_path):
     # the curated manifest trains directly
     assert {r.split for r in load_rows(out / "manifest.jsonl")} == {"train", "val", "test"}
     r = run("curate", data, out, "--embedder", emb)
-    assert r.exit_code == 1 and "not empty" in r.stderr
+    assert r.exit_code == 2 and "not empty" in r.stderr  # a usage problem (issue 11 §3)
 
 
 def test_cli_curate_bad_input(tmp_path):
     r = run("curate", tmp_path / "nope", tmp_path / "out")
-    assert r.exit_code in (1, 2) and "nope" in r.stderr and "Traceback" not in r.output
+    assert r.exit_code == 2 and "nope" in r.stderr and "Traceback" not in r.output
     data = write_labelled_clips(tmp_path / "data", per_class=2)
     r = run("curate", data, tmp_path / "o2", "--split", "zero")
-    assert r.exit_code == 1 and "--split" in r.stderr
+    assert r.exit_code == 2 and "--split" in r.stderr
     one = tmp_path / "one"
     shutil.copytree(data / "a", one / "a")
     r = run("curate", one, tmp_path / "o3")

@@ -2,22 +2,73 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from vidaug._version import __version__
 from vidaug.errors import ManifestError, RecipeError, UsageError, VidaugError
 
-app = typer.Typer(
+
+class _PlainHelp:
+    """Help as click always printed it: ``Usage: vidaug augment [OPTIONS] INPUT OUTPUT``
+    (typer ≥ 0.2x prints ``{input} {output}``) and flags without a type (``--json``, not
+    ``--json <bool>``). Mixed into the app's command and group classes."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for p in self.params:
+            if isinstance(p, TyperArgument) and p.metavar is None:
+                p.metavar = (p.name or "arg").upper()
+            elif getattr(p, "is_flag", False) and p.metavar is None:
+                p.metavar = ""  # the type column shows the metavar: nothing for a flag
+
+    def get_help_option(self, ctx: Any) -> Any:
+        opt = super().get_help_option(ctx)  # type: ignore[misc]
+        if opt is not None and opt.metavar is None:
+            opt.metavar = ""
+        return opt
+
+
+class _Command(_PlainHelp, TyperCommand):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for p in self.get_params(ctx):
+            if isinstance(p, TyperArgument):
+                name = p.metavar + ("..." if p.nargs != 1 else "")
+                pieces.append(name if p.required else f"[{name}]")
+            else:
+                pieces.extend(p.get_usage_pieces(ctx))
+        return pieces
+
+
+class _Group(_PlainHelp, TyperGroup):
+    pass
+
+
+class _Typer(typer.Typer):
+    """``typer.Typer`` whose commands are :class:`_Command` s."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="vidaug",
     help="Temporally consistent video augmentation, dataset mining and curation.",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,10 +82,88 @@ out_console = Console(highlight=False)
 USAGE_ERRORS = (ManifestError, RecipeError, UsageError)
 
 
+def one_line(text: str) -> str:
+    """``text`` as one line of printable text: line breaks and runs of blanks become one
+    space, other control characters are dropped (a library's multi-line message, bytes of a
+    damaged file)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one red line on stderr and exit with ``code``."""
-    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(one_line(message))}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 clip``, ``2 clips`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def human_size(n: int) -> str:
+    """A file size for people: ``512 B``, ``61.2 kB``, ``3.4 MB`` (powers of 1000)."""
+    if n < 1000:
+        return f"{n} B"
+    size = float(n)
+    for unit in ("kB", "MB", "GB"):
+        size /= 1000
+        if size < 999.95 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EISDIR: "is a directory",
+    errno.ENOTDIR: "not a directory",
+}
+#: vidaug's temporary files (``datasets.atomic_path``): ``.<name>.<pid>-<n>.tmp<suffix>``.
+_ATOMIC_TMP = re.compile(r"^\.(?P<name>.+)\.\d+-\d+\.tmp[^/]*$")
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for a failed file operation: the file the user named (not vidaug's temporary
+    file next to it) and why."""
+    reason = _OS_REASONS.get(e.errno or 0) or (e.strerror or type(e).__name__).lower()
+    where = e.filename2 if e.filename2 is not None else e.filename
+    if where is None:  # e.g. a write() that ran out of space
+        return reason
+    p = Path(os.fsdecode(where))
+    m = _ATOMIC_TMP.match(p.name)
+    return f"{p.with_name(m['name']) if m else p}: {reason}"
+
+
+def check_out_file(path: Path | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work, an output file that cannot be written (exit 2): a directory,
+    a wrong suffix, a parent that is a file or a folder without write permission."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file name", 2)
+    if suffixes and path.suffix.lower() not in suffixes:
+        fail(f"{option} {path}: must end in {', '.join(suffixes)}", 2)
+    _check_writable_parent(path, option)
+
+
+def check_out_dir(path: Path, what: str) -> None:
+    """Refuse, before any work, an output folder that cannot be made or written (exit 2)."""
+    if path.exists() and not path.is_dir():
+        fail(f"{what} {path}: exists and is not a folder", 2)
+    _check_writable_parent(path / "x", what)
+
+
+def _check_writable_parent(path: Path, what: str) -> None:
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        fail(f"{what} {path}: {parent} is not a folder", 2)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"{what} {path}: cannot write in {parent} (permission denied)", 2)
 
 
 def _version(value: bool) -> None:
@@ -57,13 +186,16 @@ def _root(
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn library errors into one red line: exit 2 for bad input/recipe, 1 otherwise."""
+    """Turn library errors into one red line: exit 2 for bad input/recipe, 1 otherwise (a
+    file the system refused to write or read, such as a full disk, is 1 as well)."""
     try:
         yield
     except USAGE_ERRORS as e:
         fail(str(e), 2)
     except VidaugError as e:
         fail(str(e), 1)
+    except OSError as e:
+        fail(os_error_line(e), 1)
 
 
 class Terminated(KeyboardInterrupt):
@@ -86,6 +218,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt as e:  # a command that does not handle it itself
         sys.exit(getattr(e, "exit_code", 130))
+    except OSError as e:  # full disk, read-only folder, … outside a command's cli_errors
+        if os.environ.get("VIDAUG_DEBUG"):
+            raise
+        err_console.print(f"[red]error:[/red] {escape(os_error_line(e))}", soft_wrap=True)
+        sys.exit(1)
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if os.environ.get("VIDAUG_DEBUG"):
             raise
@@ -148,7 +285,9 @@ class ClipProgress:
         self.progress.console.print(markup, soft_wrap=True)
 
     def stop(self) -> None:
-        self.progress.stop()
+        # rich prints an empty line when a bar that never showed is stopped (not a terminal)
+        if self.progress.live.is_started:
+            self.progress.stop()
 
 
 def clip_progress(verb: str) -> ClipProgress:

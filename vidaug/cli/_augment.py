@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._app import (
+    app,
+    check_out_dir,
+    cli_errors,
+    clip_progress,
+    err_console,
+    fail,
+    out_console,
+    plural,
+)
 from vidaug.cli._choices import Damaged
 from vidaug.cli._options import AsJson, Recipe
 
@@ -77,13 +86,14 @@ def augment(
     so). Unreadable clips are reported and skipped; the exit code is then 1. A bad recipe or a
     missing input exits 2 before anything is written.
     """
+    if resume and overwrite:
+        fail("--resume continues a run and --overwrite redoes it: choose one", 2)
+    check_out_dir(output, "OUTPUT")
     from vidaug.pipelines import augment_dataset
 
     progress = clip_progress("augment")
 
-    def on_row(res) -> None:
-        if res.error:
-            progress.say(f"[red]failed:[/red] {escape(res.error)}")
+    def on_row(res) -> None:  # failures are listed once, under the summary line
         if res.warning:
             progress.say(f"[yellow]warning:[/yellow] {escape(res.warning)}")
         progress.advance(res.rel)
@@ -118,10 +128,14 @@ def augment(
         out_console.print_json(json.dumps(summary.to_dict()))
     color = "green" if summary.ok else "red"
     err_console.print(
-        f"[{color}]done[/{color}]: {summary.written} clips written from {summary.sources} "
-        f"sources (recipe {summary.recipe}, {summary.seconds:.1f} s)"
+        f"[{color}]done[/{color}]: {plural(summary.written, 'clip')} written from "
+        f"{plural(summary.sources, 'source')} (recipe {summary.recipe}, {summary.seconds:.1f} s)"
         + (f", {summary.resumed} kept from the earlier run" if summary.resumed else "")
-        + (f", [yellow]{len(summary.warnings)} warnings[/yellow]" if summary.warnings else "")
+        + (
+            f", [yellow]{plural(len(summary.warnings), 'warning')}[/yellow]"
+            if summary.warnings
+            else ""
+        )
         + (f", [red]{len(summary.failures)} failed[/red]" if summary.failures else ""),
         soft_wrap=True,
     )

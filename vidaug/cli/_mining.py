@@ -11,7 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._app import (
+    app,
+    check_out_file,
+    cli_errors,
+    clip_progress,
+    err_console,
+    out_console,
+    plural,
+)
 from vidaug.cli._choices import IndexType, Keep
 from vidaug.cli._options import AsJson, Batch, Embedder, Frames, Layer, Report, Weights
 
@@ -36,8 +44,6 @@ def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "em
     progress = clip_progress(verb)
 
     def on_clip(cf) -> None:
-        if cf is not None and cf.error:
-            progress.say(f"[red]failed:[/red] {escape(cf.error)}")
         progress.advance(cf.row.rel if cf is not None else "cached")
 
     from vidaug.datasets import load_rows
@@ -66,7 +72,14 @@ def embed(
     fps: Fps = None,
     batch: Batch = 32,
     append: Annotated[
-        bool, typer.Option("--append", help="Add new clips without rebuilding.")
+        bool,
+        typer.Option(
+            "--append", help="Add INPUT's new and changed clips to the index without rebuilding."
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an index that holds clips INPUT does not have."),
     ] = False,
     index_type: Annotated[
         IndexType, typer.Option("--index-type", help="auto: flat, IVF when large.")
@@ -76,8 +89,17 @@ def embed(
     ] = 16,
     as_json: AsJson = False,
 ) -> None:
-    """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips)."""
+    """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips).
+
+    An index holding clips that INPUT lacks is refused unless --append (add INPUT to it) or
+    --overwrite (replace it). Progress is saved to OUT as it goes: a run that is stopped keeps
+    the clips already embedded, and running it again embeds only the rest.
+    """
     with cli_errors():
+        if append and overwrite:
+            from vidaug.errors import UsageError
+
+            raise UsageError("--append adds to the index and --overwrite replaces it: choose one")
         rep = _embed_with_progress(
             input,
             embedder,
@@ -88,6 +110,7 @@ def embed(
             fps=fps,
             batch=batch,
             append=append,
+            overwrite=overwrite,
             kind=index_type.value,
             nprobe=nprobe,
         )
@@ -119,8 +142,13 @@ def embed(
 @app.command("search")
 def search(
     index_dir: Annotated[Path, typer.Argument(help="An index made by `vidaug embed`.")],
-    query: Annotated[Path, typer.Argument(help="The query video.")],
-    k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours.")] = 10,
+    query: Annotated[
+        Path,
+        typer.Argument(
+            help="The query: a video, or a folder / .csv / .jsonl manifest (every clip is a query)."
+        ),
+    ],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many neighbours.")] = 10,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     layer: Layer = None,
@@ -130,13 +158,23 @@ def search(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Print the clips of an index most similar to a query clip (cosine similarity)."""
+    """Print the clips of an index most similar to each query clip (cosine similarity).
+
+    QUERY is one video (one table; --json: a list of hits) or a folder or manifest whose
+    every clip is searched (one table per query clip; --json: a list of {"query", "hits"},
+    one per query clip). Query clips that cannot be read are listed, and the exit code is 1.
+    """
     from vidaug.datasets import load_rows
+    from vidaug.errors import UsageError, VidaugError
     from vidaug.mining import EmbeddingIndex, embed_rows
 
     with cli_errors():
+        for path, what in ((index_dir, "index directory"), (query, "query file or folder")):
+            if not path.exists():
+                raise UsageError(f"{path}: no such {what}")
         ix = EmbeddingIndex.load(index_dir)
         rows = load_rows(query)
+        single = query.is_file() and query.suffix.lower() not in (".csv", ".jsonl")
         emb = _embedder(embedder, weights, layer)
         ix.require_model(emb.model_id, index_dir)
         fps = None
@@ -146,33 +184,49 @@ def search(
                 fps = float(sampling[3:])
             else:
                 frames = int(sampling[1:])
-        q = embed_rows(rows, emb, frames=frames or 8, fps=fps)
-        if q.failures:
-            from vidaug.errors import VidaugError
-
-            raise VidaugError(q.failures[0][1])
+        progress = clip_progress("embed")
+        if not single:
+            progress.start(len(rows))
+        try:
+            q = embed_rows(rows, emb, frames=frames or 8, fps=fps,
+                           on_clip=lambda cf: progress.advance(cf.row.rel))  # fmt: skip
+        finally:
+            progress.stop()
+        if not q.clips:
+            raise VidaugError(q.failures[0][1] if single else f"{query}: no query clip could be "
+                              f"read (e.g. {q.failures[0][1]})")  # fmt: skip
         sims, ids = ix.search_clips(q.clip_emb, min(k, len(ix)))
-    rows = [
+    results = [
         {
-            "rank": r + 1,
-            "id": ix.clips[i]["id"],
-            "label": ix.clips[i].get("label"),
-            "similarity": round(float(s), 4),
+            "query": c["id"],
+            "hits": [
+                {
+                    "rank": r + 1,
+                    "id": ix.clips[i]["id"],
+                    "label": ix.clips[i].get("label"),
+                    "similarity": round(float(s), 4),
+                }
+                for r, (s, i) in enumerate(zip(sims[j], ids[j], strict=True))
+                if i >= 0
+            ],
         }
-        for r, (s, i) in enumerate(zip(sims[0], ids[0], strict=True))
-        if i >= 0
+        for j, c in enumerate(q.clips)
     ]
     if as_json:
-        out_console.print_json(json.dumps(rows))
+        out_console.print_json(json.dumps(results[0]["hits"] if single else results))
+        _exit_if_failed(q.failures)
         return
-    t = Table(title=f"nearest to {query.name}", title_justify="left")
-    for c in ("rank", "similarity", "label", "clip"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(
-            str(r["rank"]), f"{r['similarity']:.4f}", escape(str(r["label"])), escape(r["id"])
-        )
-    out_console.print(t)
+    for res in results:
+        name = query.name if single else res["query"]
+        t = Table(title=f"nearest to {escape(name)}", title_justify="left")
+        for c in ("rank", "similarity", "label", "clip"):
+            t.add_column(c)
+        for r in res["hits"]:
+            t.add_row(
+                str(r["rank"]), f"{r['similarity']:.4f}", escape(str(r["label"])), escape(r["id"])
+            )
+        out_console.print(t)
+    _exit_if_failed(q.failures)
 
 
 def _write_rows(path: Path, results: Results) -> None:
@@ -234,6 +288,7 @@ def dedup(
     from vidaug.report import check_results
 
     check_html_path(report, "--report")
+    check_out_file(out, "--out")
     started = time.perf_counter()
     failed: list[tuple[str, str]] = []
     with cli_errors():
@@ -265,8 +320,10 @@ def dedup(
         _exit_if_failed(failed)
         return
     out_console.print(
-        f"{s['clips']} clips, {s['pairs']} duplicate pairs in {s['groups']} groups: "
-        f"{s['duplicates']} clips would be dropped, {s['leaks']} leaking across splits"
+        f"{plural(s['clips'], 'clip')}, {plural(s['pairs'], 'duplicate pair')} in "
+        f"{plural(s['groups'], 'group')}: {plural(s['duplicates'], 'clip')} would be dropped, "
+        f"{s['leaks']} leaking across splits",
+        soft_wrap=True,
     )
     for g in res.groups[:50]:
         out_console.print(
@@ -282,7 +339,10 @@ def dedup(
 def _exit_if_failed(failed: list[tuple[str, str]]) -> None:
     """After the results are out: list the clips that could not be read, exit 1."""
     if failed:
-        err_console.print(f"[red]{len(failed)} clips could not be read and were left out:[/red]")
+        err_console.print(
+            f"[red]{plural(len(failed), 'clip')} could not be read and "
+            f"{'was' if len(failed) == 1 else 'were'} left out:[/red]"
+        )
         _report_failures(failed)
         raise typer.Exit(1)
 
@@ -313,7 +373,7 @@ def mine_hard(
     index: Annotated[
         Path | None, typer.Option("--index", help="Reuse embeddings from this index directory.")
     ] = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per clip.")] = 10,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Neighbours per clip.")] = 10,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 20,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
@@ -343,6 +403,7 @@ def mine_hard(
     from vidaug.report import check_results
 
     check_html_path(report, "--report")
+    check_out_file(out, "--out")
     started = time.perf_counter()
     failed: list[tuple[str, str]] = []
     with cli_errors():
@@ -401,6 +462,7 @@ def mine_hard(
     out_console.print(t)
     s = res.summary()
     out_console.print(
-        f"{s['hard']} hard, {s['label_suspects']} label suspects, {s['outliers']} outliers"
+        f"{s['hard']} hard, {plural(s['label_suspects'], 'label suspect')}, "
+        f"{plural(s['outliers'], 'outlier')}"
     )
     _exit_if_failed(failed)

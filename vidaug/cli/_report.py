@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._app import (
+    app,
+    check_out_file,
+    cli_errors,
+    clip_progress,
+    err_console,
+    fail,
+    human_size,
+    out_console,
+)
 from vidaug.cli._options import AsJson, Recipe
 
 if TYPE_CHECKING:
@@ -19,11 +28,15 @@ HTML_SUFFIXES = (".html", ".htm")
 
 
 def check_html_path(path: Path | None, option: str) -> None:
-    """Refuse a report path that is not ``.html`` (a usage error: exit 2, before any work)."""
-    if path is not None and path.suffix.lower() not in HTML_SUFFIXES:
-        raise typer.BadParameter(f"must end in .html, got {path.name!r}", param_hint=option)
-    if path is not None and path.is_dir():
-        raise typer.BadParameter(f"{path} is a directory", param_hint=option)
+    """Refuse a report path that is not a writable ``.html`` file (a usage error: exit 2,
+    before any work)."""
+    check_out_file(path, option, HTML_SUFFIXES)
+
+
+def require_input(path: Path, what: str) -> None:
+    """A missing input file is a usage error (exit 2, as in every command), before any work."""
+    if not path.exists():
+        fail(f"{path}: no such {what}", 2)
 
 
 def write_html_report(
@@ -57,7 +70,7 @@ def write_html_report(
     finally:
         progress.stop()
     size = out.stat().st_size
-    err_console.print(f"report: {escape(str(out))} ({size / 1e6:.1f} MB)", soft_wrap=True)
+    err_console.print(f"report: {escape(str(out))} ({human_size(size)})", soft_wrap=True)
     return out
 
 
@@ -107,14 +120,11 @@ def preview(
     """
     from vidaug.report import PREVIEW_SUFFIXES, write_preview
 
+    require_input(clip, "video file")
+    if boxes is not None:
+        require_input(boxes, "boxes file (--boxes)")
     dest = out if out is not None else Path(f"{clip.stem}.preview.png")
-    if dest.suffix.lower() not in PREVIEW_SUFFIXES:
-        raise typer.BadParameter(
-            f"must end in one of {', '.join(PREVIEW_SUFFIXES)}, got {dest.name!r}",
-            param_hint="--out",
-        )
-    if dest.is_dir():
-        raise typer.BadParameter(f"{dest} is a directory", param_hint="--out")
+    check_out_file(dest, "--out", PREVIEW_SUFFIXES)
     with cli_errors():
         with err_console.status("augmenting and drawing…"):
             res = write_preview(
@@ -175,6 +185,9 @@ def report(
     """
     from vidaug.report import load_results
 
+    require_input(results, "results file")
+    if clips is not None:
+        require_input(clips, "index, folder or manifest (--clips)")
     dest = out if out is not None else results.with_suffix(".html")
     check_html_path(dest, "--out")
     with cli_errors():

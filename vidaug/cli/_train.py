@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from vidaug.cli._app import app, cli_errors, clip_progress, err_console, out_console
+from vidaug.cli._app import (
+    app,
+    check_out_dir,
+    cli_errors,
+    clip_progress,
+    err_console,
+    out_console,
+    plural,
+)
 from vidaug.cli._choices import HookViews
 from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Weights
 
@@ -18,6 +26,8 @@ Fps = Annotated[
     float | None,
     typer.Option("--fps", min=0.1, help="Decode clips at this frame rate (less memory)."),
 ]
+#: Epoch-log entries of the hard-sample hook that are counts (Keras logs them as floats).
+_HOOK_COUNTS = ("hard_clips", "label_suspects", "reweighted")
 
 
 def _quiet_tf() -> None:
@@ -72,6 +82,23 @@ class _EpochLine:
         return EpochLine()
 
 
+def _split_shares(text: str) -> list[float]:
+    """``--split`` as 2 or 3 shares in [0, 1] that add up to 1 (train > 0); else a usage error."""
+    from vidaug.errors import UsageError
+
+    try:
+        shares = [float(x) for x in text.split(",")]
+    except ValueError:
+        shares = []
+    if len(shares) not in (2, 3) or not all(0 <= x <= 1 for x in shares) or shares[0] <= 0:
+        raise UsageError(
+            f"--split {text!r}: expected 2 or 3 shares (train, val[, test]) like 0.7,0.15,0.15"
+        )
+    if abs(sum(shares) - 1) > 1e-6:
+        raise UsageError(f"--split {text!r}: the shares add up to {sum(shares):g}, not 1")
+    return shares
+
+
 @app.command("curate")
 def curate(
     input: Annotated[Path, typer.Argument(help="Labelled clips: a folder or a manifest.")],
@@ -106,24 +133,23 @@ def curate(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Split and augmentation seed.")] = 0,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish an interrupted curation in OUTPUT.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the curation in OUTPUT.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Build a curated dataset: leakage-free splits, duplicates dropped, hard clips oversampled.
 
     Writes OUTPUT/<split>/..., OUTPUT/manifest.jsonl and OUTPUT/curation.json (what was
-    dropped, moved and added, and why). Only the train split is augmented.
+    dropped, moved and added, and why). Only the train split is augmented. Clips that do not
+    decode are never copied: they are listed under "failed clips" and the exit code is 1.
     """
-    from vidaug.errors import VidaugError
-
+    check_out_dir(output, "OUTPUT")
     with cli_errors():
-        fractions = None
-        if split is not None:
-            try:
-                fractions = [float(x) for x in split.split(",")]
-            except ValueError:
-                raise VidaugError(
-                    f"--split {split!r}: expected numbers like 0.7,0.15,0.15"
-                ) from None
+        fractions = None if split is None else _split_shares(split)
         frame_model = None
         if dedup or fix_leakage or mine_hard:
             from vidaug.datasets import load_rows
@@ -150,8 +176,15 @@ def curate(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
                 seed=seed, embedder=frame_model, on_step=on_step, on_embed_start=progress.start,
-                on_embed_clip=on_clip,
+                on_embed_clip=on_clip, resume=resume, overwrite=overwrite,
             )  # fmt: skip
+        except KeyboardInterrupt as e:
+            progress.stop()
+            err_console.print(
+                "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
+                f"continue ({escape(str(output))})"
+            )
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
         finally:
             progress.stop()
     d = res.to_dict()
@@ -161,14 +194,20 @@ def curate(
         for sp, counts in d["counts"].items():
             out_console.print(f"{sp:>6}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         out_console.print(
-            f"dropped {len(res.dropped)} duplicates, moved {len(res.moved)} leaking clips, "
-            f"added {len(res.added)} augmented copies; listed {len(res.label_suspects)} label "
-            f"suspects and {len(res.label_conflicts)} cross-label duplicates; see "
-            f"{escape(str(output / 'curation.json'))}"
+            f"dropped {plural(len(res.dropped), 'duplicate')}, moved "
+            f"{plural(len(res.moved), 'leaking clip')}, added "
+            f"{plural(len(res.added), 'augmented copy', 'augmented copies')}; listed "
+            f"{plural(len(res.label_suspects), 'label suspect')} and "
+            f"{plural(len(res.label_conflicts), 'cross-label duplicate')}; see "
+            f"{escape(str(output / 'curation.json'))}",
+            soft_wrap=True,
         )
-    for _clip, msg in res.failures:
-        err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
     if res.failures:
+        err_console.print(
+            f"[red]failed clips[/red] ({len(res.failures)}, left out of the dataset):"
+        )
+        for _clip, msg in res.failures:
+            err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -274,6 +313,10 @@ def train(
             raise VidaugError(f"{manifest}: the train split is empty")
         require_labels(train_rows, "training")
         names = sorted({str(r.label) for r in train_rows})
+        if len(names) < 2:
+            from vidaug.errors import UsageError
+
+            raise UsageError(f"training needs at least 2 classes, the train split has {names}")
         rec = None
         if config.recipe is not None:
             from vidaug.augment import load_recipe
@@ -285,10 +328,6 @@ def train(
             if from_file:
                 net = load_classifier(model)
             else:
-                if len(names) < 2:
-                    raise VidaugError(
-                        f"training needs at least 2 classes, the train split has {names}"
-                    )
                 net = build_model(
                     config.model, len(names), weights=weights, seed=seed, **config.model_kwargs()
                 )
@@ -340,10 +379,22 @@ def train(
         out_console.print(
             f"saved {escape(str(out))} ({res.seconds:.1f} s, hook {res.hook_seconds:.2f} s; "
             f"workflow: {escape(info['workflow'])}); "
-            + ", ".join(f"{k} {v:.3f}" for k, v in summary["final"].items() if "member_" not in k)
+            + ", ".join(
+                f"{k} {int(v) if k in _HOOK_COUNTS else f'{v:.3f}'}"
+                for k, v in summary["final"].items()
+                if "member_" not in k
+            )
         )
-    for _clip, msg in res.failures.items():
-        err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
+    _exit_if_skipped(res.failures)
+
+
+def _exit_if_skipped(failures: dict[str, str]) -> None:
+    """After the results are out: list the clips that could not be read, exit 1."""
+    if failures:
+        err_console.print(f"[red]{len(failures)} clips could not be read and were skipped:[/red]")
+        for msg in failures.values():
+            err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 Seeds = Annotated[
@@ -468,8 +519,7 @@ def evaluate(
         out_console.print_json(json.dumps(report, default=str))
     else:
         out_console.print(escape(text))
-    for msg in report.get("failures", {}).values():
-        err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
+    _exit_if_skipped(report.get("failures") or {})
 
 
 def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
@@ -553,7 +603,9 @@ def compare(
 @app.command("export")
 def export(
     model: Annotated[Path, typer.Argument(help="A .keras model saved by `vidaug train`.")],
-    tflite: Annotated[bool, typer.Option("--tflite", help="Export a TFLite model.")] = False,
+    tflite: Annotated[
+        bool, typer.Option("--tflite", help="Export a TFLite model (the default, only format).")
+    ] = True,
     int8: Annotated[
         bool, typer.Option("--int8", help="Quantize weights to int8 (with --tflite).")
     ] = False,
@@ -569,15 +621,16 @@ def export(
     ),
     as_json: AsJson = False,
 ) -> None:
-    """Export a classifier for low-latency inference (TFLite), with its size and accuracy."""
-    _quiet_tf()
-    if not tflite:
-        raise typer.BadParameter("choose a format: --tflite", param_hint="--tflite")
-    with cli_errors():
-        from vidaug.training import compare_tflite, export_tflite, load_with_meta
+    """Export a classifier for low-latency inference (TFLite), with its size and accuracy.
 
-        net, meta = load_with_meta(model)
-        dest = out or model.with_suffix(".int8.tflite" if int8 else ".tflite")
+    The file appears at its path only when everything succeeded (the comparison with
+    --manifest too): a failed export leaves nothing there.
+    """
+    with cli_errors():
+        from vidaug.errors import UsageError, VidaugError
+
+        if not model.is_file():
+            raise UsageError(f"{model}: no such model file")
         rows = None
         if manifest is not None:
             from vidaug.datasets import load_rows
@@ -587,15 +640,21 @@ def export(
                 all_rows if not any(r.split for r in all_rows) else None
             )
             if rows is None:
-                from vidaug.errors import VidaugError
-
                 raise VidaugError(f"{manifest}: no clips in split {split!r}")
-        with err_console.status("converting…"):
-            info = export_tflite(net, dest, int8=int8, calibration_rows=rows)
-        if rows is not None:
-            names = meta.get("class_names") or sorted({str(r.label) for r in rows})
-            with err_console.status("comparing accuracy…"):
-                info.update(compare_tflite(net, dest, rows, names))
+        _quiet_tf()
+        from vidaug.datasets import atomic_path
+        from vidaug.training import compare_tflite, export_tflite, load_with_meta
+
+        net, meta = load_with_meta(model)
+        dest = out or model.with_suffix(".int8.tflite" if int8 else ".tflite")
+        with atomic_path(dest) as tmp:  # moved onto dest only when nothing below fails
+            with err_console.status("converting…"):
+                info = export_tflite(net, tmp, int8=int8, calibration_rows=rows)
+            if rows is not None:
+                names = meta.get("class_names") or sorted({str(r.label) for r in rows})
+                with err_console.status("comparing accuracy…"):
+                    info.update(compare_tflite(net, tmp, rows, names))
+        info["tflite"] = str(dest)
     if as_json:
         out_console.print_json(json.dumps(info, default=str))
         return

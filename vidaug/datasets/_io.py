@@ -22,7 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from vidaug.datasets._atomic import atomic_path
-from vidaug.datasets._quiet import cv2, maybe_quiet, quiet_ffmpeg  # cv2, with its logs set up
+from vidaug.datasets._quiet import (
+    count_decode_errors,
+    cv2,
+    decode_errors,
+    maybe_quiet,
+    quiet_ffmpeg,
+)  # cv2, with its logs set up
 from vidaug.errors import VideoReadError, VideoWriteError
 
 __all__ = [
@@ -70,6 +76,8 @@ class Clip:
         path: the file read.
         indices: ``(T,)`` int64 source frame index of each returned frame.
         truncated: decoding stopped early on a damaged stream (only with ``allow_truncated``).
+        decode_errors: errors the decoder reported while reading (damaged frames inside the
+            stream decode as garbled blocks; 0 for a clean file).
     """
 
     frames: np.ndarray
@@ -80,6 +88,7 @@ class Clip:
     path: str
     indices: np.ndarray
     truncated: bool = False
+    decode_errors: int = 0
 
 
 def _target_size(size: int | tuple[int, int] | None, h: int, w: int) -> tuple[int, int]:
@@ -138,7 +147,8 @@ def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
                 f.seek(pos)
                 hdr = f.read(16)
                 box_size, kind = struct.unpack(">I4s", hdr[:8])
-                name = kind.decode("latin-1")
+                # a damaged file's bytes, shown as printable ASCII (\xNN for the others)
+                name = "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in kind)
                 if box_size == 1 and len(hdr) == 16:
                     box_size = struct.unpack(">Q", hdr[8:16])[0]
                 elif box_size == 0:
@@ -268,6 +278,8 @@ def read_clip(
             try:
                 if not cap.isOpened():
                     raise _sniff_unopenable(p, shown)
+                count_decode_errors()
+                errors_before = decode_errors()
                 source_fps = float(cap.get(cv2.CAP_PROP_FPS))
                 if not math.isfinite(source_fps) or source_fps <= 0:
                     source_fps = _DEFAULT_FPS
@@ -280,6 +292,7 @@ def read_clip(
                             n += 1
                         cap.release()
                         cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
+                        errors_before = decode_errors()
                     wanted = _selected(select, n, source_fps)
                 step = source_fps / fps if fps is not None and fps < source_fps else float(stride)
                 frames: list[np.ndarray] = []
@@ -318,16 +331,17 @@ def read_clip(
                         next_keep = int(wanted[len(frames)]) if len(frames) < len(wanted) else -1
             finally:
                 cap.release()
+        errors = decode_errors() - errors_before
         return (frames, indices, decoded, stopped_on_purpose, source_size, source_fps,
-                claimed, step, wanted)  # fmt: skip
+                claimed, step, wanted, errors)  # fmt: skip
 
     (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
-     wanted) = decode(None)  # fmt: skip
+     wanted, errors) = decode(None)  # fmt: skip
     again = _selected(select, decoded, source_fps) if select is not None and decoded else None
     if again is not None and not np.array_equal(wanted, again):
         # the container's frame count was wrong: sample the frames that are really there
         (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
-         wanted) = decode(again)  # fmt: skip
+         wanted, errors) = decode(again)  # fmt: skip
     out_fps = source_fps / step
     if not frames:
         listed = f" (the container lists {claimed})" if claimed else ""
@@ -350,6 +364,7 @@ def read_clip(
         path=shown,
         indices=np.asarray(indices, dtype=np.int64),
         truncated=truncated,
+        decode_errors=errors,
     )
 
 

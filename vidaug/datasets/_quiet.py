@@ -1,14 +1,16 @@
 """Keeping FFmpeg's and OpenCV's logs off the terminal; imports ``cv2`` for the package.
 
 FFmpeg's decoder log (``[h264 @ 0x…] error while decoding MB …``, ``moov atom not found``) and
-OpenCV's own warnings never reach the terminal. What works with the OpenCV 4.x wheels:
+OpenCV's own log lines (``[ERROR:0@0.2] global cap_ffmpeg_impl.hpp:1430 open Could not find
+decoder for codec_id=0``: vidaug says what is wrong with the file itself) never reach the
+terminal. What works with the OpenCV 4.x wheels:
 
-* ``OPENCV_FFMPEG_LOGLEVEL=-8`` (``AV_LOG_QUIET``) and ``OPENCV_LOG_LEVEL=ERROR`` are set (with
+* ``OPENCV_FFMPEG_LOGLEVEL=-8`` (``AV_LOG_QUIET``) and ``OPENCV_LOG_LEVEL=SILENT`` are set (with
   ``os.environ.setdefault``, so a value you set wins) before this module imports ``cv2``. OpenCV
   reads the first one when it initialises FFmpeg (the first open in the process) and the second
   when its logger starts, so both are too late once ``cv2`` has been imported and used.
 * Hence, on first use, the FFmpeg log level is also set directly in the ``libavutil`` that ``cv2``
-  loaded (``av_log_set_level(AV_LOG_QUIET)`` through ctypes) and OpenCV's logger is set to ERROR,
+  loaded (``av_log_set_level(AV_LOG_QUIET)`` through ctypes) and OpenCV's logger is silenced,
   which works whatever was imported or opened before.
 * Only when neither route can be confirmed (no libavutil found, and ``cv2`` imported before
   vidaug), :func:`~vidaug.datasets.read_clip` falls back to :func:`quiet_ffmpeg`, which points file
@@ -31,11 +33,11 @@ from pathlib import Path
 _CV2_IMPORTED_BEFORE = "cv2" in sys.modules
 _USER_LOG_LEVEL = "OPENCV_LOG_LEVEL" in os.environ
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 import cv2  # noqa: E402  (the environment above must be set first)
 
-__all__ = ["cv2", "maybe_quiet", "quiet_ffmpeg"]
+__all__ = ["cv2", "count_decode_errors", "decode_errors", "maybe_quiet", "quiet_ffmpeg"]
 
 _AV_LOG_QUIET = -8
 
@@ -94,7 +96,7 @@ def _ensure_quiet() -> bool:
         if _quiet_state is None:
             if not _USER_LOG_LEVEL:
                 try:
-                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
                 except AttributeError:
                     pass
             if os.environ.get("OPENCV_FFMPEG_LOGLEVEL") != str(_AV_LOG_QUIET):
@@ -102,6 +104,53 @@ def _ensure_quiet() -> bool:
             else:
                 _quiet_state = _set_av_log_quiet() or not _CV2_IMPORTED_BEFORE
     return _quiet_state
+
+
+# -- decoder errors: counted, never printed -----------------------------------------------------
+_AV_LOG_ERROR = 16
+_errors = 0
+_LOG_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+def _on_av_log(avcl: object, level: int, fmt: object, vl: object) -> None:
+    global _errors
+    if level <= _AV_LOG_ERROR:
+        _errors += 1
+
+
+_callback = _LOG_CB(_on_av_log)  # kept alive for the process: FFmpeg holds the pointer
+_avutil: list[ctypes.CDLL] | None = None
+
+
+def count_decode_errors() -> bool:
+    """Route FFmpeg's error messages to a counter instead of the terminal; call it after a
+    capture is opened (OpenCV installs its own log settings on its first open). Decoder errors
+    (``error while decoding MB``: damaged frames that decode as garbled blocks) are then
+    counted by :func:`decode_errors`. Nothing happens when you set ``OPENCV_FFMPEG_LOGLEVEL``
+    yourself. Returns whether counting is on."""
+    global _avutil
+    if os.environ.get("OPENCV_FFMPEG_LOGLEVEL") != str(_AV_LOG_QUIET):
+        return False
+    if _avutil is None:
+        libs = []
+        for path in _libavutil_candidates():
+            try:
+                lib = ctypes.CDLL(path)
+                lib.av_log_set_callback, lib.av_log_set_level  # noqa: B018 - both must exist
+                libs.append(lib)
+            except (OSError, AttributeError):
+                continue
+        _avutil = libs
+    for lib in _avutil:
+        lib.av_log_set_callback(_callback)
+        lib.av_log_set_level(ctypes.c_int(_AV_LOG_ERROR))
+    return bool(_avutil)
+
+
+def decode_errors() -> int:
+    """FFmpeg error messages counted in this process so far (see :func:`count_decode_errors`);
+    compare before and after decoding a file."""
+    return _errors
 
 
 _fd_lock = threading.Lock()

@@ -21,7 +21,7 @@ import numpy as np
 
 from vidaug.datasets._atomic import atomic_path
 from vidaug.datasets._io import _COUNTED, _DEFAULT_FPS, _WRITE_FOURCC, _sniff_unopenable
-from vidaug.datasets._quiet import cv2, maybe_quiet
+from vidaug.datasets._quiet import count_decode_errors, cv2, decode_errors, maybe_quiet
 from vidaug.errors import VideoReadError, VideoWriteError
 
 __all__ = ["ClipWriter", "VideoInfo", "VideoSource", "probe_video"]
@@ -62,6 +62,7 @@ def _open(path: str) -> cv2.VideoCapture:
     if not cap.isOpened():
         cap.release()
         raise _sniff_unopenable(p, path)
+    count_decode_errors()
     return cap
 
 
@@ -122,6 +123,12 @@ class VideoSource:
         self._next = 0  # absolute index of the frame the next read() decodes
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self.decoded = 0  # frames decoded (for the caller's statistics)
+        self._errors0 = decode_errors()
+
+    @property
+    def decode_errors(self) -> int:
+        """Errors the decoder reported since this source was made (damaged frames)."""
+        return decode_errors() - self._errors0
 
     def __enter__(self) -> VideoSource:
         return self

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,7 +62,8 @@ def _where_to_put() -> str:
 
 def resolve_mobilenet_weights(weights: str | os.PathLike | None = None) -> str:
     """Where the MobileNetV2 weights come from, in this order: ``weights`` (a path), the
-    ``VIDAUG_WEIGHTS`` variable, Keras' cache file; else ``"imagenet"`` (Keras downloads them).
+    ``VIDAUG_WEIGHTS`` variable, Keras' cache file; else ``"imagenet"`` (none on this machine:
+    :func:`load_embedder` then says where to put them; vidaug never downloads them).
 
     Raises:
         WeightsNotFoundError: an explicit path (argument or variable) does not exist.
@@ -133,8 +135,8 @@ def load_embedder(
             user models), ``mobilenet`` ([-1, 1]), ``unit`` ([0, 1]) or ``raw``.
 
     Raises:
-        WeightsNotFoundError: weights missing and not downloadable (the message says where
-            to put them).
+        WeightsNotFoundError: the weights are not on this machine (the message says where to
+            put them; nothing is downloaded).
         VidaugError: the model file is missing or not an image model.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -150,22 +152,22 @@ def load_embedder(
         raise VidaugError(f"unknown preprocess {preprocess!r}: use auto, mobilenet, unit or raw")
     if str(model) == "mobilenet_v2":
         w = resolve_mobilenet_weights(weights)
+        if w == "imagenet":  # never Keras' download: vidaug runs offline, and says so
+            raise WeightsNotFoundError(
+                f"the MobileNetV2 ImageNet weights are not on this machine; {_where_to_put()}"
+            )
         try:
-            # Keras prints its download notice on stdout; keep stdout for --json output.
+            # Keras prints notices on stdout; keep stdout for --json output.
             with contextlib.redirect_stdout(sys.stderr):
                 net = keras.applications.MobileNetV2(
                     weights=w, include_top=False, pooling="avg", input_shape=(224, 224, 3)
                 )
-        except Exception as e:  # noqa: BLE001 - download failure offline, bad file, ...
-            why = (
-                "they are not in Keras' cache and could not be downloaded (offline?)"
-                if w == "imagenet"
-                else f"{w} is not a MobileNetV2 no-top weights file ({type(e).__name__})"
-            )
+        except Exception as e:  # noqa: BLE001 - a bad or truncated file
             raise WeightsNotFoundError(
-                f"could not load MobileNetV2 ImageNet weights: {why}; {_where_to_put()}"
+                f"could not load MobileNetV2 ImageNet weights: {w} is not a MobileNetV2 no-top "
+                f"weights file ({type(e).__name__}); {_where_to_put()}"
             ) from None
-        digest = "imagenet" if w == "imagenet" else _file_digest(w)
+        digest = _file_digest(w)
         pre = scalers["mobilenet" if preprocess == "auto" else preprocess]
         return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280)
     path = Path(model)
@@ -174,9 +176,14 @@ def load_embedder(
     from vidaug.datasets import FramePairs  # noqa: F401 - registers it: motion classifiers load
 
     try:
-        net = keras.models.load_model(path, compile=False)
+        with warnings.catch_warnings():  # a saved classifier's optimizer state is not needed
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            net = keras.models.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001
-        raise VidaugError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+        why = str(e).strip().split(". ")[0].rstrip(".")  # Keras' first sentence: the reason
+        raise VidaugError(
+            f"{path}: not a loadable Keras model ({type(e).__name__}: {why})"
+        ) from None
     if any(type(layer).__name__ == "FramePairs" for layer in net.layers):
         raise VidaugError(
             f"{path}: this classifier sees the motion between paired frames, so it cannot embed "

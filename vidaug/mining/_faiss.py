@@ -9,7 +9,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from vidaug.errors import IndexMismatchError
+from vidaug.errors import IndexMismatchError, UsageError
 from vidaug.mining._vectors import _CHUNK
 
 _MAX_TRAIN = 100_000
@@ -68,8 +68,18 @@ def _make_faiss(x: np.ndarray, kind: str, *, nprobe: int, seed: int) -> faiss.In
         ivf = faiss.extract_index_ivf(index)
         ivf.cp.seed = seed
         ivf.cp.niter = _KMEANS_ITER
+        # FAISS prints "WARNING clustering N points to K centroids: please provide at least
+        # ..." on stderr below 39 points a centroid: small indexes are fine, and quiet
+        ivf.cp.min_points_per_centroid = 1
         if kind == "ivfpq":
-            faiss.downcast_index(ivf).pq.cp.seed = seed
+            pq = faiss.downcast_index(ivf).pq
+            pq.cp.seed = seed
+            pq.cp.min_points_per_centroid = 1
+            if n < pq.ksub:
+                raise UsageError(
+                    f"index kind 'ivfpq' needs at least {pq.ksub} vectors to train its codes, "
+                    f"got {n}; use 'flat' or 'ivf' for so few"
+                )
         cap = min(_MAX_TRAIN, _TRAIN_PER_LIST * nlist) if kind == "ivf" else _MAX_TRAIN_PQ
         rng = np.random.default_rng(seed)
         train = x if n <= cap else x[np.sort(rng.choice(n, cap, replace=False))]

@@ -48,6 +48,9 @@ import numpy as np
 from vidaug._version import __version__
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._faiss import (
+    _add_reserved,
+    _codes_unused,
+    _ivf_of,
     _kind_of,
     _make_faiss,
     _resolve_kind,
@@ -62,7 +65,7 @@ from vidaug.mining._store import (
     read_index_dir,
     write_index_dir,
 )
-from vidaug.mining._vectors import _one_frame_each, clip_means, l2_normalize
+from vidaug.mining._vectors import _CHUNK, _one_frame_each, clip_means, l2_normalize
 
 __all__ = ["FORMAT", "KINDS", "EmbeddingIndex", "is_index_dir"]
 
@@ -314,6 +317,37 @@ class EmbeddingIndex:
             self._pos[c["id"]] = n0 + i
         self.clips.extend(new)
 
+    def remove(self, ids: Iterable[str]) -> None:
+        """Drop clips (and their frames) by id, e.g. before :meth:`append`-ing a re-embedded
+        version of a changed file.
+
+        The FAISS indexes keep their kind and their training (IVF lists, PQ codebooks): they are
+        emptied and refilled with the remaining vectors, not retrained. Later clips move up one
+        position per removed clip before them.
+
+        Args:
+            ids: clip ids to drop.
+
+        Raises:
+            KeyError: an id that is not in the index.
+        """
+        drop = {self._pos[i] for i in ids}
+        if not drop:
+            return
+        keep = np.ones(len(self.clips), dtype=bool)
+        keep[list(drop)] = False
+        new_pos = np.cumsum(keep) - 1
+        rows = keep[self.frame_clip]
+        shared = self._clips is self._frames
+        self.frame_emb = np.ascontiguousarray(self.frame_emb[rows])
+        self.frame_clip = np.ascontiguousarray(new_pos[self.frame_clip[rows]].astype(np.int64))
+        self.clip_emb = self.frame_emb if shared else np.ascontiguousarray(self.clip_emb[keep])
+        _refill(self._frames, self.frame_emb)
+        if not shared:
+            _refill(self._clips, self.clip_emb)
+        self.clips = [c for c, k in zip(self.clips, keep, strict=True) if k]
+        self._pos = {c["id"]: i for i, c in enumerate(self.clips)}
+
     # -- queries -----------------------------------------------------------------------------
 
     @property
@@ -482,6 +516,17 @@ class EmbeddingIndex:
             f"EmbeddingIndex(clips={len(self)}, frames={self.n_frames}, dims={self.dims}, "
             f"model={self.model_id!r}, kind={self.kind!r}, clip_kind={self.clip_kind!r})"
         )
+
+
+def _refill(index: faiss.Index, x: np.ndarray) -> None:
+    """Empty a trained FAISS index and add ``x`` (the training is kept)."""
+    index.reset()
+    ivf = _ivf_of(index)
+    if ivf is not None and _codes_unused(ivf):  # vidaug's "ivf": lists reserved at full size
+        _add_reserved(ivf, np.ascontiguousarray(x))
+        return
+    for lo in range(0, len(x), _CHUNK):
+        index.add(np.ascontiguousarray(x[lo : lo + _CHUNK]))
 
 
 def is_index_dir(path: str | os.PathLike) -> bool:

@@ -111,6 +111,27 @@ def _swap_in(tmp: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _hidden_files(d: Path) -> list[Path]:
+    """Hidden regular files of ``d`` (a run's ``.vidaug.lock``): not part of the index."""
+    return [p for p in d.iterdir() if p.name.startswith(".") and p.is_file()] if d.is_dir() else []
+
+
+def _visible(d: Path) -> bool:
+    """True when ``d`` holds anything but hidden regular files."""
+    hidden = set(_hidden_files(d))
+    return any(p not in hidden for p in d.iterdir())
+
+
+def _carry_hidden(dest: Path, tmp: Path) -> None:
+    """Hard-link ``dest``'s hidden files into the new index directory ``tmp`` (same inode: a
+    lock held on ``dest/.vidaug.lock`` stays held after the swap); copied when links fail."""
+    for p in _hidden_files(dest):
+        try:
+            os.link(p, tmp / p.name)
+        except OSError:
+            shutil.copy2(p, tmp / p.name)
+
+
 def _short(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     text = lines[-1] if lines else type(exc).__name__
@@ -143,7 +164,7 @@ def write_index_dir(
     dest = Path(directory)
     if dest.exists() and not dest.is_dir():
         raise VidaugError(f"{dest}: exists and is not a directory; cannot save an index there")
-    if dest.is_dir() and any(dest.iterdir()) and not (dest / META).is_file():
+    if dest.is_dir() and _visible(dest) and not (dest / META).is_file():
         raise VidaugError(f"{dest}: refusing to replace a directory that is not a vidaug index")
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_jsonable({"format": FORMAT, **meta}), ensure_ascii=False, indent=1)
@@ -158,6 +179,7 @@ def write_index_dir(
         (tmp / META).write_text(text + "\n", encoding="utf-8")
         for name in (*_FILES, META):
             _fsync(tmp / name)
+        _carry_hidden(dest, tmp)
         _fsync(tmp, directory=True)
         _swap_in(tmp, dest)
     except BaseException:

@@ -250,13 +250,17 @@ def augment_row(
                         if whole.truncated:
                             res.warning = (f"{row.path}: damaged stream, kept the "
                                            f"{len(whole.frames)} frames that decode")  # fmt: skip
+                        _warn_errors(res, row, whole.decode_errors)
                     out = recipe.transform.augment(whole.frames, seed=seed)
                     frames = _even(out.clip)
                     write_clip(dest, frames, whole.fps)
                     record, shape, fps = out.params, frames.shape, whole.fps
                 else:
-                    record, shape = _stream_copy(row, job, info, recipe, p, seed, start, dest)
+                    record, shape, errors = _stream_copy(
+                        row, job, info, recipe, p, seed, start, dest
+                    )
                     fps = info.fps
+                    _warn_errors(res, row, errors)
             except VideoReadError as e:
                 res.error = str(e)
                 return res
@@ -287,6 +291,15 @@ def augment_row(
     return res
 
 
+def _warn_errors(res: RowResult, row: ManifestRow, errors: int) -> None:
+    """A clip that decodes with errors inside the stream (garbled blocks, not a short file)
+    is kept, with a warning: the copies show the damage too."""
+    if errors and (res.warning is None or "decoder reported" not in res.warning):
+        msg = (f"{row.path}: the decoder reported {errors} errors: some frames are damaged "
+               "(garbled blocks) and so are their copies")  # fmt: skip
+        res.warning = msg if res.warning is None else f"{res.warning}; {msg}"
+
+
 def _seg_name(seg: int | None) -> str:
     return "" if seg is None else f" of segment {seg}"
 
@@ -300,9 +313,9 @@ def _stream_copy(
     seed: int,
     start: int,
     dest: Path,
-) -> tuple[dict[str, Any], tuple]:
+) -> tuple[dict[str, Any], tuple, int]:
     """Write one copy chunk by chunk (or, for a recipe that needs the whole clip, in memory
-    within ``job.memory_limit``); returns its params record and shape."""
+    within ``job.memory_limit``); returns its params record, shape and decoder errors."""
     for _attempt in range(2):
         try:
             with VideoSource(row.path, start=start, keep=32) as src:
@@ -319,14 +332,14 @@ def _stream_copy(
                     out = p.transform.replay(frames, p.record).clip
                     out = _even(out)
                     write_clip(dest, out, info.fps)
-                    return p.record, out.shape
+                    return p.record, out.shape, src.decode_errors
                 h, w = p.out_shape[1:3]
                 even = (h - h % 2 or h, w - w % 2 or w)
                 chunk = max(1, _CHUNK_BYTES // max(1, p.frame_bytes()))
                 with ClipWriter(dest, info.fps, even) as wr:
                     for x in iter_chunks(p, src.read, chunk=chunk):
                         wr.write(x[:, : even[0], : even[1]])
-                return p.record, (p.out_shape[0], *even)
+                return p.record, (p.out_shape[0], *even), src.decode_errors
         except ShortStream as e:  # fewer frames decode than the container lists
             if e.available < 1:
                 raise VideoReadError(

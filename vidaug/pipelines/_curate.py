@@ -23,6 +23,7 @@ Steps, each recorded in ``curation.json`` with its reason:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections import Counter
@@ -40,16 +41,23 @@ from vidaug.datasets import (
     ManifestRow,
     atomic_path,
     atomic_write_text,
+    check_output_outside_input,
     load_rows,
+    output_lock,
+    read_clip,
     require_labels,
     write_jsonl,
 )
-from vidaug.errors import VidaugError
-from vidaug.pipelines._augment import AugmentJob, augment_row
+from vidaug.errors import UsageError, VidaugError, VideoReadError
+from vidaug.pipelines._augment import AugmentJob, _remove_temp_files, augment_row
 
 __all__ = ["CurationResult", "curate"]
 
 SPLITS = ("train", "val", "test")
+MANIFEST = "manifest.jsonl"
+JOB_FILE = ".vidaug-curate.json"
+#: Hidden entries of OUTPUT that are not results (the lock, the embedding cache, the job file).
+_OURS = (".vidaug.lock", ".vidaug-index", JOB_FILE)
 
 
 @dataclass
@@ -92,6 +100,74 @@ def _parse_split(split: Sequence[float]) -> list[float]:
 def _copy_atomic(src: str, dest: Path) -> None:
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def _unreadable(rows: list[ManifestRow], on_clip: Callable[[Any], None] | None) -> dict[str, str]:
+    """``{rel: reason}`` for clips that do not decode to the end (missing, not a video, empty,
+    truncated): such a file must never be copied into a curated dataset. Every frame is
+    decoded (grabbed) once; only the first is converted."""
+    bad = {}
+    for r in rows:
+        try:
+            read_clip(r.path, select=lambda n, fps: [0])
+        except VideoReadError as e:
+            bad[r.rel] = str(e)
+        except Exception as e:  # noqa: BLE001 - a decoder surprise is a bad clip, not a crash
+            bad[r.rel] = f"{r.path}: unreadable ({type(e).__name__}: {e})"
+        if on_clip is not None:
+            on_clip(None)
+    return bad
+
+
+def _journal(out: Path) -> list[dict[str, Any]]:
+    """Manifest rows of an earlier (maybe interrupted) curation whose files exist inside
+    ``out``; a torn last line is ignored."""
+    rows = []
+    path = out / MANIFEST
+    if not path.is_file():
+        return rows
+    root = out.resolve()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            e = json.loads(line)
+            f = (root / e["path"]).resolve()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if f.is_relative_to(root) and f.is_file():
+            rows.append(e)
+    return rows
+
+
+def _prepare_output(out: Path, settings: dict[str, Any], resume: bool, overwrite: bool) -> set:
+    """Check OUTPUT against an earlier run (the caller holds its lock); return the sources
+    whose rows an interrupted run with the same settings already finished."""
+    results = [p for p in out.iterdir() if p.name not in _OURS] if out.is_dir() else []
+    if not results:
+        return set()
+    job = out / JOB_FILE
+    if resume:
+        try:
+            earlier = json.loads(job.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = None
+        if earlier != settings:
+            raise UsageError(
+                f"{out}: was curated with other settings (or is not a curation); use another "
+                "output folder or --overwrite"
+            )
+        _remove_temp_files(out)
+        return {e["source"] for e in _journal(out) if e.get("kind") == "original"}
+    if not overwrite:
+        raise UsageError(
+            f"{out}: exists and is not empty; resume an interrupted curation (--resume), "
+            "replace it (--overwrite) or choose a new output folder"
+        )
+    for e in _journal(out):  # the previous run's files
+        (out / e["path"]).unlink(missing_ok=True)
+    for name in (MANIFEST, "curation.json"):
+        (out / name).unlink(missing_ok=True)
+    _remove_temp_files(out)
+    return set()
 
 
 def _balanced_extra_copies(
@@ -139,6 +215,8 @@ def curate(
     on_step: Callable[[str], None] | None = None,
     on_embed_start: Callable[[int], None] | None = None,
     on_embed_clip: Callable[[Any], None] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> CurationResult:
     """Build a curated dataset folder (see the module doc).
 
@@ -160,21 +238,64 @@ def curate(
         dedup_config: a :class:`vidaug.mining.DedupConfig` (default: calibrated defaults).
         k: neighbours for hard-sample mining.
         on_step: called with a short description of each step.
-        on_embed_start, on_embed_clip: progress hooks of the embedding step.
+        on_embed_start, on_embed_clip: progress hooks of the embedding step (and of the
+            readability check, which decodes every clip once).
+        resume: finish an interrupted curation in ``output`` made with the same settings.
+        overwrite: replace a curation in ``output`` (deleting the files its manifest lists).
+
+    Unreadable clips (missing, not a video, empty, truncated) are never copied: they are left
+    out and listed under ``failures``.
 
     Raises:
-        VidaugError: bad options, unlabeled clips, one class, a non-empty output folder.
+        UsageError: ``output`` is a file, inside the input, held by another run, or not empty
+            without ``resume`` / ``overwrite``; both given.
+        VidaugError: bad options, unlabeled clips, one class.
         RecipeError: a bad recipe.
     """
+    if resume and overwrite:
+        raise UsageError("resume and overwrite exclude each other: pick one")
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
+    rows = load_rows(source)
+    check_output_outside_input(out, source, (r.path for r in rows))
+    with output_lock(out):
+        return _curate_locked(
+            source, out, rows, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
+            copies=copies, hard_copies=hard_copies, recipe=recipe, split=split, seed=seed,
+            embedder=embedder, dedup_config=dedup_config, k=k, on_step=on_step,
+            on_embed_start=on_embed_start, on_embed_clip=on_embed_clip, resume=resume,
+            overwrite=overwrite,
+        )  # fmt: skip
+
+
+def _curate_locked(
+    source: str | Path,
+    out: Path,
+    rows: list[ManifestRow],
+    *,
+    dedup: bool,
+    fix_leakage: bool,
+    mine_hard: bool,
+    copies: int,
+    hard_copies: int,
+    recipe: RecipeLike,
+    split: Sequence[float] | None,
+    seed: int,
+    embedder: Any,
+    dedup_config: Any,
+    k: int,
+    on_step: Callable[[str], None] | None,
+    on_embed_start: Callable[[int], None] | None,
+    on_embed_clip: Callable[[Any], None] | None,
+    resume: bool,
+    overwrite: bool,
+) -> CurationResult:
     t0 = time.perf_counter()
     step = on_step or (lambda _msg: None)
-    out = Path(output)
-    if out.exists() and any(p.name != ".vidaug-index" for p in out.iterdir()):
-        raise VidaugError(f"{out}: exists and is not empty; choose a new output folder")
     if copies < 0 or hard_copies < 0:
         raise VidaugError("copies and hard_copies must be ≥ 0")
     rec = as_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
-    rows = load_rows(source)
     if not rows:
         raise VidaugError(f"{source}: no clips")
     require_labels(rows, "curation")
@@ -187,6 +308,21 @@ def curate(
         "recipe": rec.name if rec else None, "split": list(split) if split else None,
         "seed": seed,
     }  # fmt: skip
+    settings = {**res.options, "recipe": rec.to_dict() if rec else None, "k": k,
+                "dedup_config": repr(dedup_config), "embedder": getattr(embedder, "model_id", None)}  # fmt: skip
+    finished = _prepare_output(out, settings, resume, overwrite)
+
+    # 1b. never copy a clip that does not decode
+    step("checking that every clip decodes")
+    if on_embed_start:
+        on_embed_start(len(rows))
+    bad = _unreadable(rows, on_embed_clip)
+    res.failures.extend((rel, msg) for rel, msg in bad.items())
+    rows_in, rows = rows, [r for r in rows if r.rel not in bad]
+    if len({r.label for r in rows}) < 2:
+        raise VidaugError(
+            f"{source}: fewer than 2 classes with readable clips ({len(bad)} unreadable)"
+        )
     pos = {r.rel: i for i, r in enumerate(rows)}
 
     # 2. embeddings and duplicate groups
@@ -204,7 +340,8 @@ def curate(
             on_clip=on_embed_clip,
         )  # fmt: skip
         index = rep.index
-        res.failures.extend(rep.failures)
+        known = set(bad) | {r.path for r in rows_in if r.rel in bad}
+        res.failures.extend(f for f in rep.failures if f[0] not in known)  # each clip once
         cfg = dedup_config or DEFAULT_DEDUP
         dup = find_duplicates(index, cfg)
         dup_groups = [g for g in dup.groups if len(g) > 1]
@@ -302,9 +439,13 @@ def curate(
                 Counter(rows[pos[c]].label for c, n in extra.items() for _ in range(n))
             )
 
-    # 6. write: originals, then augmented train copies
+    # 6. write: originals, then augmented train copies; each clip's rows go to the journal
+    # (OUTPUT/manifest.jsonl, one fsync'ed write per clip) when all its files are written
     step("writing the dataset")
+    atomic_write_text(out / JOB_FILE, json.dumps(settings, indent=1, sort_keys=True, default=str))
+    earlier = {e["path"]: e for e in _journal(out)} if finished else {}
     manifest: list[dict[str, Any]] = []
+    journal = open(out / MANIFEST, "a" if finished else "w", encoding="utf-8")  # noqa: SIM115
     job = None
     if rec is not None:
         job = AugmentJob(output=str(out / "train"), recipe=rec.to_dict(), seed=seed, copies=0)
@@ -313,10 +454,17 @@ def curate(
             continue
         sp = splits[i]
         rel_out = f"{sp}/{r.rel}"
-        _copy_atomic(r.path, out / rel_out)
         base = {"label": r.label, "split": sp, "source": r.rel}
         if r.extra.get("group") is not None:
             base["group"] = r.extra["group"]
+        if r.rel in finished:  # written by the interrupted run (same settings, same result)
+            mine = [e for e in earlier.values() if e["source"] == r.rel]
+            manifest.extend(sorted(mine, key=lambda e: (e["kind"] != "original", e.get("copy", 0))))
+            res.added.extend({"clip": e["path"], "source": r.rel, "reason": "augmented copy"}
+                             for e in mine if e["kind"] == "augmented")  # fmt: skip
+            continue
+        start = len(manifest)
+        _copy_atomic(r.path, out / rel_out)
         manifest.append({"path": rel_out, **base, "kind": "original", "hard": r.rel in hard})
         n = 0
         if sp == "train" and job is not None:
@@ -337,6 +485,11 @@ def curate(
                                  "hard": r.rel in hard, "params": e["params"]})  # fmt: skip
                 res.added.append({"clip": f"train/{e['path']}", "source": r.rel,
                                   "reason": reason})  # fmt: skip
+        journal.write("".join(json.dumps(e, ensure_ascii=False, default=str) + "\n"
+                              for e in manifest[start:]))  # fmt: skip
+        journal.flush()
+        os.fsync(journal.fileno())
+    journal.close()
 
     # 7. manifest + report
     res.counts = {
@@ -345,6 +498,6 @@ def curate(
     }
     res.counts = {k: v for k, v in res.counts.items() if v}
     res.seconds = time.perf_counter() - t0
-    write_jsonl(out / "manifest.jsonl", manifest)
+    write_jsonl(out / MANIFEST, manifest)
     atomic_write_text(out / "curation.json", json.dumps(res.to_dict(), indent=2, default=str))
     return res

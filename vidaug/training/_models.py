@@ -242,7 +242,8 @@ def load_classifier(path: str | os.PathLike) -> keras.Model:
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = keras.models.load_model(p, compile=False)
     except Exception as e:  # noqa: BLE001 - any broken or foreign file
-        raise VidaugError(f"{p}: not a Keras model ({type(e).__name__}: {e})") from None
+        why = str(e).strip().split(". ")[0].rstrip(".")  # Keras' first sentence: the reason
+        raise VidaugError(f"{p}: not a Keras model ({type(e).__name__}: {why})") from None
     if len(model.inputs) != 1 or len(model.inputs[0].shape) != 5:
         raise VidaugError(
             f"{p}: expected a video classifier with input (batch, frames, H, W, 3), got "

@@ -15,7 +15,7 @@ import numpy as np
 
 from vidaug.augment import RecipeLike
 from vidaug.datasets import ClipDataset, ManifestRow, atomic_path, atomic_write_text, require_labels
-from vidaug.errors import VidaugError
+from vidaug.errors import UsageError, VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
 from vidaug.training._metrics import classification_report
 from vidaug.training._models import (
@@ -198,12 +198,15 @@ def train_model(
         verbose: Keras' verbosity.
 
     Raises:
-        VidaugError: empty split, unlabeled clips, a single class, no readable clip.
+        UsageError: the train split has a single class.
+        VidaugError: empty split, unlabeled clips; fewer than 2 classes with readable clips
+            (every training clip is read or embedded before the first epoch).
     """
     _check_rows(train_rows, "train")
     names = list(class_names) if class_names else sorted({str(r.label) for r in train_rows})
-    if len(names) < 2:
-        raise VidaugError(f"training needs at least 2 classes, the train split has {names}")
+    present = sorted({str(r.label) for r in train_rows})
+    if len(present) < 2:
+        raise UsageError(f"training needs at least 2 classes, the train split has {present}")
     spec = input_spec(model)
     keras.utils.set_random_seed(seed)
     split = head_of(model)
@@ -241,6 +244,9 @@ def train_model(
     t0 = time.perf_counter()
     if train.cached:
         train.view_features(on_embed)  # the backbone pass, before Keras' first step
+    else:
+        _read_all(train)  # decoded once before the first epoch (kept for it), failures known
+    _check_readable(train)
     hist = fit_model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose)
     seconds = time.perf_counter() - t0
     failures = dict(train.failures)
@@ -256,6 +262,40 @@ def train_model(
         failures=failures,
         seconds=seconds,
         hook_seconds=miner.seconds if miner else 0.0,
+    )
+
+
+def _read_all(ds: ClipDataset) -> None:
+    """Decode every clip of ``ds`` once (the loader caches them for the first epoch and records
+    the clips that cannot be read)."""
+    for i in range(len(ds.rows)):
+        try:
+            ds.loader.load(i)
+        except VidaugError:
+            continue
+
+
+def _check_readable(ds: ClipDataset) -> None:
+    """Refuse to train when the readable clips do not cover at least 2 classes.
+
+    Raises:
+        VidaugError: one line: how many clips could not be read, and which classes they left
+            without any clip (with one of the read errors).
+    """
+    ok = {str(ds.rows[i].label) for i in ds.readable()}
+    if len(ok) >= 2:
+        return
+    bad = ds.failures
+    example = next(iter(bad.values()), "?")
+    if not ok:
+        raise VidaugError(
+            f"none of the {len(ds.rows)} training clips could be read (e.g. {example})"
+        )
+    lost = sorted({str(r.label) for r in ds.rows if r.rel in bad} - ok)
+    raise VidaugError(
+        f"training needs readable clips of at least 2 classes: {len(bad)} of {len(ds.rows)} "
+        f"clips could not be read, leaving only class {sorted(ok)} (no clip of {lost}; e.g. "
+        f"{example})"
     )
 
 
