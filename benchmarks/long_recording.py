@@ -13,6 +13,7 @@ wall-clock on this machine, single input (one worker).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -99,24 +100,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seconds", type=float, nargs="+", default=[30, 120])
     ap.add_argument("--recipe", default="surveillance")
-    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "vidaug-long")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "vidaug-long",
+        help="recordings and the rows measured so far (one table across runs)",
+    )
     ap.add_argument("--write", action="store_true", help="record the table in RESULTS.md")
     ap.add_argument("--results", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     a = ap.parse_args(argv)
     a.cache.mkdir(parents=True, exist_ok=True)
-    rows = []
+    cache_rows = a.cache / "rows.json"  # earlier lengths measured by this script (same machine)
+    done = json.loads(cache_rows.read_text()) if cache_rows.exists() else {}
     for sec in a.seconds:
         t0 = time.perf_counter()
         rec = make_recording(a.cache / f"rec_{int(sec)}s.mp4", sec)
         made = time.perf_counter() - t0
         secs, peak, rc = run_augment(rec, a.cache / f"out_{int(sec)}s", a.recipe)
         frames = int(round(sec * 30))
-        rows.append([f"{sec / 60:g} min", frames, f"{rec.stat().st_size / 2**20:.0f} MB",
-                     f"{made:.0f} s", f"{secs:.0f} s", f"{frames / secs:.1f}",
-                     f"{peak / 2**30:.2f} GB", rc])  # fmt: skip
-        print(rows[-1], flush=True)
+        done[str(sec)] = [f"{sec / 60:g} min", frames, f"{rec.stat().st_size / 2**20:.0f} MB",
+                          f"{made:.0f} s", f"{secs:.0f} s", f"{frames / secs:.1f}",
+                          f"{peak / 2**30:.2f} GB", rc]  # fmt: skip
+        cache_rows.write_text(json.dumps(done))
+        print(done[str(sec)], flush=True)
+    rows = [done[k] for k in sorted(done, key=float)]
     m = machine_info()
-    cmd = "benchmarks/long_recording.py --seconds " + " ".join(f"{s:g}" for s in a.seconds)
+    cmd = "benchmarks/long_recording.py --seconds " + " ".join(
+        f"{float(k):g}" for k in sorted(done, key=float)
+    )
     body = f"""## Long recordings: peak memory of `vidaug augment` (issue 11)
 
 Date: {m["date"]}. Machine: {m["cpu"]}, {m["cores"]} cores. vidaug {m["vidaug"]}.
