@@ -139,7 +139,7 @@ def test_sampled_decode_matches_full_decode(tmp_path, k, fps, ext) -> None:
     assert part.indices.tolist() == idx.tolist() and part.frame_count == full.frame_count == 37
     np.testing.assert_array_equal(part.frames, full.frames[idx])
     row = ManifestRow(path=str(path), rel=f"c{ext}", label=None, split=None, extra={})
-    got = _embed._load_frames(row, (32, 32), k, fps)
+    got = _embed.load_clip_frames(row, (32, 32), k, fps)
     assert got.info["frame_indices"] == idx.tolist() and got.frames.shape == (len(idx), 32, 32, 3)
     with pytest.raises(ValueError, match="exclusive"):
         read_clip(path, select=sel, stride=2)

@@ -19,8 +19,8 @@ from vidaug.cli._app import (
     out_console,
     plural,
 )
-from vidaug.cli._choices import Damaged
-from vidaug.cli._options import AsJson, Recipe
+from vidaug.cli._choices import Damaged, Engine
+from vidaug.cli._options import AsJson, EngineOpt, RayAddress, Recipe
 
 
 @app.command("augment")
@@ -78,6 +78,8 @@ def augment(
             "or 'skip' them (a failure).",
         ),
     ] = Damaged.keep,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddress = None,
     as_json: AsJson = False,
 ) -> None:
     """Write augmented copies OUTPUT/<dir>/<stem>__aug<k>.mp4 and OUTPUT/manifest.jsonl.
@@ -112,6 +114,8 @@ def augment(
                 clip_frames=clip_frames,
                 damaged=damaged.value,
                 segment=segment,
+                engine=engine.value,
+                ray_address=ray_address,
                 on_start=progress.start,
                 on_row=on_row,
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Damaged", "HookViews", "IndexType", "Keep"]
+__all__ = ["Damaged", "Engine", "HookViews", "IndexType", "Keep"]
 
 
 class Keep(str, Enum):
@@ -38,3 +38,10 @@ class HookViews(str, Enum):
 
     random = "random"
     worst = "worst"
+
+
+class Engine(str, Enum):
+    """``vidaug.pipelines`` engines: this machine's processes, or Ray Data."""
+
+    local = "local"
+    ray = "ray"

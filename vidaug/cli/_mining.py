@@ -20,8 +20,18 @@ from vidaug.cli._app import (
     out_console,
     plural,
 )
-from vidaug.cli._choices import IndexType, Keep
-from vidaug.cli._options import AsJson, Batch, Embedder, Frames, Layer, Report, Weights
+from vidaug.cli._choices import Engine, IndexType, Keep
+from vidaug.cli._options import (
+    AsJson,
+    Batch,
+    Embedder,
+    EngineOpt,
+    Frames,
+    Layer,
+    RayAddress,
+    Report,
+    Weights,
+)
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -87,6 +97,14 @@ def embed(
     nprobe: Annotated[
         int, typer.Option("--nprobe", min=1, help="IVF lists scanned per query.")
     ] = 16,
+    engine: EngineOpt = Engine.local,
+    ray_address: RayAddress = None,
+    actors: Annotated[
+        int, typer.Option("--actors", min=1, help="With --engine ray: model actors.")
+    ] = 1,
+    gpus: Annotated[
+        float, typer.Option("--gpus", min=0, help="With --engine ray: GPUs per model actor.")
+    ] = 0,
     as_json: AsJson = False,
 ) -> None:
     """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips).
@@ -100,6 +118,10 @@ def embed(
             from vidaug.errors import UsageError
 
             raise UsageError("--append adds to the index and --overwrite replaces it: choose one")
+        if engine is Engine.ray:
+            from vidaug.pipelines import check_engine
+
+            check_engine("ray")  # before the model loads: one line if Ray is missing
         rep = _embed_with_progress(
             input,
             embedder,
@@ -113,6 +135,10 @@ def embed(
             overwrite=overwrite,
             kind=index_type.value,
             nprobe=nprobe,
+            engine=engine.value,
+            ray_address=ray_address,
+            actors=actors,
+            gpus=gpus,
         )
     ix = rep.index
     summary = {

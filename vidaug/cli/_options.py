@@ -13,7 +13,20 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["AsJson", "Batch", "Embedder", "Frames", "Layer", "Recipe", "Report", "Weights"]
+from vidaug.cli._choices import Engine
+
+__all__ = [
+    "AsJson",
+    "Batch",
+    "Embedder",
+    "EngineOpt",
+    "Frames",
+    "Layer",
+    "RayAddress",
+    "Recipe",
+    "Report",
+    "Weights",
+]
 
 #: The presets, spelled out here so that ``vidaug --help`` does not import vidaug.augment
 #: (tests/test_cli_choices.py checks they match ``vidaug.augment.PRESETS``).
@@ -47,3 +60,19 @@ Report = Annotated[
     ),
 ]
 Recipe = Annotated[str, typer.Option("--recipe", "-r", help=RECIPE_HELP)]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: processes on this machine; ray: Ray Data tasks on a local Ray instance or "
+        'the cluster at --ray-address (pip install "vidaug-kit\\[ray]"). Same results.',
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Ray cluster to join with --engine ray (auto, ray://host:10001); default: start "
+        "a local instance.",
+    ),
+]

@@ -15,6 +15,7 @@ from vidaug.mining._embed import (
     WeightsNotFoundError,
     clip_key,
     embed_rows,
+    load_clip_frames,
     load_embedder,
     resolve_mobilenet_weights,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "find_duplicates",
     "is_index_dir",
     "l2_normalize",
+    "load_clip_frames",
     "load_embedder",
     "resolve_mobilenet_weights",
     "score_hardness",

@@ -36,6 +36,7 @@ __all__ = [
     "WeightsNotFoundError",
     "clip_key",
     "embed_rows",
+    "load_clip_frames",
     "load_embedder",
     "resolve_mobilenet_weights",
 ]
@@ -98,6 +99,8 @@ class FrameEmbedder:
         model_id: identifies model + weights; an index refuses queries from another id.
         input_size: ``(height, width)`` frames are resized to.
         preprocess: turns a float32 RGB batch in [0, 255] into model input.
+        spec: the :func:`load_embedder` arguments that rebuild it (how a worker process or a
+            Ray actor loads the same model; None for an embedder made by hand).
     """
 
     model: Any
@@ -105,6 +108,7 @@ class FrameEmbedder:
     input_size: tuple[int, int]
     preprocess: Callable[[np.ndarray], np.ndarray]
     dims: int = 0
+    spec: dict[str, Any] | None = None
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Embed ``(N, h, w, 3)`` uint8 frames already at ``input_size``; returns ``(N, D)``."""
@@ -169,7 +173,8 @@ def load_embedder(
             ) from None
         digest = _file_digest(w)
         pre = scalers["mobilenet" if preprocess == "auto" else preprocess]
-        return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280)
+        spec = {"model": "mobilenet_v2", "weights": w, "layer": None, "preprocess": preprocess}
+        return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280, spec)
     path = Path(model)
     if not path.is_file():
         raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
@@ -220,8 +225,10 @@ def load_embedder(
     pre = scalers["raw" if preprocess == "auto" else preprocess]
     digest = _file_digest(str(path))
     dims = int(np.prod(emb.output_shape[1:]))
+    spec = {"model": str(path.resolve()), "weights": None, "layer": layer,
+            "preprocess": preprocess}  # fmt: skip
     return FrameEmbedder(
-        emb, f"{path.name}:{target.name}:{digest}", (shape[1], shape[2]), pre, dims
+        emb, f"{path.name}:{target.name}:{digest}", (shape[1], shape[2]), pre, dims, spec
     )
 
 
@@ -241,11 +248,12 @@ class ClipFrames:
     error: str | None = None
 
 
-def _load_frames(
+def load_clip_frames(
     row: ManifestRow, size: tuple[int, int], k: int | None, fps: float | None
 ) -> ClipFrames:
-    """The sampled frames of a clip, resized for the model (only they are decoded; see
-    :func:`vidaug.datasets.read_clip`'s ``select``)."""
+    """The sampled frames of a clip, resized to the model's ``size`` (only they are decoded;
+    see :func:`vidaug.datasets.read_clip`'s ``select``): the decode half of :func:`embed_rows`,
+    what a distributed engine runs apart from the model."""
     try:
         clip = read_clip(
             row.path, allow_truncated=True,
@@ -332,7 +340,7 @@ def embed_rows(
     """
     if batch < 1:
         raise VidaugError("batch must be ≥ 1")
-    load = lambda r: _load_frames(r, embedder.input_size, frames, fps)  # noqa: E731
+    load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps)  # noqa: E731
     clips: list[dict[str, Any]] = []
     failures: list[tuple[str, str]] = []
     out_rows: list[np.ndarray] = []

@@ -18,6 +18,8 @@ _WHERE = {
     "AugmentSummary": "_augment",
     "augment_dataset": "_augment",
     "augment_row": "_augment",
+    "check_engine": "_ray",
+    "ray_session": "_ray",
     "default_workers": "_augment",
     "CurationResult": "_curate",
     "curate": "_curate",

@@ -474,6 +474,8 @@ def augment_dataset(
     segment: float | None = None,
     memory_limit: int | None = None,
     stream_above: int = STREAM_ABOVE,
+    engine: str = "local",
+    ray_address: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[RowResult], None] | None = None,
 ) -> AugmentSummary:
@@ -504,6 +506,11 @@ def augment_dataset(
             memory divided among the workers); larger clips fail with one line, the rest go on.
         stream_above: clips of more decoded bytes than this (in or out) stream chunk by chunk;
             smaller ones are decoded once for all copies. Either way the bytes are the same.
+        engine: ``"local"`` (processes on this machine) or ``"ray"`` (Ray Data tasks: a local
+            Ray instance, or the cluster at ``ray_address``; OUTPUT must be a path every node
+            sees). Same seed, same bytes and manifest with either.
+        ray_address: the Ray cluster to join (``auto``, ``ray://host:10001``); None starts a
+            local instance.
         on_start: called with the number of clips before work starts.
         on_row: called after each clip with its :class:`RowResult`.
 
@@ -530,6 +537,9 @@ def augment_dataset(
         raise VidaugError("segment must be > 0 seconds")
     if resume and overwrite:
         raise UsageError("resume and overwrite exclude each other: pick one")
+    from vidaug.pipelines._ray import check_engine
+
+    check_engine(engine)
     rec = as_recipe(recipe)
     rows = load_rows(source)
     root = Path(output)
@@ -544,7 +554,7 @@ def augment_dataset(
     )  # fmt: skip
     with output_lock(root):
         return _run_locked(job, rows, root, resume, overwrite, n_workers, rec, t0,
-                           on_start, on_row)  # fmt: skip
+                           on_start, on_row, engine, ray_address)  # fmt: skip
 
 
 def _run_locked(
@@ -558,6 +568,8 @@ def _run_locked(
     t0: float,
     on_start: Callable[[int], None] | None,
     on_row: Callable[[RowResult], None] | None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> AugmentSummary:
     manifest = root / MANIFEST
     job_file = root / JOB_FILE
@@ -602,8 +614,11 @@ def _run_locked(
             on_row(RowResult(row.rel))
     entries = list(kept)
     with open(manifest, "a", encoding="utf-8") as journal:
+        seen = {_entry_key(e) for e in kept}
 
         def finish(res: RowResult) -> None:
+            res.entries = [e for e in res.entries if _entry_key(e) not in seen]  # a retried task
+            seen.update(_entry_key(e) for e in res.entries)
             if res.entries:
                 journal.write("".join(_dumps(e) + "\n" for e in res.entries))
                 journal.flush()
@@ -617,7 +632,13 @@ def _run_locked(
             if on_row:
                 on_row(res)
 
-        if workers == 1 or len(work) <= 1:
+        if engine == "ray":
+            from vidaug.pipelines._ray import ray_augment_rows, ray_session
+
+            with ray_session(ray_address):
+                for res in ray_augment_rows(work, job):
+                    finish(res)
+        elif workers == 1 or len(work) <= 1:
             for row, missing, row_done in work:
                 finish(augment_row(row, job, missing, row_done))
         else:

@@ -84,6 +84,10 @@ def embed_to_index(
     nprobe: int = 16,
     checkpoint_clips: int = CHECKPOINT_CLIPS,
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int = 1,
+    gpus: float = 0.0,
     on_start: Callable[[int], None] | None = None,
     on_clip: Callable[[ClipFrames | None], None] | None = None,
 ) -> EmbedReport:
@@ -101,6 +105,10 @@ def embed_to_index(
     have passed since the last save (atomically, like the final index): a run that is killed
     keeps them, and running it again embeds only the rest.
 
+    With ``engine="ray"`` the clips are decoded in Ray tasks and embedded by ``actors`` model
+    actors (``gpus`` GPUs each) on a local Ray instance or the cluster at ``ray_address``; the
+    index is the same (same clips in the same order, embeddings equal within float tolerance).
+
     Raises:
         ManifestError: bad source. IndexMismatchError: ``out`` holds another model's index.
         UsageError: ``out`` is used by another run, or holds clips ``source`` does not have
@@ -111,8 +119,32 @@ def embed_to_index(
         raise UsageError("append adds clips to the index and overwrite replaces it: choose one")
     if checkpoint_clips < 1 or checkpoint_seconds < 0:
         raise VidaugError("checkpoint_clips must be ≥ 1 and checkpoint_seconds ≥ 0")
+    from vidaug.pipelines._ray import check_engine, ray_session
+
+    check_engine(engine)
+    if engine == "ray" and not embedder.spec:
+        raise UsageError("the ray engine needs an embedder made by vidaug.mining.load_embedder")
     rows = load_rows(source)
-    job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip)
+    job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip,
+                    engine, actors, gpus)  # fmt: skip
+    if engine == "ray":
+        with ray_session(ray_address):
+            return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips,
+                                 checkpoint_seconds, on_start)  # fmt: skip
+    return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips, checkpoint_seconds,
+                         on_start)  # fmt: skip
+
+
+def _embed_locked(
+    job: _EmbedJob,
+    out: str | os.PathLike | None,
+    rows: list[ManifestRow],
+    append: bool,
+    overwrite: bool,
+    checkpoint_clips: int,
+    checkpoint_seconds: float,
+    on_start: Callable[[int], None] | None,
+) -> EmbedReport:
     if out is None:
         return job.run(None, append=False, overwrite=False, chunk=max(1, len(rows)), every=0.0,
                        on_start=on_start)  # fmt: skip
@@ -150,6 +182,19 @@ class _EmbedJob:
     kind: str
     nprobe: int
     on_clip: Callable[[ClipFrames | None], None] | None
+    engine: str = "local"
+    actors: int = 1
+    gpus: float = 0.0
+
+    def _embed(self, rows: list[ManifestRow]) -> Embedded:
+        if self.engine == "ray":
+            from vidaug.pipelines._ray import ray_embed_rows
+
+            return ray_embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
+                                  batch=self.batch, actors=self.actors, gpus=self.gpus,
+                                  on_clip=self.on_clip)  # fmt: skip
+        return embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
+                          batch=self.batch, on_clip=self.on_clip)  # fmt: skip
 
     def _old(self, out: Path | None, overwrite: bool) -> EmbeddingIndex | None:
         if out is None or not is_index_dir(out):
@@ -205,8 +250,7 @@ class _EmbedJob:
 
         try:
             for lo in range(0, len(todo), chunk):
-                e = embed_rows(todo[lo : lo + chunk], self.embedder, frames=self.frames,
-                               fps=self.fps, batch=self.batch, on_clip=self.on_clip)  # fmt: skip
+                e = self._embed(todo[lo : lo + chunk])
                 for c in e.clips:
                     c["sampling"] = sampling
                 failures += e.failures
@@ -249,10 +293,9 @@ class _EmbedJob:
         self, old: EmbeddingIndex | None, keep: list[int], parts: list[Embedded], kind: str
     ) -> EmbeddingIndex | None:
         dims = old.dims if old is not None else self.embedder.dims
-        merged = _merge(old, keep, _concat([p for p in parts if p.clips], dims))
+        merged = _assemble(old, keep, [p for p in parts if p.clips], dims)
         if not merged.clips:
             return None
-        merged = _reorder(merged, np.argsort([c["id"] for c in merged.clips], kind="stable"))
         return EmbeddingIndex.build(
             merged.clips,
             merged.frame_emb,
@@ -264,52 +307,35 @@ class _EmbedJob:
         )
 
 
-def _concat(parts: list[Embedded], dims: int) -> Embedded:
-    """One :class:`Embedded` of several passes' (clips renumbered)."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        z = np.zeros((0, dims), np.float32)
-        return Embedded([], z, np.zeros(0, np.int64), z)
-    base = np.cumsum([0] + [len(p.clips) for p in parts[:-1]])
-    return Embedded(
-        [c for p in parts for c in p.clips],
-        np.concatenate([p.frame_emb for p in parts]),
-        np.concatenate([p.frame_clip + b for p, b in zip(parts, base, strict=True)]),
-        np.concatenate([p.clip_emb for p in parts]),
-    )
+def _assemble(
+    old: EmbeddingIndex | None, keep: list[int], parts: list[Embedded], dims: int
+) -> Embedded:
+    """The kept clips of ``old`` and the clips of every embedded pass (shard), sorted by id
+    (a deterministic layout whatever the caching history), written straight into one array:
+    memory holds the shards plus the result, never a third copy."""
+    sources: list[tuple[str, int, int]] = [(old.clips[p]["id"], -1, p) for p in keep] if old else []
+    rows_of: list[list[np.ndarray]] = []
+    for pi, part in enumerate(parts):
+        order = np.argsort(part.frame_clip, kind="stable")
+        bounds = np.cumsum(np.bincount(part.frame_clip, minlength=len(part.clips)))
+        rows_of.append(np.split(order, bounds[:-1]))
+        sources += [(c["id"], pi, ci) for ci, c in enumerate(part.clips)]
+    sources.sort(key=lambda s: s[0])
 
+    def rows(src: int, i: int) -> np.ndarray:
+        return old.frames_of(i) if src < 0 else rows_of[src][i]  # type: ignore[union-attr]
 
-def _merge(old: EmbeddingIndex | None, keep: list[int], new: Embedded) -> Embedded:
-    if old is None or not keep:
-        return new
-    clips, frames, owners = [], [], []
-    for i, pos in enumerate(keep):
-        clips.append(old.clips[pos])
-        rows = old.frames_of(pos)
-        frames.append(old.frame_emb[rows])
-        owners.append(np.full(len(rows), i, dtype=np.int64))
-    base = len(clips)
-    clips += new.clips
-    frames.append(new.frame_emb)
-    owners.append(new.frame_clip + base)
-    fe = np.concatenate(frames).astype(np.float32)
-    fc = np.concatenate(owners)
-    return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)), new.failures)
-
-
-def _reorder(e: Embedded, order: np.ndarray) -> Embedded:
-    """Clips sorted by id (deterministic index layout whatever the caching history)."""
-    inv = np.empty_like(order)
-    inv[order] = np.arange(len(order))
-    rows = np.argsort(inv[e.frame_clip], kind="stable")
-    return Embedded(
-        [e.clips[i] for i in order],
-        e.frame_emb[rows],
-        inv[e.frame_clip][rows],
-        e.clip_emb[order],
-        e.failures,
-    )
+    total = sum(len(rows(src, i)) for _, src, i in sources)
+    fe = np.empty((total, dims), np.float32)
+    fc = np.empty(total, np.int64)
+    clips, at = [], 0
+    for k, (_, src, i) in enumerate(sources):
+        r = rows(src, i)
+        fe[at : at + len(r)] = (old.frame_emb if src < 0 else parts[src].frame_emb)[r]  # type: ignore[union-attr]
+        fc[at : at + len(r)] = k
+        clips.append(old.clips[i] if src < 0 else parts[src].clips[i])  # type: ignore[union-attr]
+        at += len(r)
+    return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)))
 
 
 def open_index(
