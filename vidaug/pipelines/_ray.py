@@ -87,6 +87,14 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
             ray.shutdown()
 
 
+def _one_thread() -> None:
+    """A Ray task holds one CPU: OpenCV must not start a thread per core in it (as the local
+    engine's worker processes do)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _row_dict(row: ManifestRow) -> dict[str, Any]:
     return {"path": row.path, "rel": row.rel, "label": row.label, "split": row.split,
             "extra": row.extra}  # fmt: skip
@@ -113,6 +121,7 @@ def ray_augment_rows(
     ]
 
     def task(batch: dict[str, Any]) -> dict[str, list[str]]:
+        _one_thread()
         out = []
         for w in batch["w"]:
             rd, missing, done = json.loads(w)
@@ -188,6 +197,7 @@ def ray_embed_rows(
     items = [{"i": i, "row": json.dumps(_row_dict(r), default=str)} for i, r in enumerate(rows)]
 
     def decode(b: dict[str, Any]) -> dict[str, list[Any]]:
+        _one_thread()
         out: dict[str, list[Any]] = {"i": [], "frames": [], "shape": [], "info": [], "error": []}
         for i, rd in zip(b["i"], b["row"], strict=True):
             cf = load_clip_frames(_row(json.loads(rd)), size, frames, fps)
