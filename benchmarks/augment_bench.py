@@ -492,6 +492,24 @@ def e2e_sources(manifest: list[dict]) -> list[dict]:
     return picked
 
 
+def copy_clips(rows: list[dict], dest: Path, n: int | None = None) -> list[Path]:
+    """Copy manifest clips into ``dest/<label>/``; with ``n``, top up with copies under other
+    names until there are ``n``. Returns the copied files."""
+    out: list[Path] = []
+    while rows and len(out) < (n or len(rows)):
+        for r in rows:
+            name = Path(r["path"]).name
+            if len(out) >= len(rows):
+                name = f"dup{len(out)}_{name}"
+            d = dest / (r.get("label") or "unlabeled")
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(C.SHARED_DATA / r["path"], d / name)
+            out.append(d / name)
+            if len(out) >= (n or len(rows)):
+                break
+    return out
+
+
 def decode_encode(src: Path, dst: Path) -> int:
     """The plain OpenCV loop: VideoCapture read every frame → VideoWriter (mp4v) write."""
     cap = cv2.VideoCapture(str(src))
@@ -543,11 +561,7 @@ def bench_e2e(
     tmp = Path(tempfile.mkdtemp(prefix="vidaug-bench-"))
     try:
         src = tmp / "src"
-        for r in rows_in:
-            label = r["path"].split("/")[2]
-            (src / label).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(C.SHARED_DATA / r["path"], src / label / Path(r["path"]).name)
-        files = sorted(p for p in src.rglob("*.mp4"))
+        files = sorted(copy_clips(rows_in, src))
         n_frames = sum(r["frames"] for r in rows_in)
         plain = tmp / "plain"
         plain.mkdir()

@@ -31,7 +31,7 @@ from pathlib import Path
 import _common as C
 import cv2
 from _results import publish
-from augment_bench import e2e_sources
+from augment_bench import copy_clips, e2e_sources
 
 COPIES = 4
 SEED = 0
@@ -130,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vidaug-e2e-"))
     try:
         src = tmp / "src"
-        for r in rows_in:
-            label = r["path"].split("/")[2]
-            (src / label).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(C.SHARED_DATA / r["path"], src / label / Path(r["path"]).name)
-        files = sorted(src.rglob("*.mp4"))
+        files = sorted(copy_clips(rows_in, src))
         n_frames = sum(r["frames"] for r in rows_in)
         serial, user, plain = [], [], []
         load = C.OtherLoad().__enter__()

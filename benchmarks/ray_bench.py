@@ -26,24 +26,9 @@ from pathlib import Path
 
 import _common as C
 from _results import WEIGHTS, publish
-from augment_bench import e2e_sources
+from augment_bench import copy_clips, e2e_sources
 
 EMBED_CLIPS = 200
-
-
-def _copy_clips(rows: list[dict], dest: Path, n: int | None = None) -> int:
-    """Copy the manifest's clips into ``dest/<label>/``; with ``n``, top up with copies under
-    other names until there are ``n``."""
-    k = 0
-    while True:
-        for r in rows:
-            label = r.get("label") or "unlabeled"
-            name = Path(r["path"]).name if k < len(rows) else f"dup{k}_{Path(r['path']).name}"
-            (dest / label).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(C.SHARED_DATA / r["path"], dest / label / name)
-            k += 1
-            if n is None and k == len(rows) or n is not None and k >= n:
-                return k
 
 
 def _median_time(fn, reps: int) -> float:
@@ -82,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         startup = time.perf_counter() - t0
         try:
             src = tmp / "aug"
-            _copy_clips(e2e_sources(manifest), src)
+            copy_clips(e2e_sources(manifest), src)
 
             def aug(engine: str) -> None:
                 s = augment_dataset(src, tmp / f"out_{engine}", recipe="light", copies=4, seed=0,
@@ -99,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                          "PASS" if ra <= 1.15 * la else "FAIL"])  # fmt: skip
             if WEIGHTS.is_file():
                 esrc = tmp / "emb"
-                n = _copy_clips(manifest, esrc, EMBED_CLIPS)
+                n = len(copy_clips(manifest, esrc, EMBED_CLIPS))
                 emb = load_embedder("mobilenet_v2", weights=WEIGHTS)
 
                 def embed(engine: str) -> None:

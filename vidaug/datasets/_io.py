@@ -131,6 +131,22 @@ def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return cv2.resize(frame, (hw[1], hw[0]), interpolation=interp)
 
 
+def check_video_file(shown: str) -> Path:
+    """The checks before OpenCV opens a file: it exists, is a file and is not empty.
+
+    Raises:
+        VideoReadError: ``missing`` or ``not_a_video`` (0 bytes).
+    """
+    p = Path(shown)
+    if not p.exists():
+        raise VideoReadError(shown, "file not found", reason="missing")
+    if p.is_dir():
+        raise VideoReadError(shown, "is a directory, not a video file", reason="missing")
+    if p.stat().st_size == 0:
+        raise VideoReadError(shown, "empty file (0 bytes), not a video", reason="not_a_video")
+    return p
+
+
 def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
     """Why OpenCV could not open an existing, non-empty file (cheap container checks)."""
     size = path.stat().st_size
@@ -262,13 +278,7 @@ def read_clip(
         raise ValueError("select is exclusive with stride, fps and max_frames")
 
     shown = os.fspath(path)
-    p = Path(shown)
-    if not p.exists():
-        raise VideoReadError(shown, "file not found", reason="missing")
-    if p.is_dir():
-        raise VideoReadError(shown, "is a directory, not a video file", reason="missing")
-    if p.stat().st_size == 0:
-        raise VideoReadError(shown, "empty file (0 bytes), not a video", reason="not_a_video")
+    p = check_video_file(shown)
 
     def decode(wanted: np.ndarray | None):
         """One pass over the file: keep the frames of ``wanted`` (sorted source indices), or

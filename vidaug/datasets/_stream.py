@@ -20,7 +20,13 @@ from types import TracebackType
 import numpy as np
 
 from vidaug.datasets._atomic import atomic_path
-from vidaug.datasets._io import _COUNTED, _DEFAULT_FPS, _WRITE_FOURCC, _sniff_unopenable
+from vidaug.datasets._io import (
+    _COUNTED,
+    _DEFAULT_FPS,
+    _WRITE_FOURCC,
+    _sniff_unopenable,
+    check_video_file,
+)
 from vidaug.datasets._quiet import count_decode_errors, cv2, decode_errors, maybe_quiet
 from vidaug.errors import VideoReadError, VideoWriteError
 
@@ -51,13 +57,7 @@ class VideoInfo:
 
 
 def _open(path: str) -> cv2.VideoCapture:
-    p = Path(path)
-    if not p.exists():
-        raise VideoReadError(path, "file not found", reason="missing")
-    if p.is_dir():
-        raise VideoReadError(path, "is a directory, not a video file", reason="missing")
-    if p.stat().st_size == 0:
-        raise VideoReadError(path, "empty file (0 bytes), not a video", reason="not_a_video")
+    p = check_video_file(path)
     cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
