@@ -4,7 +4,7 @@
 #   make tour   make the README examples' inputs (mix/, clips/, unseen/, tracks.csv)
 #               from the bundled sample clips (offline)
 #   make bench  run the speed benchmarks (results: benchmarks/RESULTS.md); also
-#               bench-mining and bench-training (need ../shared)
+#               bench-mining, bench-scale and bench-training (need ../shared)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -12,7 +12,7 @@ PIP    := $(PY) -m pip
 DEMO_OUT ?= demo_out
 PYTEST_ARGS ?=
 
-.PHONY: demo test tour bench bench-mining bench-training lint clean venv
+.PHONY: demo test tour bench bench-mining bench-scale bench-training lint clean venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ bench-mining: $(VENV)/.installed-dev
 	$(PY) benchmarks/mining_bench.py
 	$(PY) benchmarks/embed_bench.py
 	$(PY) benchmarks/dedup_calibration.py
+
+# End to end, long recordings and the Ray engine (results: benchmarks/RESULTS.md); the one-hour
+# recording takes about two hours on 2 cores: `$(PY) benchmarks/long_recording.py --seconds 3600`.
+bench-scale: $(VENV)/.installed-dev
+	$(PY) benchmarks/e2e_bench.py --write
+	$(PY) benchmarks/long_recording.py --seconds 30 300 --write
+	$(PY) benchmarks/ray_bench.py --write
 
 bench-training: $(VENV)/.installed-dev
 	$(PY) benchmarks/hook_overhead.py

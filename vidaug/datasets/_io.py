@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vidaug.datasets._atomic import atomic_path
 from vidaug.datasets._quiet import (
     count_decode_errors,
     cv2,
@@ -29,7 +28,7 @@ from vidaug.datasets._quiet import (
     maybe_quiet,
     quiet_ffmpeg,
 )  # cv2, with its logs set up
-from vidaug.errors import VideoReadError, VideoWriteError
+from vidaug.errors import VideoReadError
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -404,47 +403,17 @@ def write_clip(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Path:
             so odd sizes are refused instead of written wrong.
         VideoWriteError: OpenCV could not open a writer or wrote nothing.
     """
-    dest = Path(path)
-    if dest.suffix == "":
-        dest = dest.with_name(dest.name + ".mp4")
-    fourcc = _WRITE_FOURCC.get(dest.suffix.lower())
-    if fourcc is None:
-        raise ValueError(
-            f"{dest}: cannot write '{dest.suffix}' videos; use one of " + ", ".join(_WRITE_FOURCC)
-        )
+    from vidaug.datasets._stream import ClipWriter  # one writer: whole clips and streams
+
     if not isinstance(frames, np.ndarray):
         raise ValueError(f"frames must be a numpy array, got {type(frames).__name__}")
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must have shape (T, H, W, 3), got {frames.shape}")
     if frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8, got {frames.dtype}")
-    t, h, w = frames.shape[:3]
-    if t == 0 or h == 0 or w == 0:
+    if min(frames.shape[:3]) == 0:
         raise ValueError(f"frames must not be empty, got shape {frames.shape}")
-    if h % 2 or w % 2:
-        raise ValueError(
-            f"frame height and width must be even to be written as video, got {h}x{w} "
-            "(OpenCV's encoder would silently drop the last row/column): crop or pad first"
-        )
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
-        raise ValueError(f"fps must be a number > 0, got {fps!r}")
-    if not math.isfinite(fps) or fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps!r}")
-
-    with maybe_quiet(), atomic_path(dest) as tmp:
-        writer = cv2.VideoWriter(
-            str(tmp), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h)
-        )
-        try:
-            if not writer.isOpened():
-                raise VideoWriteError(
-                    f"{dest}: OpenCV could not open a video writer ({fourcc}, {w}x{h})"
-                )
-            for frame in frames:
-                # RGB in, BGR to OpenCV (the mirror of read_clip's conversion)
-                writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
-        finally:
-            writer.release()
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise VideoWriteError(f"{dest}: OpenCV wrote no data")
+    with ClipWriter(path, fps, frames.shape[1:3]) as w:
+        w.write(frames)
+    dest = w.path
     return dest
