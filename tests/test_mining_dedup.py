@@ -254,7 +254,7 @@ def test_match_fraction(fraction: float, dup: bool) -> None:
         ({"match_fraction": 0.0}, "match_fraction"),
         ({"match_fraction": 1.5}, "match_fraction"),
         ({"k": 0}, r"\nk\n  Input should be greater than or equal to 1"),
-        ({"keep": "newest"}, "keep\n  Input should be 'longest', 'highest_resolution' or 'first'"),
+        ({"keep": "newest"}, "keep\n  Input should be 'original', 'longest', 'highest_resolution'"),
         ({"clip_threshold": float("nan")}, "clip_threshold"),
     ],
 )
@@ -299,3 +299,43 @@ def test_motion_evidence_separates_copies_from_the_same_camera() -> None:
     # the same motion over another scene: motion alone would call it a copy, the floor does not
     loose = replace(DEFAULT, motion_clip_floor=-1.0)
     assert frozenset(("cam/moment1", "elsewhere/same_motion")) in pairs(loose)
+
+
+# --- keep="original" (issue 13 §3) -------------------------------------------------------------
+
+
+def test_keep_original_picks_the_source_over_every_kind_of_copy() -> None:
+    """`--keep longest` kept slowed-down, half-fps or cropped copies; "original" keeps the full
+    frame at native rate, colour and quality, whatever the names or the copies' lengths."""
+    rng = np.random.default_rng(3)
+    orig = scene_frames(rng, unit(rng.normal(size=D)), 10)
+    base = {"width": 640, "height": 360, "fps": 30.0, "source_frames": 300, "size": 4_000_000,
+            "border": 0.0, "chroma": 40.0}  # fmt: skip
+    copies = {
+        "a_slow.mp4": {"source_frames": 600},  # slowed down: longer, same picture
+        "b_half_fps.mp4": {"fps": 15.0, "source_frames": 150, "size": 2_100_000},
+        "c_letterbox.mp4": {"border": 0.25},
+        "d_gray_small.mp4": {"width": 320, "height": 180, "chroma": 0.4, "size": 600_000},
+        "e_recompressed.mp4": {"size": 1_000_000},
+        "f_crop.mp4": {"width": 480, "height": 270, "size": 2_500_000},
+    }
+    entries = [({"id": "z_source.mp4", **base}, orig)]
+    entries += [({"id": k, **base, **v}, small_noise(rng, orig)) for k, v in copies.items()]
+    cfg = DedupConfig(0.95, 0.9, 0.5, keep="original")
+    res = find_duplicates(build(entries), cfg)
+    assert len(res.groups) == 1 and res.groups[0][0] == "z_source.mp4"
+    longest = find_duplicates(build(entries), DedupConfig(0.95, 0.9, 0.5, keep="longest"))
+    assert longest.groups[0][0] == "a_slow.mp4"  # what longest did
+
+
+def test_picture_stats_measure_bars_and_colour() -> None:
+    from vidaug.mining._embed import picture_stats
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(40, 220, (4, 120, 160, 3), dtype=np.uint8)
+    assert picture_stats(frames)["border"] == 0.0 and picture_stats(frames)["chroma"] > 10
+    boxed = frames.copy()
+    boxed[:, :15], boxed[:, -15:] = 0, 0  # letterbox: 30 of 120 rows
+    assert picture_stats(boxed)["border"] == pytest.approx(0.25, abs=0.02)
+    grey = np.repeat(frames[..., :1], 3, axis=3)
+    assert picture_stats(grey)["chroma"] == 0.0

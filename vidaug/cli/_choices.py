@@ -12,6 +12,7 @@ __all__ = ["Damaged", "Engine", "HookViews", "IndexType", "Keep"]
 class Keep(str, Enum):
     """``vidaug.mining.KEEP_POLICIES``."""
 
+    original = "original"
     longest = "longest"
     highest_resolution = "highest_resolution"
     first = "first"

@@ -62,7 +62,7 @@ __all__ = [
 _EPS = 1e-6
 
 #: Representative policies of :attr:`DedupConfig.keep`.
-KeepPolicy = Literal["longest", "highest_resolution", "first"]
+KeepPolicy = Literal["original", "longest", "highest_resolution", "first"]
 KEEP_POLICIES: tuple[str, ...] = get_args(KeepPolicy)
 _Share = Annotated[float, Field(gt=0, le=1)]
 
@@ -83,7 +83,8 @@ class DedupConfig:
             the same motion over a different scene is not a copy (perturbed copies in the
             calibration had clip cosines ≥ 0.77; unrelated clips a median of 0.56).
         k: neighbours searched per clip and per frame (candidate generation only; ≥ 1).
-        keep: representative of each group: ``"longest"`` (duration, else source frames / fps,
+        keep: representative of each group: ``"original"`` (what a person would call the
+            original: :func:`original_key`), ``"longest"`` (duration, else source frames / fps,
             else frame counts), ``"highest_resolution"`` (width × height) or ``"first"``
             (smallest clip id). Ties go to the smallest clip id (string order).
     """
@@ -323,10 +324,42 @@ def _lengths(
     return [float(rows[m]) for m in members]
 
 
+def _bucket(v: float | None, rel: float) -> int:
+    """``v`` on a log scale in steps of ``rel`` (values within ``rel`` of each other tie)."""
+    return int(np.floor(np.log(max(v, 1e-9)) / np.log1p(rel))) if v else -(10**9)
+
+
+def original_key(c: Mapping[str, Any], length: float | None = None) -> tuple:
+    """Sort key (higher first) of the member of a duplicate group that a person would call
+    the original: the full frame (no black bars), the most picture (content pixels), the
+    native frame rate, colour, the most bits per pixel (least re-compressed), then the
+    longest. Each step compares within a tolerance, so noise does not decide; fields an
+    index lacks (older indexes) count as equal."""
+    w, h = _number(c.get("width")) or 0.0, _number(c.get("height")) or 0.0
+    border = _number(c.get("border")) or 0.0
+    chroma = _number(c.get("chroma"))
+    fps = _number(c.get("fps"))
+    size, frames = _number(c.get("size")), _number(c.get("source_frames"))
+    bpp = size * 8 / (frames * w * h) if size and frames and w and h else None
+    return (
+        -int(border > 0.03),  # letterbox / pillarbox: a copy made for another screen
+        _bucket(w * h * (1 - border), 0.05),
+        _bucket(fps, 0.03),
+        int(chroma is None or chroma > 3.0),  # a grayscale copy of a colour original
+        _bucket(bpp, 0.35),
+        _bucket(length, 0.02),
+    )
+
+
 def _representative(
     clips: Sequence[Mapping[str, Any]], members: list[int], keep: str, rows: np.ndarray
 ) -> int:
     ids = [clips[m]["id"] for m in members]
+    if keep == "original":
+        lengths = _lengths(clips, members, rows)
+        keys = [original_key(clips[m], lengths[i]) for i, m in enumerate(members)]
+        best = min(range(len(members)), key=lambda i: (tuple(-k for k in keys[i]), ids[i]))
+        return members[best]
     if keep == "longest":
         key = _lengths(clips, members, rows)
     elif keep == "highest_resolution":

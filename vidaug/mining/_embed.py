@@ -273,8 +273,32 @@ def load_clip_frames(
         "height": int(clip.source_size[0]),
         "width": int(clip.source_size[1]),
         "fps": float(clip.fps),
+        **picture_stats(clip.frames),
     }
     return ClipFrames(row, frames, info)
+
+
+def picture_stats(frames: np.ndarray) -> dict[str, float]:
+    """What tells an original from its copies, measured on the sampled frames (full size):
+
+    * ``border``: share of the frame taken by black bars (letterbox / pillarbox): rows and
+      columns at the edges whose mean brightness stays below 24 in every sampled frame;
+    * ``chroma``: mean colourfulness, ``|R − G| + |G − B|`` (0 for a grayscale copy).
+    """
+    x = frames[:, ::2, ::2].astype(np.int16)
+    grey = x.mean(axis=3)
+    dark_rows = (grey.mean(axis=2) < 24).all(axis=0)
+    dark_cols = (grey.mean(axis=1) < 24).all(axis=0)
+
+    def run(mask: np.ndarray) -> int:
+        return int(np.argmin(mask)) if not mask.all() else len(mask)
+
+    h, w = dark_rows.size, dark_cols.size
+    top, bottom = run(dark_rows), run(dark_rows[::-1])
+    left, right = run(dark_cols), run(dark_cols[::-1])
+    content = max(0, h - top - bottom) * max(0, w - left - right)
+    chroma = np.abs(x[..., 0] - x[..., 1]).mean() + np.abs(x[..., 1] - x[..., 2]).mean()
+    return {"border": round(1.0 - content / (h * w), 4), "chroma": round(float(chroma), 2)}
 
 
 @dataclass
@@ -283,7 +307,8 @@ class Embedded:
 
     Attributes:
         clips: one dict per embedded clip: ``id`` (relative path), ``path``, label, split,
-            group, size, mtime_ns, frames, source_frames, width, height, fps.
+            group, size, mtime_ns, frames, source_frames, width, height, fps, border,
+            chroma (see :func:`picture_stats`).
         frame_emb: ``(F, D)`` float32 L2-normalised frame embeddings.
         frame_clip: ``(F,)`` int64 clip position of each frame row.
         clip_emb: ``(N, D)`` float32 normalised per-clip mean embeddings.
