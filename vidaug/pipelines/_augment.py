@@ -368,7 +368,25 @@ def _worker_init() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
+    os.environ["OPENCV_FFMPEG_THREADS"] = "1"  # FFmpeg's decoder threads too (read at open)
+    _keep_freed_memory()
     _die_with_parent()
+
+
+def _keep_freed_memory() -> None:
+    """glibc: keep freed clip buffers for reuse instead of returning them to the kernel and
+    faulting fresh pages in for the next clip (a worker allocates the same sizes clip after
+    clip; this saves about half of its kernel time)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 256 * 2**20)  # M_MMAP_THRESHOLD: buffers below it come from the heap
+        libc.mallopt(-1, 512 * 2**20)  # M_TRIM_THRESHOLD: keep up to this much freed heap
+    except (OSError, AttributeError):
+        pass
 
 
 def _die_with_parent() -> None:
@@ -651,6 +669,14 @@ def _run_locked(
     return summary
 
 
+def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
+    """Biggest files first: the last clips to finish are then small ones (less idle time)."""
+    try:
+        return -os.path.getsize(item[0].path)
+    except OSError:
+        return 0
+
+
 def _run_pool(
     work: list[tuple[ManifestRow, list[int] | None, set[tuple[int, int]]]],
     job: AugmentJob,
@@ -660,11 +686,13 @@ def _run_pool(
 ) -> None:
     """Map :func:`augment_row` over worker processes. On an interruption (Ctrl-C, SIGTERM)
     the workers are stopped at once and their temporary files removed; finished clips stay."""
-    ctx = multiprocessing.get_context("spawn")
+    # fork on Linux: a worker starts in milliseconds with vidaug already imported (spawn
+    # re-imports numpy, OpenCV and vidaug in every worker: ≈ 0.5 s of CPU each)
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
     try:
         pending = {pool.submit(augment_row, row, job, missing, row_done)
-                   for row, missing, row_done in work}  # fmt: skip
+                   for row, missing, row_done in sorted(work, key=_size_desc)}  # fmt: skip
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
