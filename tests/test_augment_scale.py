@@ -193,7 +193,7 @@ def test_killing_the_parent_stops_the_workers(tmp_path, sig):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     workers: list[int] = []
-    while time.time() < deadline and len(workers) < 3:  # the pool's helper + 2 workers
+    while time.time() < deadline and len(workers) < 2:  # the two workers
         time.sleep(0.2)
         workers = [c for c in _children(proc.pid) if _alive(c)]
     assert workers, "the workers did not start"
@@ -235,3 +235,15 @@ def test_mid_stream_corruption_is_warned_about(tmp_path, stream_above):
     assert s.ok and s.written == 2
     assert [c for c, _ in s.warnings] == ["bad.mp4"]
     assert "decoder reported" in s.warnings[0][1]
+
+
+def test_workers_fork_only_where_it_is_safe(monkeypatch):
+    """Forked workers start at once, but a process holding Ray's or TensorFlow's threads
+    would hang its forked children: then they are spawned."""
+    import vidaug.pipelines._augment as job
+
+    for m in job._FORK_UNSAFE:
+        monkeypatch.delitem(sys.modules, m, raising=False)
+    assert job._start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    monkeypatch.setitem(sys.modules, "grpc", object())
+    assert job._start_method() == "spawn"

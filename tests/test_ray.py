@@ -139,3 +139,22 @@ def test_missing_ray_is_one_line_exit_2(data, tmp_path, monkeypatch):
     assert not (tmp_path / "o").exists()
     r = run("embed", data, "--out", tmp_path / "ix", "--engine", "ray")
     assert r.exit_code == 2 and 'pip install "vidaug-kit[ray]"' in r.stderr
+
+
+@pytest.mark.slow
+def test_cli_ray_prints_nothing_of_rays_own(data, tmp_path):
+    """Ray's core worker logs (e.g. about Ray Data's actors) never reach the terminal: only
+    vidaug's own lines do."""
+    import subprocess
+
+    emb = save_tiny_embedder(tmp_path / "emb.keras")
+    cli = [sys.executable, "-c", "from vidaug.cli import main; main()"]
+    for args in (["augment", str(data), str(tmp_path / "o"), "--engine", "ray"],
+                 ["embed", str(data), "--out", str(tmp_path / "ix"), "--engine", "ray",
+                  "--embedder", str(emb), "--frames", "2"]):  # fmt: skip
+        p = subprocess.run(cli + args, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        assert lines and all(
+            ln.startswith(("augment", "embed", "done", "outputs")) for ln in lines
+        ), lines

@@ -15,6 +15,7 @@ from vidaug.datasets._manifest import (
     safe_relpath,
     write_jsonl,
 )
+from vidaug.datasets._quiet import native_stderr_muted
 from vidaug.datasets._samples import sample_clips_dir
 from vidaug.datasets._sampling import frame_indices
 from vidaug.datasets._seeds import clip_seed
@@ -40,6 +41,7 @@ __all__ = [
     "fsync_path",
     "load_boxes",
     "load_rows",
+    "native_stderr_muted",
     "output_lock",
     "quiet_ffmpeg",
     "read_clip",

@@ -37,7 +37,14 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 import cv2  # noqa: E402  (the environment above must be set first)
 
-__all__ = ["cv2", "count_decode_errors", "decode_errors", "maybe_quiet", "quiet_ffmpeg"]
+__all__ = [
+    "count_decode_errors",
+    "cv2",
+    "decode_errors",
+    "maybe_quiet",
+    "native_stderr_muted",
+    "quiet_ffmpeg",
+]
 
 _AV_LOG_QUIET = -8
 
@@ -205,3 +212,37 @@ def maybe_quiet() -> Iterator[None]:
     else:
         with quiet_ffmpeg():
             yield
+
+
+@contextmanager
+def native_stderr_muted() -> Iterator[None]:
+    """Mute what native code (C/C++ libraries: Ray's core worker, TensorFlow) writes to file
+    descriptor 2, while Python's ``sys.stderr`` (vidaug's messages and progress bar) keeps
+    going to the terminal: fd 2 points at ``/dev/null`` and ``sys.stderr`` at a copy of the
+    original descriptor until the block ends."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to mute
+        yield
+        return
+    old = sys.stderr
+    py = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = py
+    try:
+        yield
+    finally:
+        try:
+            py.flush()
+        except (ValueError, OSError):
+            pass
+        sys.stderr = old
+        os.dup2(saved, 2)
+        os.close(saved)
+        py.close()

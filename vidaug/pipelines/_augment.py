@@ -364,12 +364,23 @@ def _even(frames: np.ndarray) -> np.ndarray:
     return frames[:, : h - h % 2 or h, : w - w % 2 or w]
 
 
-def _worker_init() -> None:
+def _worker_setup() -> None:
+    """A worker process holds one core: OpenCV and FFmpeg on one thread, freed buffers kept."""
     import cv2
 
     cv2.setNumThreads(1)  # one process per core already
     os.environ["OPENCV_FFMPEG_THREADS"] = "1"  # FFmpeg's decoder threads too (read at open)
     _keep_freed_memory()
+
+
+def _worker_init() -> None:
+    import signal
+
+    _worker_setup()
+    # a forked worker inherits the CLI's handlers; the parent stops its workers itself (on
+    # Ctrl-C it terminates them), so: Ctrl-C ignored here, SIGTERM ends the worker at once
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
 
 
@@ -651,9 +662,9 @@ def _run_locked(
                 on_row(res)
 
         if engine == "ray":
-            from vidaug.pipelines._ray import ray_augment_rows, ray_session
+            from vidaug.pipelines._ray import quiet_ray_session, ray_augment_rows
 
-            with ray_session(ray_address):
+            with quiet_ray_session(ray_address):
                 for res in ray_augment_rows(work, job):
                     finish(res)
         elif workers == 1 or len(work) <= 1:
@@ -667,6 +678,22 @@ def _run_locked(
     summary.warnings.sort()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+#: Libraries whose native threads make a forked child hang (gRPC's, TensorFlow's, ...).
+_FORK_UNSAFE = ("ray", "grpc", "tensorflow", "torch", "jax")
+
+
+def _start_method() -> str:
+    """``fork`` on Linux, where a worker then starts in milliseconds with vidaug already
+    imported (``spawn`` re-imports numpy, OpenCV and vidaug in every worker: ≈ 0.5 s of CPU
+    each), unless this process has loaded a library whose threads do not survive a fork
+    (Ray, TensorFlow, ...): then ``spawn``."""
+    if not sys.platform.startswith("linux"):
+        return "spawn"
+    if any(m in sys.modules for m in _FORK_UNSAFE):
+        return "spawn"
+    return "fork"
 
 
 def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
@@ -686,9 +713,7 @@ def _run_pool(
 ) -> None:
     """Map :func:`augment_row` over worker processes. On an interruption (Ctrl-C, SIGTERM)
     the workers are stopped at once and their temporary files removed; finished clips stay."""
-    # fork on Linux: a worker starts in milliseconds with vidaug already imported (spawn
-    # re-imports numpy, OpenCV and vidaug in every worker: ≈ 0.5 s of CPU each)
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = multiprocessing.get_context(_start_method())
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
     try:
         pending = {pool.submit(augment_row, row, job, missing, row_done)

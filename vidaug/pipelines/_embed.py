@@ -119,7 +119,7 @@ def embed_to_index(
         raise UsageError("append adds clips to the index and overwrite replaces it: choose one")
     if checkpoint_clips < 1 or checkpoint_seconds < 0:
         raise VidaugError("checkpoint_clips must be ≥ 1 and checkpoint_seconds ≥ 0")
-    from vidaug.pipelines._ray import check_engine, ray_session
+    from vidaug.pipelines._ray import check_engine, quiet_ray_session
 
     check_engine(engine)
     if engine == "ray" and not embedder.spec:
@@ -128,7 +128,7 @@ def embed_to_index(
     job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip,
                     engine, actors, gpus)  # fmt: skip
     if engine == "ray":
-        with ray_session(ray_address):
+        with quiet_ray_session(ray_address):
             return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips,
                                  checkpoint_seconds, on_start)  # fmt: skip
     return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips, checkpoint_seconds,

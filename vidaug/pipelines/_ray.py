@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from vidaug.datasets import ManifestRow
+from vidaug.datasets import ManifestRow, native_stderr_muted
 from vidaug.errors import UsageError
 from vidaug.mining import ClipFrames, Embedded, FrameEmbedder, clip_means, load_clip_frames
 
@@ -87,12 +87,28 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
             ray.shutdown()
 
 
-def _one_thread() -> None:
-    """A Ray task holds one CPU: OpenCV must not start a thread per core in it (as the local
-    engine's worker processes do)."""
-    import cv2
+@contextmanager
+def quiet_ray_session(address: str | None = None) -> Iterator[Any]:
+    """:func:`ray_session` with the native stderr of this process muted: Ray's C++ core logs
+    about its own internals (e.g. that Ray Data's actors keep their constructor in the object
+    store) would reach the terminal otherwise; vidaug's messages and progress bar still do."""
+    with native_stderr_muted(), ray_session(address) as ray:
+        yield ray
 
-    cv2.setNumThreads(1)
+
+def _one_thread() -> None:
+    """A Ray task holds one CPU: set its worker up as the local engine's workers are (OpenCV
+    and FFmpeg on one thread, freed clip buffers kept for reuse); once per worker process."""
+    global _ready
+    if _ready:
+        return
+    from vidaug.pipelines._augment import _worker_setup
+
+    _worker_setup()
+    _ready = True
+
+
+_ready = False
 
 
 def _row_dict(row: ManifestRow) -> dict[str, Any]:
@@ -210,11 +226,18 @@ def ray_embed_rows(
         return out
 
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 256)))
-    ds = ds.map_batches(decode, batch_size=1, num_cpus=1)
+    # decode tasks ask for less than the actor so Ray Data does not fuse them into it (fused,
+    # the actor would decode and embed in turn instead of side by side)
+    ds = ds.map_batches(decode, batch_size=1, num_cpus=0.5)
+    spec = dict(embedder.spec)
+
+    class EmbedActor(_EmbedActor):  # the settings travel with the class, not as arguments
+        def __init__(self) -> None:  # kept in the object store (Ray warns about those)
+            super().__init__(spec, batch)
+
     ds = ds.map_batches(
-        _EmbedActor, fn_constructor_args=(embedder.spec, batch), batch_size=4,
-        concurrency=max(1, actors), num_gpus=gpus or None, num_cpus=1,
-    )  # fmt: skip
+        EmbedActor, batch_size=4, concurrency=max(1, actors), num_gpus=gpus or None, num_cpus=1
+    )
     got: dict[int, tuple[np.ndarray | None, dict[str, Any], str]] = {}
     for r in ds.iter_rows():
         i = int(r["i"])
