@@ -377,8 +377,8 @@ def _worker_init() -> None:
     import signal
 
     _worker_setup()
-    # a forked worker inherits the CLI's handlers; the parent stops its workers itself (on
-    # Ctrl-C it terminates them), so: Ctrl-C ignored here, SIGTERM ends the worker at once
+    # the parent stops its workers itself (on Ctrl-C it terminates them): Ctrl-C is ignored
+    # here and SIGTERM ends the worker at once, whatever handlers a fork inherited
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
@@ -680,20 +680,17 @@ def _run_locked(
     return summary
 
 
-#: Libraries whose native threads make a forked child hang (gRPC's, TensorFlow's, ...).
-_FORK_UNSAFE = ("ray", "grpc", "tensorflow", "torch", "jax")
-
-
-def _start_method() -> str:
-    """``fork`` on Linux, where a worker then starts in milliseconds with vidaug already
-    imported (``spawn`` re-imports numpy, OpenCV and vidaug in every worker: ≈ 0.5 s of CPU
-    each), unless this process has loaded a library whose threads do not survive a fork
-    (Ray, TensorFlow, ...): then ``spawn``."""
+def _context() -> Any:
+    """Linux: a fork server (a clean process that imports vidaug once; each worker is then a
+    fork of it and starts in milliseconds, where ``spawn`` re-imports numpy, OpenCV and
+    vidaug in every worker: ≈ 0.5 s of CPU each). Never a plain fork of this process: a
+    process that has used OpenCV's thread pool, Ray, gRPC or TensorFlow hangs its forked
+    children. Elsewhere ``spawn``."""
     if not sys.platform.startswith("linux"):
-        return "spawn"
-    if any(m in sys.modules for m in _FORK_UNSAFE):
-        return "spawn"
-    return "fork"
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["vidaug.pipelines._augment"])
+    return ctx
 
 
 def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
@@ -713,7 +710,7 @@ def _run_pool(
 ) -> None:
     """Map :func:`augment_row` over worker processes. On an interruption (Ctrl-C, SIGTERM)
     the workers are stopped at once and their temporary files removed; finished clips stay."""
-    ctx = multiprocessing.get_context(_start_method())
+    ctx = _context()
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
     try:
         pending = {pool.submit(augment_row, row, job, missing, row_done)
