@@ -689,7 +689,7 @@ def _context() -> Any:
     if not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["vidaug.pipelines._augment"])
+    ctx.set_forkserver_preload(["vidaug.pipelines._forkserver"])
     return ctx
 
 
