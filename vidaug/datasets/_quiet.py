@@ -218,31 +218,21 @@ def maybe_quiet() -> Iterator[None]:
 def native_stderr_muted() -> Iterator[None]:
     """Mute what native code (C/C++ libraries: Ray's core worker, TensorFlow) writes to file
     descriptor 2, while Python's ``sys.stderr`` (vidaug's messages and progress bar) keeps
-    going to the terminal: fd 2 points at ``/dev/null`` and ``sys.stderr`` at a copy of the
-    original descriptor until the block ends."""
-    try:
-        sys.stderr.flush()
-    except (AttributeError, ValueError, OSError):
-        pass
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 at all: nothing to mute
-        yield
-        return
-    old = sys.stderr
-    py = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    sys.stderr = py
-    try:
-        yield
-    finally:
+    going to the terminal: :func:`quiet_ffmpeg` points fd 2 at ``/dev/null`` and
+    ``sys.stderr`` writes to a copy of the terminal's descriptor until the block ends."""
+    with quiet_ffmpeg():
+        if _fd_saved is None:  # no fd 2 at all: nothing to keep
+            yield
+            return
+        old = sys.stderr
+        py = os.fdopen(os.dup(_fd_saved), "w", buffering=1, encoding="utf-8", errors="replace")
+        sys.stderr = py
         try:
-            py.flush()
-        except (ValueError, OSError):
-            pass
-        sys.stderr = old
-        os.dup2(saved, 2)
-        os.close(saved)
-        py.close()
+            yield
+        finally:
+            try:
+                py.flush()
+            except (ValueError, OSError):
+                pass
+            sys.stderr = old
+            py.close()
