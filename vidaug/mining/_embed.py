@@ -116,6 +116,18 @@ class FrameEmbedder:
         y = np.asarray(self.model.predict_on_batch(x), dtype=np.float32).reshape(len(frames), -1)
         return l2_normalize(y)
 
+    def embed_batched(self, frames: np.ndarray, batch: int) -> np.ndarray:
+        """Embed ``frames`` in calls of exactly ``batch`` frames, the last one padded with
+        copies of its last frame, so every call has the same shape (no retracing)."""
+        out = []
+        for lo in range(0, len(frames), batch):
+            x = frames[lo : lo + batch]
+            n = len(x)
+            if n < batch:
+                x = np.concatenate([x, np.repeat(x[-1:], batch - n, axis=0)])
+            out.append(self(x)[:n])
+        return np.concatenate(out)
+
 
 def load_embedder(
     model: str | os.PathLike = "mobilenet_v2",
@@ -376,10 +388,7 @@ def embed_rows(
     def flush(final: bool = False) -> None:
         while len(pending) >= batch or (final and pending):
             take = min(batch, len(pending))
-            x = np.stack(pending[:take])
-            if take < batch:  # pad so every call has the same shape (no retracing)
-                x = np.concatenate([x, np.repeat(x[-1:], batch - take, axis=0)])
-            out_rows.append(embedder(x)[:take])
+            out_rows.append(embedder.embed_batched(np.stack(pending[:take]), batch))
             owners.extend(pending_owner[:take])
             del pending[:take], pending_owner[:take]
 

@@ -164,26 +164,13 @@ class _EmbedActor:
         clips = [np.frombuffer(f, np.uint8).reshape(s) if s[0] else None
                  for f, s in zip(b["frames"], b["shape"], strict=True)]  # fmt: skip
         frames = [c for c in clips if c is not None]
-        emb = _embed_padded(self.embedder, np.concatenate(frames), self.batch) if frames else None
+        emb = self.embedder.embed_batched(np.concatenate(frames), self.batch) if frames else None
         out, at = [], 0
         for c in clips:
             n = 0 if c is None else len(c)
             out.append(b"" if c is None else emb[at : at + n].tobytes())
             at += n
         return {"i": b["i"], "emb": out, "info": b["info"], "error": b["error"]}
-
-
-def _embed_padded(embedder: FrameEmbedder, x: np.ndarray, batch: int) -> np.ndarray:
-    """``embedder`` over ``x`` in calls of exactly ``batch`` frames (the last one padded), as
-    :func:`~vidaug.mining.embed_rows` calls it."""
-    out = []
-    for lo in range(0, len(x), batch):
-        take = x[lo : lo + batch]
-        n = len(take)
-        if n < batch:
-            take = np.concatenate([take, np.repeat(take[-1:], batch - n, axis=0)])
-        out.append(embedder(take)[:n])
-    return np.concatenate(out)
 
 
 def ray_embed_rows(
