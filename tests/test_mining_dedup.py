@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -66,7 +67,11 @@ def scenario() -> EmbeddingIndex:
 
 def test_copies_trims_and_speed_changes_form_one_group(scenario: EmbeddingIndex) -> None:
     res = find_duplicates(scenario)
-    assert res.groups == [["dup/orig.mp4", "dup/fast.mp4", "dup/hires.mp4", "dup/trim.mp4"]]
+    # keep="original" (default): the 1280x720 full-length member has the most picture
+    assert res.groups == [["dup/hires.mp4", "dup/fast.mp4", "dup/orig.mp4", "dup/trim.mp4"]]
+    longest = find_duplicates(scenario, replace(DEFAULT, keep="longest"))
+    assert longest.groups == [["dup/orig.mp4", "dup/fast.mp4", "dup/hires.mp4", "dup/trim.mp4"]]
+    assert {p["relation"] for p in res.pairs} == {"copy_of"}
     pairs = {(p["a"], p["b"]): p for p in res.pairs}
     assert all(a.startswith("dup/") and b.startswith("dup/") for a, b in pairs)
     copy = pairs[("dup/orig.mp4", "dup/hires.mp4")]
@@ -136,8 +141,14 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "motion_threshold": DEFAULT.motion_threshold,
         "motion_clip_floor": DEFAULT.motion_clip_floor,
         "k": 32,
-        "keep": "longest",
+        "keep": "original",
+        "region_threshold": DEFAULT.region_threshold,
+        "region_motion_floor": DEFAULT.region_motion_floor,
+        "contain_margin": DEFAULT.contain_margin,
+        "align_threshold": DEFAULT.align_threshold,
+        "align_min_frames": DEFAULT.align_min_frames,
     }
+    assert s["relations"] == {"copy_of": len(res.pairs)} and s["backgrounds"] == 0
 
 
 def test_no_split_means_no_leak() -> None:
@@ -164,6 +175,11 @@ def test_table_contract(scenario: EmbeddingIndex, tmp_path) -> None:
         "similarity",
         "is_leak",
         "leak_with",
+        "relation",
+        "related_to",
+        "evidence",
+        "segment",
+        "region",
     ]
     for r in table:
         assert list(r) == keys
@@ -201,6 +217,11 @@ def test_single_clip() -> None:
             "similarity": None,
             "is_leak": False,
             "leak_with": [],
+            "relation": None,
+            "related_to": None,
+            "evidence": [],
+            "segment": None,
+            "region": None,
         }
     ]
 
@@ -328,14 +349,20 @@ def test_keep_original_picks_the_source_over_every_kind_of_copy() -> None:
     assert longest.groups[0][0] == "a_slow.mp4"  # what longest did
 
 
-def test_picture_stats_measure_bars_and_colour() -> None:
-    from vidaug.mining._embed import picture_stats
+def test_content_box_finds_bars_and_colour() -> None:
+    from vidaug.mining._embed import chroma
+    from vidaug.mining._regions import content_box
 
     rng = np.random.default_rng(0)
     frames = rng.integers(40, 220, (4, 120, 160, 3), dtype=np.uint8)
-    assert picture_stats(frames)["border"] == 0.0 and picture_stats(frames)["chroma"] > 10
+    assert content_box(frames) == (0, 120, 0, 160) and chroma(frames) > 10
     boxed = frames.copy()
     boxed[:, :15], boxed[:, -15:] = 0, 0  # letterbox: 30 of 120 rows
-    assert picture_stats(boxed)["border"] == pytest.approx(0.25, abs=0.02)
+    assert content_box(boxed) == (15, 105, 0, 160)
+    pillar = frames.copy()
+    pillar[:, :, :20], pillar[:, :, -24:] = 3, 5  # pillarbox, not quite black
+    assert content_box(pillar) == (0, 120, 20, 136)
+    dark = (frames // 12).astype(np.uint8)  # a dark scene is not a letterbox
+    assert content_box(dark) == (0, 120, 0, 160)
     grey = np.repeat(frames[..., :1], 3, axis=3)
-    assert picture_stats(grey)["chroma"] == 0.0
+    assert chroma(grey) == 0.0

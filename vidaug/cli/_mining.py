@@ -37,7 +37,19 @@ if TYPE_CHECKING:
     from vidaug.report import Results
 
 Fps = Annotated[
-    float | None, typer.Option("--fps", min=0.01, help="Sample frames at this rate instead.")
+    float | None,
+    typer.Option(
+        "--fps", min=0.01,
+        help="Sample frames at this rate instead (dense enough to align partial overlaps).",
+    ),
+]  # fmt: skip
+Regions = Annotated[
+    bool,
+    typer.Option(
+        "--regions/--no-regions",
+        help="Also embed 9 windows of 4 frames a clip: finds a clip shown inside another "
+        "(picture-in-picture); about 5x the model work.",
+    ),
 ]
 
 
@@ -105,6 +117,7 @@ def embed(
     gpus: Annotated[
         float, typer.Option("--gpus", min=0, help="With --engine ray: GPUs per model actor.")
     ] = 0,
+    regions: Regions = True,
     as_json: AsJson = False,
 ) -> None:
     """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips).
@@ -138,6 +151,7 @@ def embed(
             engine=engine.value,
             ray_address=ray_address,
             actors=actors,
+            regions=regions,
             gpus=gpus,
         )
     ix = rep.index
@@ -206,6 +220,7 @@ def search(
         fps = None
         if frames is None:  # sample the query the way the index's clips were sampled
             sampling = str(ix.clips[0].get("sampling", "k8")) if len(ix) else "k8"
+            sampling = sampling.removesuffix("+regions")
             if sampling.startswith("fps"):
                 fps = float(sampling[3:])
             else:
@@ -290,7 +305,14 @@ def dedup(
             "--match-fraction", min=0, max=1, help="Share of matching frames for a duplicate."
         ),
     ] = None,
-    keep: Annotated[Keep, typer.Option("--keep", help="Kept clip per group.")] = Keep.longest,
+    keep: Annotated[
+        Keep,
+        typer.Option(
+            "--keep",
+            help="Kept clip per group: original (full frame, native rate, best picture), "
+            "longest, highest_resolution or first.",
+        ),
+    ] = Keep.original,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
     ] = None,
@@ -298,6 +320,8 @@ def dedup(
     weights: Weights = None,
     layer: Layer = None,
     frames: Frames = 8,
+    fps: Fps = None,
+    regions: Regions = True,
     report: Report = None,
     as_json: AsJson = False,
 ) -> None:
@@ -323,7 +347,9 @@ def dedup(
 
             ix = EmbeddingIndex.load(input)
         else:
-            emb = _embed_with_progress(input, embedder, weights, layer, frames=frames)
+            emb = _embed_with_progress(
+                input, embedder, weights, layer, frames=frames, fps=fps, regions=regions
+            )
             ix, failed = emb.index, emb.failures
         cfg = replace(
             DEFAULT_DEDUP,
@@ -449,7 +475,7 @@ def mine_hard(
                         f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
                     )
         else:
-            emb = _embed_with_progress(input, embedder, weights, None, frames=frames)
+            emb = _embed_with_progress(input, embedder, weights, None, frames=frames, regions=False)
             ix, failed = emb.index, emb.failures
         probs, names = (None, None)
         if classifier is not None:

@@ -47,6 +47,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining._relations import align_pairs, region_candidates, region_pairs, window_box
 from vidaug.mining._result import CheckResult
 
 __all__ = [
@@ -86,7 +87,25 @@ class DedupConfig:
         keep: representative of each group: ``"original"`` (what a person would call the
             original: :func:`original_key`), ``"longest"`` (duration, else source frames / fps,
             else frame counts), ``"highest_resolution"`` (width × height) or ``"first"``
-            (smallest clip id). Ties go to the smallest clip id (string order).
+            (smallest clip id). Ties go to the smallest clip id (string order). Whatever the
+            policy, a clip that contains another member (picture-in-picture) is not kept
+            over it.
+        region_threshold: cosine between a region window of one clip and another clip's
+            embedding at or above which the other clip is *inside* the first
+            (picture-in-picture; needs an index embedded with regions), provided no window of
+            one matches a window of the other better (then they share a scene: a copy, or a
+            composite and its background) and no other clip, not a copy of this one, matches
+            that window better; None: off.
+        region_motion_floor: regional evidence counts only when the window's change over
+            time also matches the inner clip's (motion-signature cosine at least this).
+        contain_margin: regional evidence counts only when the window matches the inner clip
+            by at least this much more than the whole frame does (the clip is inside a part
+            of the other, not a copy of all of it; a composite's background matches its
+            windows and its whole frame alike).
+        align_threshold: mean residual cosine of time-aligned frames at or above which two
+            clips share a stretch (a partial overlap; :mod:`vidaug.mining._relations`); None:
+            off.
+        align_min_frames: fewest aligned sampled frames that make an overlap.
     """
 
     clip_threshold: float
@@ -95,7 +114,12 @@ class DedupConfig:
     motion_threshold: _Share | None = None
     motion_clip_floor: float = 0.7
     k: Annotated[int, Field(ge=1)] = 32
-    keep: KeepPolicy = "longest"
+    keep: KeepPolicy = "original"
+    region_threshold: _Share | None = None
+    region_motion_floor: float = 0.0
+    contain_margin: float = 0.05
+    align_threshold: _Share | None = None
+    align_min_frames: Annotated[int, Field(ge=2)] = 3
 
 
 #: Default thresholds, calibrated on MobileNetV2 (8 frames a clip) embeddings of the 139
@@ -107,7 +131,13 @@ class DedupConfig:
 #: at that precision (a static camera's other moments score as high as copies); the motion
 #: evidence is what finds crop, flip, re-encode and brightened copies.
 DEFAULT = DedupConfig(
-    clip_threshold=0.99, frame_threshold=0.98, match_fraction=1.0, motion_threshold=0.28
+    clip_threshold=0.99,
+    frame_threshold=0.98,
+    match_fraction=1.0,
+    motion_threshold=0.28,
+    region_threshold=0.80,
+    region_motion_floor=0.0,
+    align_threshold=0.75,
 )
 
 
@@ -117,20 +147,33 @@ class DedupResult(CheckResult):
 
     :meth:`table` has one row per clip in clip-table order: ``id``; ``is_duplicate`` (a
     non-representative member of a group); ``duplicate_score`` in [0, 1] (the strongest evidence
-    over the clip's candidate pairs: max of clip01(clip_sim), frac_ab, frac_ba); ``group`` (index
-    into :attr:`groups` or None); ``representative`` (the kept member of a group; False for clips
-    in no group); ``nearest`` (id of the most similar other clip by clip embedding, None if
-    alone) and ``similarity`` (its cosine); ``is_leak``; ``leak_with`` (ids of duplicates in
-    another split). :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``groups``,
-    ``duplicates``, ``leaks``, ``leaking_clips``, ``config``.
+    over the clip's candidate pairs); ``group`` (index into :attr:`groups` or None);
+    ``representative`` (the kept member of a group; False for clips in no group); ``nearest``
+    (id of the most similar other clip by clip embedding, None if alone) and ``similarity``
+    (its cosine); ``is_leak``; ``leak_with`` (ids of duplicates in another split);
+    ``relation`` to ``related_to``, its strongest duplicate partner (``copy_of``, ``inside``:
+    shown inside the partner, ``contains``, ``overlaps``; None without one), ``evidence`` (the
+    kinds that fired: ``whole-frame``, ``motion``, ``regional``, ``alignment``), ``segment``
+    (``[start, end]`` seconds shared with the partner, overlaps only) and ``region``
+    (``[x0, y0, x1, y1]`` shares of the outer clip's frame where the inner one sits).
+    :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``relations`` (pairs per relation),
+    ``groups``, ``duplicates``, ``leaks``, ``leaking_clips``, ``backgrounds``, ``config``.
 
     Attributes:
         pairs: the duplicate pairs, dicts with ``a``, ``b`` (clip ids, ``a`` before ``b`` in the
-            clip table), ``clip_sim``, ``frac_ab``, ``frac_ba``, ``motion_sim`` (0 when the
-            motion evidence is off or the clip cosine is below ``motion_clip_floor``), ``score``, ``is_leak``.
+            clip table), ``relation`` (``copy_of``; ``contains``: one is shown inside the
+            other, ``inside`` names the inner clip and ``region`` where it sits in the outer;
+            ``overlaps``: they share a stretch, ``segment_a`` / ``segment_b`` in seconds and
+            ``speed`` of b relative to a), ``evidence``, ``clip_sim``, ``frac_ab``,
+            ``frac_ba``, ``motion_sim`` (0 when the motion evidence is off or the clip cosine
+            is below ``motion_clip_floor``), ``region_sim``, ``align_sim``, ``score``,
+            ``is_leak``.
         groups: lists of clip ids, representative first, then the others in id order.
         config: the :class:`DedupConfig` that ran.
         candidates: number of candidate pairs evaluated.
+        related: pairs that look alike but are not copies: a picture-in-picture composite
+            and the clip it was drawn over (``composite``, ``background``, ``insets``,
+            ``relation="background"``).
     """
 
     kind: ClassVar[str] = "dedup"
@@ -138,16 +181,24 @@ class DedupResult(CheckResult):
     groups: list[list[str]]
     config: DedupConfig
     candidates: int = 0
+    related: list[dict[str, Any]] = field(default_factory=list)
     _rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def counts(self) -> dict[str, Any]:
+        relations: dict[str, int] = {}
+        for p in self.pairs:
+            relations[p.get("relation", "copy_of")] = (
+                relations.get(p.get("relation", "copy_of"), 0) + 1
+            )
         return {
             "candidates": self.candidates,
             "pairs": len(self.pairs),
+            "relations": relations,
             "groups": len(self.groups),
             "duplicates": sum(r["is_duplicate"] for r in self._rows),
             "leaks": sum(p["is_leak"] for p in self.pairs),
             "leaking_clips": sum(r["is_leak"] for r in self._rows),
+            "backgrounds": len(self.related),
         }
 
 
@@ -381,15 +432,17 @@ def _representative(
 def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> DedupResult:
     """Find near-duplicate clips and cross-split leaks.
 
-    Steps: candidate pairs from clip, frame and motion neighbours (:func:`_candidate_pairs`);
-    evidence and the duplicate decision per pair (:func:`_pair_evidence`); cross-split leaks
-    (:func:`_leaks`); groups with their kept clip (:func:`_groups`); the per-clip table
-    (:func:`_clip_table`).
+    Steps: candidate pairs from clip, frame, motion and region neighbours
+    (:func:`_candidate_pairs`); evidence and the duplicate decision per pair
+    (:func:`_pair_evidence`); each pair's relation (:func:`_relations`); composites set apart
+    from their background (:func:`_backgrounds`); cross-split leaks (:func:`_leaks`); groups
+    with their kept clip (:func:`_groups`); the per-clip table (:func:`_clip_table`).
 
     Args:
         index: frame and clip embeddings of the clips (their table may carry ``split`` and the
             ``duration`` / ``source_frames`` / ``fps`` / ``frames`` / ``width`` / ``height``
-            used by the ``keep`` policy).
+            used by the ``keep`` policy; ``frame_indices`` and ``fps`` give the frame times
+            alignment reports).
         config: thresholds and policy (default :data:`DEFAULT`).
 
     Returns:
@@ -402,41 +455,72 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
         sig = motion_signatures(index.frame_emb, index.frame_clip, n)
     lo, hi, n_candidates = _candidate_pairs(index, config, sig)
     ev = _pair_evidence(index, config, sig, lo, hi)
+    rel = _relations(lo, hi, ev)
+    related = _backgrounds(ids, lo, hi, ev, rel)
     is_leak = _leaks(clips, lo, hi, ev["is_dup"])
-    groups, group_of, reps = _groups(index, config, lo[ev["is_dup"]], hi[ev["is_dup"]])
-    rows = _clip_table(ids, lo, hi, ev, is_leak, group_of, reps)
-    pairs = [
-        {"a": ids[a], "b": ids[b], "clip_sim": float(cs), "frac_ab": float(fa),
-         "frac_ba": float(fb), "motion_sim": float(ms), "score": float(s), "is_leak": bool(lk)}
-        for a, b, cs, fa, fb, ms, s, lk, d in zip(
-            lo.tolist(), hi.tolist(), ev["clip_sim"], ev["frac_ab"], ev["frac_ba"],
-            ev["motion_sim"], ev["score"], is_leak, ev["is_dup"], strict=True,
-        )
-        if d
-    ]  # fmt: skip
+    dup = ev["is_dup"]
+    containers = {int(o) for o, d in zip(rel["outer"], dup, strict=True) if d and o >= 0}
+    groups, group_of, reps = _groups(index, config, lo[dup], hi[dup], containers)
+    rows = _clip_table(ids, lo, hi, ev, rel, is_leak, group_of, reps)
+    pairs = [_pair_dict(ids, lo, hi, ev, rel, is_leak, p) for p in np.flatnonzero(dup)]
     return DedupResult(pairs=pairs, groups=groups, config=config, candidates=n_candidates,
-                       _rows=rows)  # fmt: skip
+                       related=related, _rows=rows)  # fmt: skip
+
+
+def _seg(x: np.ndarray) -> list[float] | None:
+    return None if np.isnan(x).any() else [round(float(x[0]), 3), round(float(x[1]), 3)]
+
+
+def _pair_dict(ids, lo, hi, ev, rel, is_leak, p: int) -> dict[str, Any]:
+    """One duplicate pair as the result lists it."""
+    inner = int(rel["inner"][p])
+    return {
+        "a": ids[lo[p]], "b": ids[hi[p]],
+        "relation": rel["relation"][p],
+        "evidence": rel["evidence"][p],
+        "inside": ids[inner] if inner >= 0 else None,
+        "region": window_box(int(ev["window"][p])) if inner >= 0 else None,
+        "segment_a": _seg(ev["seg_a"][p]) if rel["relation"][p] == "overlaps" else None,
+        "segment_b": _seg(ev["seg_b"][p]) if rel["relation"][p] == "overlaps" else None,
+        "speed": round(float(ev["speed"][p]), 3) if rel["relation"][p] == "overlaps" else None,
+        "clip_sim": float(ev["clip_sim"][p]), "frac_ab": float(ev["frac_ab"][p]),
+        "frac_ba": float(ev["frac_ba"][p]), "motion_sim": float(ev["motion_sim"][p]),
+        "region_sim": float(ev["region_sim"][p]), "align_sim": float(ev["align_sim"][p]),
+        "score": float(ev["score"][p]), "is_leak": bool(is_leak[p]),
+    }  # fmt: skip
 
 
 def _candidate_pairs(
     index: EmbeddingIndex, config: DedupConfig, sig: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(lo, hi, count)``: the clip pairs worth checking (``lo < hi``), from clip, frame and
-    motion neighbours."""
+    """``(lo, hi, count)``: the clip pairs worth checking (``lo < hi``), from clip, frame,
+    motion and region neighbours."""
     n = len(index)
     if n < 2:
         codes = np.zeros(0, np.int64)
     else:
+        regional = config.region_threshold is not None and index.region_emb is not None
         codes = np.unique(
             np.concatenate(
                 [
                     _clip_candidates(index, config.k),
                     _frame_candidates(index, config.k, config.frame_threshold - _EPS),
                     _motion_candidates(sig, config.k) if sig is not None else [],
+                    region_candidates(index.region_emb, index.clip_emb, config.k)
+                    if regional
+                    else [],
                 ]
             ).astype(np.int64)
         )
     return codes // max(n, 1), codes % max(n, 1), len(codes)
+
+
+def _projection(d: int) -> np.ndarray | None:
+    """The fixed random projection of motion signatures (None when ``d`` is small)."""
+    if d <= MOTION_DIMS:
+        return None
+    proj = np.random.default_rng(0x4D07).standard_normal((d, MOTION_DIMS)).astype(np.float32)
+    return proj / np.sqrt(MOTION_DIMS)
 
 
 def _pair_evidence(
@@ -447,23 +531,157 @@ def _pair_evidence(
     hi: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Per pair: ``clip_sim``, ``frac_ab`` / ``frac_ba`` (matching frames), ``motion_sim``,
-    ``score`` in [0, 1] and the decision ``is_dup``."""
+    regional evidence (``region_sim``, ``region_motion``, ``inner``, ``window``), alignment
+    (``align_sim``, ``speed``, ``seg_a``, ``seg_b``), which evidence fired (``by_frame``,
+    ``by_motion``, ``by_region``, ``by_align``), ``score`` in [0, 1] and the decision
+    ``is_dup``."""
+    p = len(lo)
     clip_sim = np.einsum("pd,pd->p", index.clip_emb[lo], index.clip_emb[hi]).astype(np.float64)
     frac_ab, frac_ba = _evidence(index, lo, hi, config.frame_threshold - _EPS)
     score = np.maximum(np.clip(clip_sim, 0.0, 1.0), np.maximum(frac_ab, frac_ba))
-    is_dup = (clip_sim >= config.clip_threshold - _EPS) | (
+    by_frame = (clip_sim >= config.clip_threshold - _EPS) | (
         np.maximum(frac_ab, frac_ba) >= config.match_fraction
     )
-    motion_sim = np.zeros(len(lo))
+    motion_sim = np.zeros(p)
+    by_motion = np.zeros(p, bool)
     if sig is not None and config.motion_threshold is not None:
         mt = config.motion_threshold
         motion_sim = np.einsum("pd,pd->p", sig[lo], sig[hi]).astype(np.float64)
         motion_sim = np.where(clip_sim >= config.motion_clip_floor - _EPS, motion_sim, 0.0)
-        is_dup |= motion_sim >= mt - _EPS
-        motion01 = np.clip(0.5 + 0.5 * (motion_sim - mt) / max(1.0 - mt, 1e-9), 0.0, 1.0)
-        score = np.maximum(score, np.where(motion_sim > 0, motion01, 0.0))
-    return {"clip_sim": clip_sim, "frac_ab": frac_ab, "frac_ba": frac_ba,
-            "motion_sim": motion_sim, "score": score, "is_dup": is_dup}  # fmt: skip
+        by_motion = motion_sim >= mt - _EPS
+        score = np.maximum(score, np.where(motion_sim > 0, _scaled(motion_sim, mt), 0.0))
+    ev: dict[str, np.ndarray] = {
+        "clip_sim": clip_sim, "frac_ab": frac_ab, "frac_ba": frac_ba, "motion_sim": motion_sim,
+        "region_sim": np.zeros(p), "region_motion": np.zeros(p),
+        "inner": np.zeros(p, np.int8), "window": np.zeros(p, np.int64),
+        "window_agreement": np.zeros(p), "align_sim": np.zeros(p), "speed": np.ones(p),
+        "seg_a": np.full((p, 2), np.nan), "seg_b": np.full((p, 2), np.nan),
+        "by_frame": by_frame, "by_motion": by_motion,
+        "by_region": np.zeros(p, bool), "by_align": np.zeros(p, bool),
+        "cover_a": np.ones(p), "cover_b": np.ones(p),
+    }  # fmt: skip
+    if config.region_threshold is not None and index.region_emb is not None and p:
+        rt = config.region_threshold
+        proj = _projection(index.dims)
+        ev.update(region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS))
+        ev["by_region"] = (
+            (ev["region_sim"] >= rt - _EPS)
+            & (ev["region_motion"] >= config.region_motion_floor - _EPS)
+            & (ev["region_sim"] >= clip_sim + config.contain_margin - _EPS)
+            & (ev["window_agreement"] < ev["region_sim"])
+        )
+        _one_inset_per_window(lo, hi, ev, by_frame | by_motion)
+        score = np.maximum(score, np.where(ev["by_region"], _scaled(ev["region_sim"], rt), 0.0))
+    if config.align_threshold is not None and p:
+        at = config.align_threshold
+        # every pair of one scene: a copy found by other evidence may still be a partial
+        # overlap (its relation then says so)
+        todo = np.flatnonzero(clip_sim >= config.motion_clip_floor - _EPS)
+        rows = _frame_rows(index)
+        got = align_pairs(rows, index.clips, lo[todo], hi[todo], config.align_min_frames, at)
+        for key in ("align_sim", "speed", "seg_a", "seg_b", "cover_a", "cover_b"):
+            ev[key][todo] = got[key]
+        ev["by_align"] = ev["align_sim"] >= at - _EPS
+        score = np.maximum(score, np.where(ev["by_align"], _scaled(ev["align_sim"], at), 0.0))
+    ev["score"] = score
+    ev["is_dup"] = by_frame | by_motion | ev["by_region"] | ev["by_align"]
+    return ev
+
+
+def _one_inset_per_window(lo, hi, ev, linked: np.ndarray) -> None:
+    """A window shows one clip: among the clips found inside one window of one clip, only the
+    best match and the clips linked to it by other evidence (its copies) stay regional
+    evidence; another moment of the same camera matches that window too, but less well."""
+    hits = np.flatnonzero(ev["by_region"])
+    if len(hits) < 2:
+        return
+    outer = np.where(ev["inner"][hits] == 1, lo[hits], hi[hits])
+    inner = np.where(ev["inner"][hits] == 1, hi[hits], lo[hits])
+    copies = {(int(a), int(b)) for a, b in zip(lo[linked], hi[linked], strict=True)}
+    slots: dict[tuple[int, int], list[int]] = {}
+    for h, o in zip(hits.tolist(), outer.tolist(), strict=True):
+        slots.setdefault((o, int(ev["window"][h])), []).append(h)
+    pos = dict(zip(hits.tolist(), inner.tolist(), strict=True))
+    for members in slots.values():
+        best = max(members, key=lambda h: ev["region_sim"][h])
+        b = pos[best]
+        for h in members:
+            x = pos[h]
+            if h != best and (min(x, b), max(x, b)) not in copies:
+                ev["by_region"][h] = False
+
+
+def _scaled(x: np.ndarray, threshold: float) -> np.ndarray:
+    """Evidence ``x`` on the score scale: ``threshold`` → 0.5, 1 → 1 (linear, clipped)."""
+    return np.clip(0.5 + 0.5 * (x - threshold) / max(1.0 - threshold, 1e-9), 0.0, 1.0)
+
+
+def _frame_rows(index: EmbeddingIndex) -> list[np.ndarray]:
+    """Each clip's frame embeddings in row (time) order."""
+    order = np.argsort(index.frame_clip, kind="stable")
+    bounds = np.cumsum(np.bincount(index.frame_clip, minlength=len(index)))[:-1]
+    return [index.frame_emb[r] for r in np.split(order, bounds)]
+
+
+#: An aligned stretch covering at least this share of a clip makes the pair a (trimmed) copy
+#: rather than a partial overlap.
+_WHOLE = 0.8
+
+
+def _relations(lo, hi, ev) -> dict[str, list[Any]]:
+    """Each pair's relation (``copy_of``, ``contains``, ``overlaps``), the evidence that
+    fired (``whole-frame``, ``motion``, ``regional``, ``alignment``), and for ``contains`` the
+    outer and inner clip positions (-1 otherwise)."""
+    relation, evidence, outer, inner = [], [], [], []
+    for p in range(len(lo)):
+        kinds = [k for k, f in (("whole-frame", "by_frame"), ("motion", "by_motion"),
+                                ("regional", "by_region"), ("alignment", "by_align"))
+                 if ev[f][p]]  # fmt: skip
+        o = i = -1
+        if ev["by_region"][p]:
+            rel = "contains"
+            o, i = (lo[p], hi[p]) if ev["inner"][p] == 1 else (hi[p], lo[p])
+        elif ev["by_align"][p] and max(ev["cover_a"][p], ev["cover_b"][p]) < _WHOLE:
+            rel = "overlaps"  # each clip has a stretch the other lacks
+        else:
+            rel = "copy_of"
+        relation.append(rel)
+        evidence.append(kinds)
+        outer.append(int(o))
+        inner.append(int(i))
+    return {"relation": relation, "evidence": evidence, "outer": outer, "inner": inner}
+
+
+def _backgrounds(ids, lo, hi, ev, rel) -> list[dict[str, Any]]:
+    """Composites are not copies of their background: a pair ``(c, b)`` where ``c`` contains
+    another clip ``x`` (picture-in-picture) that ``b`` is not linked to, and ``b`` is not
+    inside ``c``, stops being a duplicate pair; it is listed as ``related`` (relation
+    ``background``: ``b`` is what ``c`` shows around ``x``)."""
+    dup = ev["is_dup"]
+    contains: dict[int, set[int]] = {}
+    for p in np.flatnonzero(dup):
+        if rel["outer"][p] >= 0:
+            contains.setdefault(rel["outer"][p], set()).add(rel["inner"][p])
+    if not contains:
+        return []
+    linked = {(int(a), int(b)) for a, b in zip(lo[dup], hi[dup], strict=True)}
+    linked |= {(b, a) for a, b in linked}
+    related = []
+    for p in np.flatnonzero(dup):
+        a, b = int(lo[p]), int(hi[p])
+        for c, other in ((a, b), (b, a)):
+            insets = contains.get(c, set()) - {other}
+            if rel["inner"][p] == other or not insets:
+                continue
+            if any((other, x) in linked for x in insets):
+                continue  # other shows the same inset: both are copies of one composite
+            dup[p] = False
+            related.append({"composite": ids[c], "background": ids[other],
+                            "insets": sorted(ids[x] for x in insets),
+                            "relation": "background", "clip_sim": float(ev["clip_sim"][p]),
+                            "evidence": rel["evidence"][p]})  # fmt: skip
+            break
+    return related
 
 
 def _leaks(clips: Sequence[Mapping[str, Any]], lo, hi, is_dup) -> np.ndarray:
@@ -479,10 +697,15 @@ def _leaks(clips: Sequence[Mapping[str, Any]], lo, hi, is_dup) -> np.ndarray:
 
 
 def _groups(
-    index: EmbeddingIndex, config: DedupConfig, lo: np.ndarray, hi: np.ndarray
+    index: EmbeddingIndex,
+    config: DedupConfig,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    containers: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[list[list[str]], dict[int, int], set[int]]:
     """Duplicate groups (kept clip first, then the others by id), each clip's group and the
-    kept clips, from the duplicate pairs ``(lo, hi)``."""
+    kept clips, from the duplicate pairs ``(lo, hi)``; ``containers`` (clips showing another
+    member inside them) are kept only when the whole group contains something."""
     clips, n = index.clips, len(index)
     ids = [c["id"] for c in clips]
     rows_per_clip = np.bincount(index.frame_clip, minlength=n)
@@ -492,7 +715,8 @@ def _groups(
     comps = _components(n, lo, hi)
     comps.sort(key=lambda m: min(ids[i] for i in m))
     for g, members in enumerate(comps):
-        rep = _representative(clips, members, config.keep, rows_per_clip)
+        plain = [m for m in members if m not in containers] or members
+        rep = _representative(clips, plain, config.keep, rows_per_clip)
         reps.add(rep)
         others = sorted((m for m in members if m != rep), key=lambda m: ids[m])
         groups.append([ids[rep]] + [ids[m] for m in others])
@@ -506,23 +730,29 @@ def _clip_table(
     lo: np.ndarray,
     hi: np.ndarray,
     ev: dict[str, np.ndarray],
+    rel: dict[str, list[Any]],
     is_leak: np.ndarray,
     group_of: dict[int, int],
     reps: set[int],
 ) -> list[dict[str, Any]]:
     """One row per clip (STYLE §6): its best evidence over all candidate pairs, nearest clip,
-    group and leaks."""
+    group, leaks, and how it relates to its strongest duplicate partner."""
     n = len(ids)
     best_score = np.zeros(n)
     nearest = np.full(n, -1)
     near_sim = np.full(n, -np.inf)
-    for a, b, s, cs in zip(
-        lo.tolist(), hi.tolist(), ev["score"].tolist(), ev["clip_sim"].tolist(), strict=True
-    ):
+    partner = np.full(n, -1)  # the duplicate pair with the highest score
+    partner_score = np.full(n, -np.inf)
+    for p, (a, b, s, cs, d) in enumerate(zip(
+        lo.tolist(), hi.tolist(), ev["score"].tolist(), ev["clip_sim"].tolist(),
+        ev["is_dup"].tolist(), strict=True,
+    )):  # fmt: skip
         for x, y in ((a, b), (b, a)):
             best_score[x] = max(best_score[x], s)
             if cs > near_sim[x] or (cs == near_sim[x] and ids[y] < ids[nearest[x]]):
                 near_sim[x], nearest[x] = cs, y
+            if d and s > partner_score[x]:
+                partner_score[x], partner[x] = s, p
     leak_with: list[set[str]] = [set() for _ in range(n)]
     for a, b in zip(lo[is_leak].tolist(), hi[is_leak].tolist(), strict=True):
         leak_with[a].add(ids[b])
@@ -530,17 +760,39 @@ def _clip_table(
     rows = []
     for i in range(n):
         g = group_of.get(i)
-        rows.append(
-            {
-                "id": ids[i],
-                "is_duplicate": g is not None and i not in reps,
-                "duplicate_score": float(best_score[i]),
-                "group": g,
-                "representative": g is not None and i in reps,
-                "nearest": ids[nearest[i]] if nearest[i] >= 0 else None,
-                "similarity": float(near_sim[i]) if nearest[i] >= 0 else None,
-                "is_leak": bool(leak_with[i]),
-                "leak_with": sorted(leak_with[i]),
-            }
-        )
+        row = {
+            "id": ids[i],
+            "is_duplicate": g is not None and i not in reps,
+            "duplicate_score": float(best_score[i]),
+            "group": g,
+            "representative": g is not None and i in reps,
+            "nearest": ids[nearest[i]] if nearest[i] >= 0 else None,
+            "similarity": float(near_sim[i]) if nearest[i] >= 0 else None,
+            "is_leak": bool(leak_with[i]),
+            "leak_with": sorted(leak_with[i]),
+            **_partner_fields(i, int(partner[i]), ids, lo, hi, ev, rel),
+        }
+        rows.append(row)
     return rows
+
+
+def _partner_fields(i, p, ids, lo, hi, ev, rel) -> dict[str, Any]:
+    """``relation`` of clip ``i`` to its strongest duplicate partner ``related_to``: copy_of,
+    inside (``i`` is shown inside the partner), contains, overlaps; ``evidence``; ``segment``
+    (seconds of ``i`` shared with the partner, overlaps only) and ``region`` (where the inner
+    clip sits in the outer one, contains / inside only)."""
+    if p < 0:
+        return {"relation": None, "related_to": None, "evidence": [], "segment": None,
+                "region": None}  # fmt: skip
+    other = int(hi[p]) if lo[p] == i else int(lo[p])
+    r = rel["relation"][p]
+    if r == "contains":
+        r = "contains" if rel["outer"][p] == i else "inside"
+    seg = ev["seg_a"][p] if lo[p] == i else ev["seg_b"][p]
+    return {
+        "relation": r,
+        "related_to": ids[other],
+        "evidence": list(rel["evidence"][p]),
+        "segment": _seg(seg) if r == "overlaps" else None,
+        "region": window_box(int(ev["window"][p])) if r in ("contains", "inside") else None,
+    }

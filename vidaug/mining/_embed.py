@@ -26,6 +26,7 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, frame_indices, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
+from vidaug.mining._regions import content_box, region_crops
 from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
@@ -36,9 +37,13 @@ __all__ = [
     "WeightsNotFoundError",
     "clip_key",
     "embed_rows",
+    "assemble_clip_rows",
+    "chroma",
     "load_clip_frames",
     "load_embedder",
     "resolve_mobilenet_weights",
+    "split_regions",
+    "stack_regions",
 ]
 
 #: The file name Keras' ``weights="imagenet"`` looks for (and downloads) in its cache.
@@ -261,11 +266,19 @@ class ClipFrames:
 
 
 def load_clip_frames(
-    row: ManifestRow, size: tuple[int, int], k: int | None, fps: float | None
+    row: ManifestRow,
+    size: tuple[int, int],
+    k: int | None,
+    fps: float | None,
+    regions: bool = False,
 ) -> ClipFrames:
-    """The sampled frames of a clip, resized to the model's ``size`` (only they are decoded;
-    see :func:`vidaug.datasets.read_clip`'s ``select``): the decode half of :func:`embed_rows`,
-    what a distributed engine runs apart from the model."""
+    """The sampled frames of a clip, black bars cropped away (:func:`content_box`), resized to
+    the model's ``size`` (only they are decoded; see :func:`vidaug.datasets.read_clip`'s
+    ``select``): the decode half of :func:`embed_rows`, what a distributed engine runs apart
+    from the model.
+
+    With ``regions``, the windows of :func:`~vidaug.mining._regions.region_crops` follow the
+    frames in ``frames`` (``info["regions"]`` of them; ``info["frames"]`` frames first)."""
     try:
         clip = read_clip(
             row.path, allow_truncated=True,
@@ -276,7 +289,11 @@ def load_clip_frames(
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         return ClipFrames(row, error=f"{row.path}: unreadable ({type(e).__name__}: {e})")
     h, w = size
-    frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip.frames])
+    y0, y1, x0, x1 = content_box(clip.frames)
+    full = clip.frames[:, y0:y1, x0:x1]
+    frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in full])
+    crops = region_crops(full, size)[0] if regions else frames[:0]
+    H, W = clip.frames.shape[1:3]
     info = {
         **clip_key(row.path),
         "frames": int(len(frames)),
@@ -285,32 +302,27 @@ def load_clip_frames(
         "height": int(clip.source_size[0]),
         "width": int(clip.source_size[1]),
         "fps": float(clip.fps),
-        **picture_stats(clip.frames),
+        "border": round(1.0 - (y1 - y0) * (x1 - x0) / (H * W), 4),
+        "content_box": [round(y0 / H, 4), round(y1 / H, 4), round(x0 / W, 4), round(x1 / W, 4)],
+        "chroma": chroma(full),
+        "regions": int(len(crops)),
     }
-    return ClipFrames(row, frames, info)
+    return ClipFrames(row, np.concatenate([frames, crops]) if len(crops) else frames, info)
 
 
-def picture_stats(frames: np.ndarray) -> dict[str, float]:
-    """What tells an original from its copies, measured on the sampled frames (full size):
-
-    * ``border``: share of the frame taken by black bars (letterbox / pillarbox): rows and
-      columns at the edges whose mean brightness stays below 24 in every sampled frame;
-    * ``chroma``: mean colourfulness, ``|R − G| + |G − B|`` (0 for a grayscale copy).
-    """
+def chroma(frames: np.ndarray) -> float:
+    """Mean colourfulness of frames, ``|R − G| + |G − B|`` (0 for a grayscale copy): one of
+    the things that tell an original from its copies (:func:`~vidaug.mining.original_key`)."""
     x = frames[:, ::2, ::2].astype(np.int16)
-    grey = x.mean(axis=3)
-    dark_rows = (grey.mean(axis=2) < 24).all(axis=0)
-    dark_cols = (grey.mean(axis=1) < 24).all(axis=0)
+    c = np.abs(x[..., 0] - x[..., 1]).mean() + np.abs(x[..., 1] - x[..., 2]).mean()
+    return round(float(c), 2)
 
-    def run(mask: np.ndarray) -> int:
-        return int(np.argmin(mask)) if not mask.all() else len(mask)
 
-    h, w = dark_rows.size, dark_cols.size
-    top, bottom = run(dark_rows), run(dark_rows[::-1])
-    left, right = run(dark_cols), run(dark_cols[::-1])
-    content = max(0, h - top - bottom) * max(0, w - left - right)
-    chroma = np.abs(x[..., 0] - x[..., 1]).mean() + np.abs(x[..., 1] - x[..., 2]).mean()
-    return {"border": round(1.0 - content / (h * w), 4), "chroma": round(float(chroma), 2)}
+def split_regions(clip_rows: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A clip's embedded rows split into ``(frame rows, region rows)`` (see
+    :func:`load_clip_frames`)."""
+    n = int(info.get("frames", len(clip_rows)))
+    return clip_rows[:n], clip_rows[n:]
 
 
 @dataclass
@@ -319,12 +331,15 @@ class Embedded:
 
     Attributes:
         clips: one dict per embedded clip: ``id`` (relative path), ``path``, label, split,
-            group, size, mtime_ns, frames, source_frames, width, height, fps, border,
-            chroma (see :func:`picture_stats`).
+            group, size, mtime_ns, frames, frame_indices, source_frames, width, height, fps,
+            border (share of the frame in black bars), content_box, chroma, regions (see
+            :func:`load_clip_frames`).
         frame_emb: ``(F, D)`` float32 L2-normalised frame embeddings.
         frame_clip: ``(F,)`` int64 clip position of each frame row.
         clip_emb: ``(N, D)`` float32 normalised per-clip mean embeddings.
         failures: ``(clip id, message)`` for clips that could not be read.
+        region_emb: ``(N, M, D)`` float16 L2-normalised embeddings of each clip's ``M``
+            region windows (:mod:`vidaug.mining._regions`), or None when regions were off.
     """
 
     clips: list[dict[str, Any]]
@@ -332,6 +347,18 @@ class Embedded:
     frame_clip: np.ndarray
     clip_emb: np.ndarray
     failures: list[tuple[str, str]] = field(default_factory=list)
+    region_emb: np.ndarray | None = None
+
+
+def stack_regions(parts: Sequence[np.ndarray], dims: int) -> np.ndarray | None:
+    """Per-clip region rows (each ``(M, D)``) as one ``(N, M, D)`` float16 array, or None when
+    a clip has none (regions off)."""
+    if not parts or any(len(p) == 0 for p in parts):
+        return None
+    m = len(parts[0])
+    if any(len(p) != m for p in parts):
+        raise VidaugError("clips were embedded with different region settings")
+    return np.stack(parts).astype(np.float16).reshape(len(parts), m, dims)
 
 
 def _prefetch(
@@ -359,6 +386,7 @@ def embed_rows(
     fps: float | None = None,
     batch: int = 32,
     decode_workers: int = 2,
+    regions: bool = False,
     on_clip: Callable[[ClipFrames], None] | None = None,
 ) -> Embedded:
     """Embed the sampled frames of every row.
@@ -370,6 +398,8 @@ def embed_rows(
         fps: sample frames at this rate instead.
         batch: frames per model call (the last batch is padded to keep shapes fixed).
         decode_workers: decoding threads running ahead of the model.
+        regions: also embed region windows (picture-in-picture evidence for
+            :func:`~vidaug.mining.find_duplicates`; one model pass per window).
         on_clip: called for each clip once it is decoded (progress).
 
     Returns:
@@ -377,7 +407,7 @@ def embed_rows(
     """
     if batch < 1:
         raise VidaugError("batch must be ≥ 1")
-    load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps)  # noqa: E731
+    load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps, regions)  # noqa: E731
     clips: list[dict[str, Any]] = []
     failures: list[tuple[str, str]] = []
     out_rows: list[np.ndarray] = []
@@ -415,8 +445,27 @@ def embed_rows(
         flush()
     flush(final=True)
     d = embedder.dims or (out_rows[0].shape[1] if out_rows else 0)
-    frame_emb = np.concatenate(out_rows) if out_rows else np.zeros((0, d), np.float32)
-    frame_clip = np.asarray(owners, dtype=np.int64)
-    return Embedded(
-        clips, frame_emb, frame_clip, clip_means(frame_emb, frame_clip, len(clips)), failures
-    )
+    every = np.concatenate(out_rows) if out_rows else np.zeros((0, d), np.float32)
+    return assemble_clip_rows(clips, every, np.asarray(owners, dtype=np.int64), d, failures)
+
+
+def assemble_clip_rows(
+    clips: list[dict[str, Any]],
+    rows: np.ndarray,
+    owner: np.ndarray,
+    dims: int,
+    failures: list[tuple[str, str]] | None = None,
+) -> Embedded:
+    """The :class:`Embedded` of clips whose model outputs ``rows`` (owner clip ``owner``, each
+    clip's rows together: frames, then region windows) came back from the model."""
+    starts = np.searchsorted(owner, np.arange(len(clips) + 1))
+    frame_parts, region_parts, fc = [], [], []
+    for i, c in enumerate(clips):
+        f, r = split_regions(rows[starts[i] : starts[i + 1]], c)
+        frame_parts.append(f)
+        region_parts.append(r)
+        fc.append(np.full(len(f), i, np.int64))
+    fe = np.concatenate(frame_parts) if frame_parts else np.zeros((0, dims), np.float32)
+    frame_clip = np.concatenate(fc) if fc else np.zeros(0, np.int64)
+    return Embedded(clips, fe, frame_clip, clip_means(fe, frame_clip, len(clips)),
+                    list(failures or []), stack_regions(region_parts, dims))  # fmt: skip

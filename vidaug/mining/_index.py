@@ -150,6 +150,7 @@ class EmbeddingIndex:
         frame_index: faiss.Index | None = None,
         clip_index: faiss.Index | None = None,
         created: str | None = None,
+        region_emb: np.ndarray | None = None,
     ) -> None:
         """Wrap ready arrays; FAISS indexes of ``kind`` are built unless given.
 
@@ -166,6 +167,8 @@ class EmbeddingIndex:
             frame_index: a ready FAISS index over ``frame_emb`` (e.g. loaded from disk).
             clip_index: a ready FAISS index over ``clip_emb``.
             created: creation time (default: now, UTC).
+            region_emb: ``(N, M, D)`` embeddings of each clip's ``M`` region windows (stored
+                as float16), or None.
 
         Raises:
             ValueError: inconsistent shapes, duplicate ids, unknown kind, clips without frames.
@@ -185,6 +188,7 @@ class EmbeddingIndex:
         if ce.shape != (n, self.frame_emb.shape[1]):
             raise ValueError(f"clip_emb must be ({n}, {self.frame_emb.shape[1]}), got {ce.shape}")
         self.clip_emb = l2_normalize(ce)
+        self.region_emb = _validate_regions(region_emb, n, int(self.frame_emb.shape[1]))
         self.model_id = model_id
         self.dims = int(self.frame_emb.shape[1])
         self.kind = kind
@@ -224,6 +228,7 @@ class EmbeddingIndex:
         flat_threshold: int = 50_000,
         seed: int = 0,
         clip_emb: np.ndarray | None = None,
+        region_emb: np.ndarray | None = None,
     ) -> EmbeddingIndex:
         """Index the embedding step's output.
 
@@ -239,6 +244,8 @@ class EmbeddingIndex:
             seed: seed of the IVF training sample and k-means (same seed → same index).
             clip_emb: ``(N, D)`` clip embeddings; default: the normalised mean of each clip's
                 frame embeddings.
+            region_emb: ``(N, M, D)`` region-window embeddings (picture-in-picture evidence
+                of :func:`~vidaug.mining.find_duplicates`), or None.
 
         Returns:
             The index.
@@ -261,6 +268,7 @@ class EmbeddingIndex:
             clip_kind=_resolve_kind(kind, len(clips), flat_threshold),
             nprobe=nprobe,
             seed=seed,
+            region_emb=region_emb,
         )
 
     def append(
@@ -269,6 +277,7 @@ class EmbeddingIndex:
         frame_emb: np.ndarray,
         frame_clip: np.ndarray,
         clip_emb: np.ndarray | None = None,
+        region_emb: np.ndarray | None = None,
     ) -> None:
         """Add clips without rebuilding: vectors go into the existing (already trained) indexes.
 
@@ -281,9 +290,12 @@ class EmbeddingIndex:
             frame_clip: ``(F',)`` positions **within** ``clips`` (``0..len(clips)-1``); they
                 become ``N + position``.
             clip_emb: their clip embeddings (default: normalised frame means).
+            region_emb: their region-window embeddings; needed when the index has them (an
+                empty index takes whatever the new clips have).
 
         Raises:
-            ValueError: an id already indexed or repeated, inconsistent shapes.
+            ValueError: an id already indexed or repeated, inconsistent shapes, region
+                embeddings present on one side only.
             IndexMismatchError: embeddings of another dimension.
         """
         new = _validate_clips(clips, taken=set(self._pos))
@@ -292,9 +304,18 @@ class EmbeddingIndex:
         if ce.shape != (len(new), self.dims):
             raise ValueError(f"clip_emb must be ({len(new)}, {self.dims}), got {ce.shape}")
         ce = l2_normalize(ce)
+        re_ = _validate_regions(region_emb, len(new), self.dims)
         if not new:
             return
         n0 = len(self.clips)
+        if n0 == 0:
+            self.region_emb = re_
+        elif (self.region_emb is None) != (re_ is None) or (
+            re_ is not None and re_.shape[1] != self.region_emb.shape[1]
+        ):
+            raise ValueError("the new clips were embedded with other region settings")
+        else:
+            self.region_emb = None if re_ is None else np.concatenate([self.region_emb, re_])
         if self._clips is self._frames:
             if ce is fe:  # still one frame per clip: keep sharing
                 self._frames.add(fe)
@@ -342,6 +363,8 @@ class EmbeddingIndex:
         self.frame_emb = np.ascontiguousarray(self.frame_emb[rows])
         self.frame_clip = np.ascontiguousarray(new_pos[self.frame_clip[rows]].astype(np.int64))
         self.clip_emb = self.frame_emb if shared else np.ascontiguousarray(self.clip_emb[keep])
+        if self.region_emb is not None:
+            self.region_emb = np.ascontiguousarray(self.region_emb[keep])
         _refill(self._frames, self.frame_emb)
         if not shared:
             _refill(self._clips, self.clip_emb)
@@ -436,6 +459,7 @@ class EmbeddingIndex:
             "seed": self.seed,
             "created": self.created,
             "frames": self.n_frames,
+            "regions": 0 if self.region_emb is None else int(self.region_emb.shape[1]),
             "clips": self.clips,
         }
 
@@ -454,6 +478,8 @@ class EmbeddingIndex:
         """
         arrays = {"frame_emb": self.frame_emb, "frame_clip": self.frame_clip,
                   "clip_emb": self.clip_emb}  # fmt: skip
+        if self.region_emb is not None:
+            arrays["region_emb"] = self.region_emb
         return write_index_dir(directory, self.metadata(), self._frames, self._clips, arrays)
 
     def require_model(self, model_id: str, where: str | os.PathLike = "index") -> None:
@@ -507,6 +533,7 @@ class EmbeddingIndex:
                 frame_index=fi,
                 clip_index=ci,
                 created=st.meta.created,
+                region_emb=st.region_emb,
             )
         except ValueError as exc:
             raise VidaugError(f"{d}: inconsistent index ({_short(exc)})") from None
@@ -516,6 +543,15 @@ class EmbeddingIndex:
             f"EmbeddingIndex(clips={len(self)}, frames={self.n_frames}, dims={self.dims}, "
             f"model={self.model_id!r}, kind={self.kind!r}, clip_kind={self.clip_kind!r})"
         )
+
+
+def _validate_regions(region_emb: np.ndarray | None, n: int, dims: int) -> np.ndarray | None:
+    if region_emb is None:
+        return None
+    r = np.asarray(region_emb)
+    if r.ndim != 3 or r.shape[0] != n or r.shape[2] != dims or r.shape[1] < 1:
+        raise ValueError(f"region_emb must be ({n}, M, {dims}), got {r.shape}")
+    return np.ascontiguousarray(r, dtype=np.float16)
 
 
 def _refill(index: faiss.Index, x: np.ndarray) -> None:

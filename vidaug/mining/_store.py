@@ -9,6 +9,8 @@ A directory holds::
     frame_emb.npy   (F, D) float32
     frame_clip.npy  (F,) int64, the clip position of each frame row
     clip_emb.npy    (N, D) float32
+    region_emb.npy  (N, M, D) float16, each clip's region windows (only when embedded with
+                    regions; ``regions`` in the sidecar is ``M``)
 
 :func:`write_index_dir` writes a temporary directory beside the destination and swaps it in, so
 readers see the old index or the new one, never a mix. :func:`read_index_dir` checks every file
@@ -45,6 +47,7 @@ META = "index.json"
 _ARRAYS = {"frame_emb.npy": (np.float32, 2), "frame_clip.npy": (np.int64, 1),
            "clip_emb.npy": (np.float32, 2)}  # fmt: skip
 _FILES = ("frames.faiss", "clips.faiss", *_ARRAYS)
+_REGIONS = "region_emb.npy"
 _tmp_counter = itertools.count()
 
 
@@ -64,6 +67,7 @@ class IndexMeta(BaseModel):
     seed: StrictInt = 0
     created: str | None = None
     frames: StrictInt
+    regions: StrictInt = 0
     clips: list[dict[str, Any]]
 
 
@@ -77,6 +81,7 @@ class IndexFiles:
     clip_emb: np.ndarray
     frame_index: faiss.Index
     clip_index: faiss.Index
+    region_emb: np.ndarray | None = None
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -156,7 +161,7 @@ def write_index_dir(
         directory: where the index lives; an existing index there is replaced.
         meta: the sidecar (``format`` is set here).
         frame_index, clip_index: the FAISS indexes.
-        arrays: ``frame_emb``, ``frame_clip``, ``clip_emb``.
+        arrays: ``frame_emb``, ``frame_clip``, ``clip_emb`` and optionally ``region_emb``.
 
     Raises:
         VidaugError: ``directory`` is a file, or a non-empty directory that is not an index.
@@ -173,11 +178,12 @@ def write_index_dir(
     try:
         faiss.write_index(frame_index, str(tmp / "frames.faiss"))
         faiss.write_index(clip_index, str(tmp / "clips.faiss"))
-        for name in _ARRAYS:
+        names = [*_ARRAYS, *([_REGIONS] if "region_emb" in arrays else [])]
+        for name in names:
             with open(tmp / name, "wb") as f:
                 np.save(f, arrays[name.removesuffix(".npy")], allow_pickle=False)
         (tmp / META).write_text(text + "\n", encoding="utf-8")
-        for name in (*_FILES, META):
+        for name in (*_FILES, *names[len(_ARRAYS) :], META):
             _fsync(tmp / name)
         _carry_hidden(dest, tmp)
         _fsync(tmp, directory=True)
@@ -280,6 +286,14 @@ def read_index_dir(
                 f"{d / name}: shape {arr.shape} does not match {META} (expected {shapes[name]})"
             )
         arrays[name] = arr
+    regions = None
+    if meta.regions:
+        regions = _load_array(d / _REGIONS, np.float16, 3)
+        if regions.shape != (n, meta.regions, dd):
+            raise VidaugError(
+                f"{d / _REGIONS}: shape {regions.shape} does not match {META} (expected "
+                f"{(n, meta.regions, dd)})"
+            )
     return IndexFiles(
         meta,
         arrays["frame_emb.npy"],
@@ -287,4 +301,5 @@ def read_index_dir(
         arrays["clip_emb.npy"],
         _load_faiss(d / "frames.faiss", dd, f),
         _load_faiss(d / "clips.faiss", dd, n),
+        regions,
     )

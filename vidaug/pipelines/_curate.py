@@ -337,7 +337,7 @@ def _curate_locked(
         step("embedding clips")
         rep = embed_to_index(
             source, embedder, out=out / ".vidaug-index", on_start=on_embed_start,
-            on_clip=on_embed_clip,
+            on_clip=on_embed_clip, regions=bool(dedup or fix_leakage),
         )  # fmt: skip
         index = rep.index
         known = set(bad) | {r.path for r in rows_in if r.rel in bad}

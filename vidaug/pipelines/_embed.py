@@ -39,8 +39,9 @@ CHECKPOINT_CLIPS = 64
 CHECKPOINT_SECONDS = 30.0
 
 
-def _sampling(frames: int | None, fps: float | None) -> str:
-    return f"fps{fps:g}" if fps is not None else f"k{int(frames or 8)}"
+def _sampling(frames: int | None, fps: float | None, regions: bool = False) -> str:
+    what = f"fps{fps:g}" if fps is not None else f"k{int(frames or 8)}"
+    return what + ("+regions" if regions else "")
 
 
 @dataclass
@@ -88,6 +89,7 @@ def embed_to_index(
     ray_address: str | None = None,
     actors: int = 1,
     gpus: float = 0.0,
+    regions: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_clip: Callable[[ClipFrames | None], None] | None = None,
 ) -> EmbedReport:
@@ -109,6 +111,12 @@ def embed_to_index(
     actors (``gpus`` GPUs each) on a local Ray instance or the cluster at ``ray_address``; the
     index is the same (same clips in the same order, embeddings equal within float tolerance).
 
+    With ``regions`` (the default) each clip's region windows are embedded too (one model pass
+    per window: :data:`~vidaug.mining._regions.REGION_FRAMES` frames × 9 windows a clip), the
+    evidence :func:`~vidaug.mining.find_duplicates` needs for a clip shown inside another
+    (picture-in-picture); ``regions=False`` embeds only the sampled frames (faster; no
+    regional evidence). Clips cached with other region settings are embedded again.
+
     Raises:
         ManifestError: bad source. IndexMismatchError: ``out`` holds another model's index.
         UsageError: ``out`` is used by another run, or holds clips ``source`` does not have
@@ -126,7 +134,7 @@ def embed_to_index(
         raise UsageError("the ray engine needs an embedder made by vidaug.mining.load_embedder")
     rows = load_rows(source)
     job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip,
-                    engine, actors, gpus)  # fmt: skip
+                    engine, actors, gpus, regions)  # fmt: skip
     if engine == "ray":
         with quiet_ray_session(ray_address):
             return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips,
@@ -185,6 +193,7 @@ class _EmbedJob:
     engine: str = "local"
     actors: int = 1
     gpus: float = 0.0
+    regions: bool = True
 
     def _embed(self, rows: list[ManifestRow]) -> Embedded:
         if self.engine == "ray":
@@ -192,9 +201,10 @@ class _EmbedJob:
 
             return ray_embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
                                   batch=self.batch, actors=self.actors, gpus=self.gpus,
-                                  on_clip=self.on_clip)  # fmt: skip
+                                  regions=self.regions, on_clip=self.on_clip)  # fmt: skip
         return embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
-                          batch=self.batch, on_clip=self.on_clip)  # fmt: skip
+                          batch=self.batch, regions=self.regions,
+                          on_clip=self.on_clip)  # fmt: skip
 
     def _old(self, out: Path | None, overwrite: bool) -> EmbeddingIndex | None:
         if out is None or not is_index_dir(out):
@@ -213,7 +223,7 @@ class _EmbedJob:
         every: float,
         on_start: Callable[[int], None] | None,
     ) -> EmbedReport:
-        rows, sampling = self.rows, _sampling(self.frames, self.fps)
+        rows, sampling = self.rows, _sampling(self.frames, self.fps, self.regions)
         old = self._old(out, overwrite)
         if old is not None and not append and not overwrite:
             wanted = {r.rel for r in rows}
@@ -256,7 +266,7 @@ class _EmbedJob:
                 failures += e.failures
                 embedded += len(e.clips)
                 if incremental and e.clips:
-                    old.append(e.clips, e.frame_emb, e.frame_clip, e.clip_emb)
+                    old.append(e.clips, e.frame_emb, e.frame_clip, e.clip_emb, e.region_emb)
                 elif not incremental:
                     parts.append(e)
                 last = lo + chunk >= len(todo)
@@ -304,6 +314,7 @@ class _EmbedJob:
             kind=kind,
             nprobe=self.nprobe,
             clip_emb=merged.clip_emb,
+            region_emb=merged.region_emb,
         )
 
 
@@ -328,14 +339,22 @@ def _assemble(
     total = sum(len(rows(src, i)) for _, src, i in sources)
     fe = np.empty((total, dims), np.float32)
     fc = np.empty(total, np.int64)
+    holders = ([old] if old and keep else []) + list(parts)
+    regions = None
+    if holders and all(h.region_emb is not None for h in holders):
+        m = {h.region_emb.shape[1] for h in holders}  # type: ignore[union-attr]
+        regions = np.empty((len(sources), m.pop(), dims), np.float16) if len(m) == 1 else None
     clips, at = [], 0
     for k, (_, src, i) in enumerate(sources):
         r = rows(src, i)
-        fe[at : at + len(r)] = (old.frame_emb if src < 0 else parts[src].frame_emb)[r]  # type: ignore[union-attr]
+        holder = old if src < 0 else parts[src]
+        fe[at : at + len(r)] = holder.frame_emb[r]  # type: ignore[union-attr]
         fc[at : at + len(r)] = k
-        clips.append(old.clips[i] if src < 0 else parts[src].clips[i])  # type: ignore[union-attr]
+        clips.append(holder.clips[i])  # type: ignore[union-attr]
+        if regions is not None:
+            regions[k] = holder.region_emb[i]  # type: ignore[union-attr, index]
         at += len(r)
-    return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)))
+    return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)), region_emb=regions)
 
 
 def open_index(

@@ -31,7 +31,13 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, native_stderr_muted
 from vidaug.errors import UsageError
-from vidaug.mining import ClipFrames, Embedded, FrameEmbedder, clip_means, load_clip_frames
+from vidaug.mining import (
+    ClipFrames,
+    Embedded,
+    FrameEmbedder,
+    assemble_clip_rows,
+    load_clip_frames,
+)
 
 __all__ = ["RAY_MISSING", "ray_augment_rows", "ray_embed_rows", "ray_session"]
 
@@ -182,6 +188,7 @@ def ray_embed_rows(
     batch: int = 32,
     actors: int = 1,
     gpus: float = 0.0,
+    regions: bool = False,
     on_clip: Callable[[ClipFrames], None] | None = None,
 ) -> Embedded:
     """:func:`~vidaug.mining.embed_rows` on Ray: decoding in CPU tasks, the model in an actor
@@ -203,7 +210,7 @@ def ray_embed_rows(
         _one_thread()
         out: dict[str, list[Any]] = {"i": [], "frames": [], "shape": [], "info": [], "error": []}
         for i, rd in zip(b["i"], b["row"], strict=True):
-            cf = load_clip_frames(_row(json.loads(rd)), size, frames, fps)
+            cf = load_clip_frames(_row(json.loads(rd)), size, frames, fps, regions)
             x = cf.frames if cf.frames is not None else np.zeros((0, *size, 3), np.uint8)
             out["i"].append(int(i))
             out["frames"].append(np.ascontiguousarray(x).tobytes())
@@ -243,6 +250,6 @@ def ray_embed_rows(
         parts.append(emb)
         owners.append(np.full(len(emb), len(clips) - 1, np.int64))
     d = embedder.dims
-    fe = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, d), np.float32)
-    fc = np.concatenate(owners) if owners else np.zeros(0, np.int64)
-    return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)), failures)
+    every = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, d), np.float32)
+    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    return assemble_clip_rows(clips, every, owner, d, failures)
