@@ -208,3 +208,19 @@ def test_letterboxed_copy_embeds_like_its_source_and_windows_come_along(tmp_path
     plain = embed_rows(rows, emb, frames=4)
     assert plain.region_emb is None and len(plain.frame_emb) == len(e.frame_emb)
     np.testing.assert_allclose(plain.frame_emb, e.frame_emb, atol=1e-6)
+
+
+def test_report_shows_the_relation_region_and_segment(recording, tmp_path) -> None:
+    from vidaug.report import check_results
+    from vidaug.report._html import relation_text, report_data
+
+    res = find_duplicates(recording)
+    data = report_data(check_results(res, recording))
+    (group,) = data["groups"]
+    texts = [m["rel"] for m in group["m"]]
+    assert any(t and t.startswith("overlaps cut_") and " s of this clip" in t for t in texts)
+    assert all(m["box"] is None for m in group["m"])
+    row = {"relation": "contains", "related_to": "x.mp4", "region": [0.5, 0.25, 1.0, 0.75],
+           "evidence": ["regional"]}  # fmt: skip
+    assert relation_text(row) == "contains x.mp4 at x 50%-100%, y 25%-75% (regional)"
+    assert relation_text({"relation": None}) is None

@@ -327,15 +327,17 @@ def dedup(
 ) -> None:
     """Find near-duplicate clips and train/val leakage.
 
-    Catches trimmed, cropped, re-encoded, resized and speed-changed copies; duplicates across
-    splits are leaks. One row per clip: is_duplicate, duplicate_score, group, nearest,
-    similarity, is_leak.
+    Catches trimmed, cropped, re-encoded, resized, letterboxed and speed-changed copies, a
+    clip shown inside another (picture-in-picture: relation contains) and two cuts that share
+    a stretch (relation overlaps, with the seconds in each); duplicates across splits are
+    leaks. One row per clip: is_duplicate, duplicate_score, group, nearest, similarity,
+    is_leak, relation, related_to, evidence, segment, region.
     """
     from dataclasses import replace
 
     from vidaug.cli._report import check_html_path
     from vidaug.mining import DEFAULT_DEDUP, find_duplicates, is_index_dir
-    from vidaug.report import check_results
+    from vidaug.report import check_results, relation_text
 
     check_html_path(report, "--report")
     check_out_file(out, "--out")
@@ -377,10 +379,22 @@ def dedup(
         f"{s['leaks']} leaking across splits",
         soft_wrap=True,
     )
+    kinds = {k: v for k, v in s.get("relations", {}).items() if k != "copy_of"}
+    if kinds or res.related:
+        extra = [f"{plural(v, 'pair')}: {k.replace('_', ' ')}" for k, v in kinds.items()]
+        if res.related:
+            n = len(res.related)
+            extra.append(f"{plural(n, 'composite')} not counted as a copy of its background")
+        out_console.print("  " + "; ".join(extra), soft_wrap=True)
+    by_id = {r["id"]: r for r in rows}
     for g in res.groups[:50]:
         out_console.print(
             f"  [bold]keep[/bold] {escape(g[0])}  [dim]drop[/dim] {escape(', '.join(g[1:]))}"
         )
+        for cid in g:
+            text = relation_text(by_id.get(cid, {}))
+            if text and by_id[cid]["relation"] in ("inside", "contains", "overlaps"):
+                out_console.print(f"    [dim]{escape(cid)}: {escape(text)}[/dim]", soft_wrap=True)
     for p in [p for p in res.pairs if p["is_leak"]][:50]:
         out_console.print(
             f"  [red]leak[/red] {escape(p['a'])} ↔ {escape(p['b'])} ({p['score']:.3f})"

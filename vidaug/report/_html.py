@@ -31,6 +31,7 @@ __all__ = [
     "clip_thumbnail",
     "histogram_svg",
     "make_thumbnails",
+    "relation_text",
     "render_html",
     "report_data",
     "resolve_clip_paths",
@@ -255,6 +256,8 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
                         "keep": j == 0,
                         "s": None if s is None else round(s, 4),
                         "leak": [ref(x) for x in row.get("leak_with") or []],
+                        "rel": relation_text(row),
+                        "box": _box(row),
                     }
                 )
             scores = [m["s"] for m in members if m["s"] is not None]
@@ -297,6 +300,39 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
     data["thumbs"] = thumb_list
     data["labels"] = sorted({c["label"] for c in clips if c["label"] is not None})
     return data
+
+
+def relation_text(row: Mapping[str, Any]) -> str | None:
+    """How a duplicate relates to its strongest partner, in words: ``copy of X``, ``shown
+    inside X at 50-100 % × 0-50 %``, ``contains X``, ``overlaps X: 3.0-5.8 s of this clip``,
+    with the evidence kinds."""
+    rel, other = row.get("relation"), row.get("related_to")
+    if not rel or not other:
+        return None
+    text = {"copy_of": f"copy of {other}", "inside": f"shown inside {other}",
+            "contains": f"contains {other}", "overlaps": f"overlaps {other}"}.get(
+        str(rel), f"{rel} {other}")  # fmt: skip
+    box = _box(row)
+    if box and rel == "inside":
+        text += f" at x {box[0]:.0%}-{box[2]:.0%}, y {box[1]:.0%}-{box[3]:.0%} of its frame"
+    elif box:
+        text += f" at x {box[0]:.0%}-{box[2]:.0%}, y {box[1]:.0%}-{box[3]:.0%}"
+    seg = row.get("segment")
+    if rel == "overlaps" and isinstance(seg, Sequence) and len(seg) == 2:
+        text += f": {float(seg[0]):.1f}-{float(seg[1]):.1f} s of this clip"
+    ev = row.get("evidence")
+    if isinstance(ev, Sequence) and not isinstance(ev, str) and ev:
+        text += f" ({', '.join(str(e) for e in ev)})"
+    return text
+
+
+def _box(row: Mapping[str, Any]) -> list[float] | None:
+    """The region drawn on the outer clip's thumbnails (a ``contains`` row), else None."""
+    box = row.get("region")
+    if row.get("relation") != "contains" or not isinstance(box, Sequence) or len(box) != 4:
+        return None
+    vals = [_num(v) for v in box]
+    return None if any(v is None for v in vals) else vals  # type: ignore[return-value]
 
 
 def script_json(data: Any) -> str:
@@ -402,11 +438,21 @@ def summary_html(results: Results) -> str:
             ("leaking clips", s.get("leaking_clips", sum(bool(r.get("is_leak")) for r in rows))),
             ("candidate pairs checked", s.get("candidates")),
         ]
+        rel = s.get("relations") or {}
+        counts[3:3] = [
+            (f"pairs: {k.replace('_', ' ')}", rel.get(k))
+            for k in ("copy_of", "contains", "overlaps")
+            if rel.get(k)
+        ]
+        if s.get("backgrounds"):
+            counts.append(("composites set apart from their background", s["backgrounds"]))
         settings = [
             ("clip threshold", th.get("clip_threshold")),
             ("frame threshold", th.get("frame_threshold")),
             ("match fraction", th.get("match_fraction")),
             ("motion threshold", th.get("motion_threshold")),
+            ("region threshold", th.get("region_threshold")),
+            ("alignment threshold", th.get("align_threshold")),
             ("keep", th.get("keep")),
         ]
         hist = histogram_svg(

@@ -19,6 +19,21 @@ function thumb(ci, small){
   img.src = "data:image/jpeg;base64," + D.thumbs[c.t];
   return img;
 }
+// the region where another clip sits, on each of the strip's frames
+function boxed(img, box){
+  const wrap = el("div", "thumbwrap");
+  wrap.appendChild(img);
+  const n = 4;
+  for (let k = 0; k < n; k++){
+    const r = el("div", "rbox");
+    r.style.left = (100 * (k + box[0]) / n) + "%";
+    r.style.width = (100 * (box[2] - box[0]) / n) + "%";
+    r.style.top = (100 * box[1]) + "%";
+    r.style.height = (100 * (box[3] - box[1])) + "%";
+    wrap.appendChild(r);
+  }
+  return wrap;
+}
 function badge(kind, text){ return el("span", "badge b-" + kind, text); }
 function fillLabels(){
   const sel = $("f-label");
@@ -61,7 +76,7 @@ function renderGroup(item){
   for (const m of g.m){
     const c = D.clips[m.c];
     const card = el("div", "member " + (m.keep ? "keep" : "drop") + (m.leak.length ? " leak" : ""));
-    card.appendChild(thumb(m.c, false));
+    card.appendChild(m.box ? boxed(thumb(m.c, false), m.box) : thumb(m.c, false));
     const meta = el("div", "meta");
     meta.appendChild(badge(m.keep ? "keep" : "drop", m.keep ? "keep" : "drop"));
     meta.appendChild(el("span", "cid", c.id));
@@ -69,6 +84,7 @@ function renderGroup(item){
     if (c.split !== null) meta.appendChild(el("span", "dim", "split " + c.split));
     meta.appendChild(el("span", "dim", "score " + num(m.s)));
     card.appendChild(meta);
+    if (m.rel) card.appendChild(el("div", "meta rel", m.rel));
     if (m.leak.length){
       const lw = el("div", "meta");
       lw.appendChild(badge("leak", "leak"));
