@@ -380,35 +380,69 @@ def _bucket(v: float | None, rel: float) -> int:
     return int(np.floor(np.log(max(v, 1e-9)) / np.log1p(rel))) if v else -(10**9)
 
 
-def original_key(c: Mapping[str, Any], length: float | None = None) -> tuple:
-    """Sort key (higher first) of the member of a duplicate group that a person would call
-    the original: the full frame (no black bars), the most picture (content pixels), the
-    native frame rate, colour, the most bits per pixel (least re-compressed), then the
-    longest. Each step compares within a tolerance, so noise does not decide; fields an
-    index lacks (older indexes) count as equal."""
+def _picture(c: Mapping[str, Any]) -> float:
+    """Content pixels of a clip: width × height less its black bars."""
     w, h = _number(c.get("width")) or 0.0, _number(c.get("height")) or 0.0
+    return w * h * (1 - (_number(c.get("border")) or 0.0))
+
+
+def original_key(
+    c: Mapping[str, Any],
+    length: float | None = None,
+    centrality: float | None = None,
+    group: Mapping[str, float] | None = None,
+) -> tuple:
+    """Sort key (higher first) of the member of a duplicate group that a person would call
+    the original. Compared with the best of the ``group`` (``least_border``,
+    ``most_picture``, ``top_fps``, ``typical`` length: the median): no black bars beyond those
+    every member has (footage often comes with bars of its own), at least 85 % of the most
+    picture (content pixels), the native frame rate (at least 97 % of the top one), colour,
+    a length within 25 % of the typical one (a slowed or sped-up copy is much longer or
+    shorter than the rest), then the most central member (copies are made from the original,
+    each changed its own way, so the original is the one most like all the others:
+    ``centrality`` is its mean clip cosine to the other members), then the longest. Fields an
+    index lacks (older indexes) count as equal."""
+    g = group or {}
     border = _number(c.get("border")) or 0.0
     chroma = _number(c.get("chroma"))
-    fps = _number(c.get("fps"))
-    size, frames = _number(c.get("size")), _number(c.get("source_frames"))
-    bpp = size * 8 / (frames * w * h) if size and frames and w and h else None
+    fps = _number(c.get("fps")) or 0.0
+    typical = g.get("typical")
+    off = abs(np.log(length / typical)) if length and typical else 0.0
     return (
-        -int(border > 0.03),  # letterbox / pillarbox: a copy made for another screen
-        _bucket(w * h * (1 - border), 0.05),
-        _bucket(fps, 0.03),
+        -int(border > g.get("least_border", 0.0) + 0.08),  # letterbox for another screen
+        int(_picture(c) >= 0.85 * g.get("most_picture", 0.0)),
+        int(fps >= 0.97 * g.get("top_fps", 0.0)),
         int(chroma is None or chroma > 3.0),  # a grayscale copy of a colour original
-        _bucket(bpp, 0.35),
+        int(off <= np.log(1.25)),
+        round(centrality, 6) if centrality is not None else 0.0,
         _bucket(length, 0.02),
     )
 
 
 def _representative(
-    clips: Sequence[Mapping[str, Any]], members: list[int], keep: str, rows: np.ndarray
+    clips: Sequence[Mapping[str, Any]],
+    members: list[int],
+    keep: str,
+    rows: np.ndarray,
+    clip_emb: np.ndarray | None = None,
 ) -> int:
     ids = [clips[m]["id"] for m in members]
     if keep == "original":
         lengths = _lengths(clips, members, rows)
-        keys = [original_key(clips[m], lengths[i]) for i, m in enumerate(members)]
+        cent: list[float | None] = [None] * len(members)
+        if clip_emb is not None and len(members) > 2:
+            sims = clip_emb[members] @ clip_emb[members].T
+            cent = [(float(sims[i].sum()) - float(sims[i, i])) / (len(members) - 1)
+                    for i in range(len(members))]  # fmt: skip
+        cs = [clips[m] for m in members]
+        group = {
+            "least_border": min(_number(c.get("border")) or 0.0 for c in cs),
+            "most_picture": max(_picture(c) for c in cs),
+            "top_fps": max(_number(c.get("fps")) or 0.0 for c in cs),
+        }
+        if len(members) > 2:
+            group["typical"] = float(np.median(lengths))
+        keys = [original_key(c, lengths[i], cent[i], group) for i, c in enumerate(cs)]
         best = min(range(len(members)), key=lambda i: (tuple(-k for k in keys[i]), ids[i]))
         return members[best]
     if keep == "longest":
@@ -716,7 +750,7 @@ def _groups(
     comps.sort(key=lambda m: min(ids[i] for i in m))
     for g, members in enumerate(comps):
         plain = [m for m in members if m not in containers] or members
-        rep = _representative(clips, plain, config.keep, rows_per_clip)
+        rep = _representative(clips, plain, config.keep, rows_per_clip, index.clip_emb)
         reps.add(rep)
         others = sorted((m for m in members if m != rep), key=lambda m: ids[m])
         groups.append([ids[rep]] + [ids[m] for m in others])
