@@ -251,3 +251,26 @@ def test_embed_a_folder_that_is_not_an_index_is_refused(tmp_path):
     with pytest.raises(Exception, match="not a vidaug index"):
         embed_to_index(data, object(), out=busy)  # type: ignore[arg-type]
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]  # no lock file left
+
+
+# -- regions: on by default, --no-regions skips them, dedup says what it cannot look for -------
+
+
+@pytest.mark.slow
+def test_regions_are_embedded_by_default_and_no_regions_skips_them(tiny, tmp_path):
+    from vidaug.mining._regions import REGION_FRAMES, REGION_GRID
+
+    data = _clips(tmp_path / "data", ["fight/a.mp4", "noFight/c.mp4"])
+    r, s = _embed(data, tmp_path / "ix", tiny)
+    assert r.exit_code == 0, r.output
+    ix = EmbeddingIndex.load(tmp_path / "ix")
+    assert ix.region_emb.shape == (2, REGION_FRAMES * REGION_GRID**2, ix.dims)
+    assert ix.clips[0]["sampling"] == "k2+regions"
+    r, s = _embed(data, tmp_path / "ix", tiny, "--no-regions")  # other settings: re-embedded
+    assert r.exit_code == 0 and s["embedded"] == 2, r.output
+    assert EmbeddingIndex.load(tmp_path / "ix").region_emb is None
+    r = run("dedup", tmp_path / "ix")
+    assert r.exit_code == 0 and "no region embeddings" in r.stderr, r.output
+    r = run("search", tmp_path / "ix", data / "fight/a.mp4", "-k", "1", "--embedder", tiny,
+            "--json")  # fmt: skip
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["id"] == "fight/a.mp4", r.output

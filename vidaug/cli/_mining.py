@@ -365,6 +365,12 @@ def dedup(
             keep=keep.value,
         )
         res = find_duplicates(ix, cfg)
+        if ix.region_emb is None and len(ix) > 1:
+            err_console.print(
+                "[dim]note: the index has no region embeddings, so clips shown inside other "
+                "clips (picture-in-picture) were not looked for; embed with --regions[/dim]",
+                soft_wrap=True,
+            )
     results = check_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
     rows = results.rows
     _outputs(out, report, results)
