@@ -4,10 +4,11 @@ decoded and resized in memory (the ceiling), issue 4 §5.
     VIDAUG_WEIGHTS=/path/to/mobilenet_v2_1.0_224_notop.h5 .venv/bin/python benchmarks/embed_bench.py
     .venv/bin/python benchmarks/embed_bench.py --quick     # 8 clips, 1 repeat, prints only
 
-Rows (same clips, same frames, same model, same batch size):
+Rows (same clips, same images, same model, same batch size):
 
 * ``vidaug embed_rows``: ``vidaug.mining.embed_rows(rows, embedder, frames=8 | fps=F,
-  batch=B)``: decode threads (``decode_workers=2``) read and resize while the model runs.
+  batch=B, regions=R)``: decode threads (``decode_workers=2``) read, crop black bars,
+  resize and cut region windows while the model runs.
 * ``model.predict (ceiling)``: the frames ``embed_rows`` would embed, decoded and resized
   beforehand (untimed), preprocessed, then ``model.predict(x, batch_size=B)``.
 """
@@ -36,10 +37,14 @@ def pick_rows(n: int) -> list:
     return fight[:half] + nofight[: n - half]
 
 
-def predecode(rows: list, size: tuple[int, int], frames: int | None, fps: float | None):
-    from vidaug.mining._embed import _load_frames
+def predecode(
+    rows: list, size: tuple[int, int], frames: int | None, fps: float | None, regions: bool = False
+):
+    """Every image the model sees for ``rows``: the sampled frames, then (``regions``) the
+    region windows of :mod:`vidaug.mining._regions`."""
+    from vidaug.mining import load_clip_frames
 
-    out = [_load_frames(r, size, frames, fps) for r in rows]
+    out = [load_clip_frames(r, size, frames, fps, regions) for r in rows]
     bad = [c.error for c in out if c.error]
     if bad:
         raise RuntimeError(bad[0])
@@ -68,15 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     emb = load_embedder("mobilenet_v2", weights=a.weights)
     rows = pick_rows(a.clips)
     batches = [int(b) for b in a.batches.split(",")]
-    cases = [("8 frames a clip", 8, None), (f"all frames at {a.fps:g} fps", None, a.fps)]
-    table, notes = [], []
-    for label, k, fps in cases:
-        x = predecode(rows, emb.input_size, k, fps)
+    cases = [
+        ("8 frames a clip", 8, None, False),
+        ("8 frames a clip + regions", 8, None, True),
+        (f"all frames at {a.fps:g} fps", None, a.fps, False),
+    ]
+    table, notes, per_clip = [], [], {}
+    for label, k, fps, regions in cases:
+        x = predecode(rows, emb.input_size, k, fps, regions)
         n = len(x)
         td = []
         for _ in range(a.reps):  # what the pipeline's decode threads do, serially
             t0 = time.perf_counter()
-            predecode(rows, emb.input_size, k, fps)
+            predecode(rows, emb.input_size, k, fps, regions)
             td.append(time.perf_counter() - t0)
         table.append(
             [label, f"{len(rows)} clips, {n} frames", "–", "decode + resize only (serial, informational)",
@@ -84,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         for b in batches:
 
-            def pipeline(b=b, k=k, fps=fps):
-                return embed_rows(rows, emb, frames=k, fps=fps, batch=b).frame_emb
+            def pipeline(b=b, k=k, fps=fps, regions=regions):
+                return embed_rows(rows, emb, frames=k, fps=fps, batch=b, regions=regions)
 
             def ceiling(b=b, x=x):
                 xp = emb.preprocess(x.astype(np.float32))
@@ -106,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                     cc.append(time.process_time() - c0)
             fp, fc = n / C.median(tp), n / C.median(tc)
             ratio = fp / fc
+            if b == 32:
+                per_clip[label] = len(rows) / C.median(tp)
             mark = " (default)" if b == 32 else ""
             table.append(
                 [label, f"{len(rows)} clips, {n} frames", f"{b}{mark}", "model.predict (ceiling)",
@@ -124,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{C.median(cc):.2f} s (median)"
             )
     info = C.machine_info()
+    clip_rates = "; ".join(f"{k}: {v:.2f} clips/s" for k, v in per_clip.items())
+
+    def n_images(regions: bool) -> int:
+        from vidaug.mining._regions import REGION_FRAMES, REGION_GRID
+
+        return 8 + (REGION_FRAMES * REGION_GRID**2 if regions else 0)
+
     argv_s = " ".join(sys.argv[1:] if argv is None else argv)
     body = f"""## Embedding throughput (issue 4 §5)
 
@@ -138,6 +156,9 @@ Command: `.venv/bin/python benchmarks/embed_bench.py{(" " + argv_s) if argv_s el
 - The pipeline needs the decode CPU time on top of the inference (the decode row): on two
   free cores it can hide it (time ≈ max(predict, decode)); with the second core busy it
   cannot (time → predict + decode). Check the machine load below before reading the ratio.
+- Images are what the model sees: with regions each clip adds 4 frames × 9 windows (a
+  window is embedded like a frame), so a clip costs {n_images(True)} model images instead of
+  {n_images(False)}. Clips per second of the pipeline at batch 32: {clip_rates}.
 - machine load: {"; ".join(notes)}
 """
     publish(a.results, "embed_bench", body, write=not a.quick or a.write)

@@ -47,6 +47,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._index import EmbeddingIndex
+from vidaug.mining._regions import REGION_GRID
 from vidaug.mining._relations import align_pairs, region_candidates, region_pairs, window_box
 from vidaug.mining._result import CheckResult
 
@@ -116,7 +117,7 @@ class DedupConfig:
     k: Annotated[int, Field(ge=1)] = 32
     keep: KeepPolicy = "original"
     region_threshold: _Share | None = None
-    region_motion_floor: float = 0.0
+    region_motion_floor: float = 0.12
     contain_margin: float = 0.05
     align_threshold: _Share | None = None
     align_min_frames: Annotated[int, Field(ge=2)] = 3
@@ -135,9 +136,9 @@ DEFAULT = DedupConfig(
     frame_threshold=0.98,
     match_fraction=1.0,
     motion_threshold=0.28,
-    region_threshold=0.80,
-    region_motion_floor=0.0,
-    align_threshold=0.75,
+    region_threshold=0.82,
+    region_motion_floor=0.12,
+    align_threshold=0.5,
 )
 
 
@@ -398,10 +399,10 @@ def original_key(
     every member has (footage often comes with bars of its own), at least 85 % of the most
     picture (content pixels), the native frame rate (at least 97 % of the top one), colour,
     a length within 25 % of the typical one (a slowed or sped-up copy is much longer or
-    shorter than the rest), then the most central member (copies are made from the original,
-    each changed its own way, so the original is the one most like all the others:
-    ``centrality`` is its mean clip cosine to the other members), then the longest. Fields an
-    index lacks (older indexes) count as equal."""
+    shorter than the rest), the longest (a trim is shorter than its source), then the most
+    central member (copies are made from the original, each changed its own way, so the
+    original is the one most like all the others: ``centrality`` is its mean clip cosine to
+    the other members). Fields an index lacks (older indexes) count as equal."""
     g = group or {}
     border = _number(c.get("border")) or 0.0
     chroma = _number(c.get("chroma"))
@@ -414,8 +415,8 @@ def original_key(
         int(fps >= 0.97 * g.get("top_fps", 0.0)),
         int(chroma is None or chroma > 3.0),  # a grayscale copy of a colour original
         int(off <= np.log(1.25)),
+        _bucket(length, 0.02),  # a trim is shorter than its source
         round(centrality, 6) if centrality is not None else 0.0,
-        _bucket(length, 0.02),
     )
 
 
@@ -490,7 +491,7 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     lo, hi, n_candidates = _candidate_pairs(index, config, sig)
     ev = _pair_evidence(index, config, sig, lo, hi)
     rel = _relations(lo, hi, ev)
-    related = _backgrounds(ids, lo, hi, ev, rel)
+    related = _backgrounds(index, ids, lo, hi, ev, rel, config.region_threshold or 1.0)
     is_leak = _leaks(clips, lo, hi, ev["is_dup"])
     dup = ev["is_dup"]
     containers = {int(o) for o, d in zip(rel["outer"], dup, strict=True) if d and o >= 0}
@@ -597,7 +598,8 @@ def _pair_evidence(
     if config.region_threshold is not None and index.region_emb is not None and p:
         rt = config.region_threshold
         proj = _projection(index.dims)
-        ev.update(region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS))
+        ev.update(region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
+                               rt - _EPS))  # fmt: skip
         ev["by_region"] = (
             (ev["region_sim"] >= rt - _EPS)
             & (ev["region_motion"] >= config.region_motion_floor - _EPS)
@@ -686,29 +688,39 @@ def _relations(lo, hi, ev) -> dict[str, list[Any]]:
     return {"relation": relation, "evidence": evidence, "outer": outer, "inner": inner}
 
 
-def _backgrounds(ids, lo, hi, ev, rel) -> list[dict[str, Any]]:
+def _backgrounds(index, ids, lo, hi, ev, rel, threshold) -> list[dict[str, Any]]:
     """Composites are not copies of their background: a pair ``(c, b)`` where ``c`` contains
-    another clip ``x`` (picture-in-picture) that ``b`` is not linked to, and ``b`` is not
-    inside ``c``, stops being a duplicate pair; it is listed as ``related`` (relation
-    ``background``: ``b`` is what ``c`` shows around ``x``)."""
+    another clip ``x`` (picture-in-picture) that ``b`` is not linked to, ``b`` is not inside
+    ``c``, and ``b``'s own window where ``c`` shows ``x`` does not match ``c``'s there (below
+    ``threshold``: a copy of ``c`` would show ``x`` there too), stops being a duplicate pair;
+    it is listed as ``related`` (relation ``background``: ``b`` is what ``c`` shows around
+    ``x``)."""
     dup = ev["is_dup"]
-    contains: dict[int, set[int]] = {}
+    contains: dict[int, dict[int, int]] = {}  # outer → inner → window
     for p in np.flatnonzero(dup):
         if rel["outer"][p] >= 0:
-            contains.setdefault(rel["outer"][p], set()).add(rel["inner"][p])
-    if not contains:
+            contains.setdefault(rel["outer"][p], {})[rel["inner"][p]] = int(ev["window"][p])
+    if not contains or index.region_emb is None:
         return []
+    g, d = REGION_GRID**2, index.dims
+
+    def window(clip: int, w: int) -> np.ndarray:
+        v = np.asarray(index.region_emb[clip], np.float32).reshape(-1, g, d)[:, w].mean(axis=0)
+        return v / max(float(np.linalg.norm(v)), 1e-12)
+
     linked = {(int(a), int(b)) for a, b in zip(lo[dup], hi[dup], strict=True)}
     linked |= {(b, a) for a, b in linked}
     related = []
     for p in np.flatnonzero(dup):
         a, b = int(lo[p]), int(hi[p])
         for c, other in ((a, b), (b, a)):
-            insets = contains.get(c, set()) - {other}
+            insets = {x: w for x, w in contains.get(c, {}).items() if x != other}
             if rel["inner"][p] == other or not insets:
                 continue
             if any((other, x) in linked for x in insets):
                 continue  # other shows the same inset: both are copies of one composite
+            if any(float(window(c, w) @ window(other, w)) >= threshold for w in insets.values()):
+                continue  # other shows what c shows where the inset is: a copy of c
             dup[p] = False
             related.append({"composite": ids[c], "background": ids[other],
                             "insets": sorted(ids[x] for x in insets),

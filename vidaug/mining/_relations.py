@@ -103,8 +103,10 @@ def region_pairs(
     hi: np.ndarray,
     proj: np.ndarray | None,
     steps: int,
+    floor: float = -1.0,
 ) -> dict[str, np.ndarray]:
-    """Regional evidence of the pairs ``(lo, hi)``, the better of the two directions.
+    """Regional evidence of the pairs ``(lo, hi)``, the better of the two directions
+    (``region_motion`` is only measured where ``region_sim`` reaches ``floor``; 0 elsewhere).
 
     Returns:
         ``region_sim`` (window ↔ clip cosine), ``region_motion`` (window ↔ clip motion
@@ -124,24 +126,25 @@ def region_pairs(
     if not p:
         return out
     d = clip_emb.shape[1]
+    used = np.unique(np.concatenate([lo, hi]))
+    slot = {int(c): i for i, c in enumerate(used)}
+    wins = np.empty((len(used), g, d), np.float32)  # each involved clip's windows, once
+    for lo_ in range(0, len(used), 1024):
+        part = used[lo_ : lo_ + 1024]
+        wins[lo_ : lo_ + len(part)] = window_means(region_emb[part])
     for j, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
-        best = (-np.inf, 0.0, 0, 0)
-        for outer, inner, code in ((a, b, 1), (b, a, 2)):
-            frames = np.asarray(region_emb[outer], dtype=np.float32).reshape(-1, g, d)
-            sims = _windows(region_emb[outer], g, d) @ clip_emb[inner]
-            k = int(np.argmax(sims))
-            mot = 0.0
-            if sig is not None and sig[inner].any():
-                seq = frames[:, k] / np.maximum(
-                    np.linalg.norm(frames[:, k], axis=1, keepdims=True), 1e-12
-                )
-                mot = float(_seq_signature(seq, proj, steps) @ sig[inner])
-            if sims[k] > best[0]:
-                best = (float(sims[k]), mot, code, k)
-        wa, wb = (_windows(region_emb[x], g, d) for x in (a, b))
+        wa, wb = wins[slot[a]], wins[slot[b]]
+        sa, sb = wa @ clip_emb[b], wb @ clip_emb[a]  # b inside a / a inside b
+        ka, kb = int(np.argmax(sa)), int(np.argmax(sb))
+        outer, inner, k, code = (a, b, ka, 1) if sa[ka] >= sb[kb] else (b, a, kb, 2)
+        mot = 0.0
+        if sig is not None and max(sa[ka], sb[kb]) >= floor and sig[inner].any():
+            seq = np.asarray(region_emb[outer], np.float32).reshape(-1, g, d)[:, k]
+            seq /= np.maximum(np.linalg.norm(seq, axis=1, keepdims=True), 1e-12)
+            mot = float(_seq_signature(seq, proj, steps) @ sig[inner])
+        out["region_sim"][j] = float(max(sa[ka], sb[kb]))
+        out["region_motion"][j], out["inner"][j], out["window"][j] = mot, code, k
         out["window_agreement"][j] = float((wa @ wb.T).max())
-        out["region_sim"][j], out["region_motion"][j] = best[0], best[1]
-        out["inner"][j], out["window"][j] = best[2], best[3]
     return out
 
 
