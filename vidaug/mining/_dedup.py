@@ -50,6 +50,7 @@ from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._regions import REGION_GRID
 from vidaug.mining._relations import align_pairs, region_candidates, region_pairs, window_box
 from vidaug.mining._result import CheckResult
+from vidaug.mining._vectors import motion_projection, sequence_signature
 
 __all__ = [
     "DEFAULT",
@@ -237,32 +238,16 @@ def motion_signatures(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> 
     """
     fe, fc = frame_emb, frame_clip
     d = fe.shape[1]
-    if d > MOTION_DIMS:  # same projection for every index: a fixed seed
-        proj = np.random.default_rng(0x4D07).standard_normal((d, MOTION_DIMS)).astype(np.float32)
-        proj /= np.sqrt(MOTION_DIMS)
-    else:
-        proj = None
+    proj = motion_projection(d, MOTION_DIMS)
     order = np.argsort(fc, kind="stable")
     counts = np.bincount(fc, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    steps = MOTION_STEPS
-    out = np.zeros((n, steps * (MOTION_DIMS if proj is not None else d)), np.float32)
+    out = np.zeros((n, MOTION_STEPS * (MOTION_DIMS if proj is not None else d)), np.float32)
     for c in range(n):
-        m = int(counts[c])
-        if m < 2:
-            continue
-        seq = fe[order[starts[c] : starts[c] + m]].astype(np.float32)
-        t = np.linspace(0, m - 1, steps)
-        i0 = np.floor(t).astype(int)
-        i1 = np.minimum(i0 + 1, m - 1)
-        w = (t - i0)[:, None].astype(np.float32)
-        seq = seq[i0] * (1 - w) + seq[i1] * w
-        if proj is not None:
-            seq = seq @ proj
-        res = seq - seq.mean(axis=0)
-        norm = float(np.linalg.norm(res))
-        if norm > _STATIC * float(np.linalg.norm(seq)):
-            out[c] = res.ravel() / norm
+        seq = fe[order[starts[c] : starts[c] + int(counts[c])]].astype(np.float32)
+        got = sequence_signature(seq, proj, MOTION_STEPS, _STATIC)
+        if got is not None:
+            out[c] = got
     return out
 
 
@@ -550,14 +535,6 @@ def _candidate_pairs(
     return codes // max(n, 1), codes % max(n, 1), len(codes)
 
 
-def _projection(d: int) -> np.ndarray | None:
-    """The fixed random projection of motion signatures (None when ``d`` is small)."""
-    if d <= MOTION_DIMS:
-        return None
-    proj = np.random.default_rng(0x4D07).standard_normal((d, MOTION_DIMS)).astype(np.float32)
-    return proj / np.sqrt(MOTION_DIMS)
-
-
 def _pair_evidence(
     index: EmbeddingIndex,
     config: DedupConfig,
@@ -597,7 +574,7 @@ def _pair_evidence(
     }  # fmt: skip
     if config.region_threshold is not None and index.region_emb is not None and p:
         rt = config.region_threshold
-        proj = _projection(index.dims)
+        proj = motion_projection(index.dims, MOTION_DIMS)
         ev.update(region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
                                rt - _EPS))  # fmt: skip
         ev["by_region"] = (

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from vidaug.mining._regions import REGION_GRID, region_boxes
+from vidaug.mining._vectors import sequence_signature
 
 __all__ = ["SPEEDS", "align_pairs", "region_candidates", "region_pairs", "window_means"]
 
@@ -74,27 +75,6 @@ def region_candidates(region_emb: np.ndarray, clip_emb: np.ndarray, k: int) -> n
     return np.minimum(a[ok], b[ok]) * n + np.maximum(a[ok], b[ok])
 
 
-def _seq_signature(seq: np.ndarray, proj: np.ndarray | None, steps: int) -> np.ndarray:
-    """The motion signature of one frame sequence (see ``motion_signatures``)."""
-    m = len(seq)
-    if m < 2:
-        return np.zeros(steps * (proj.shape[1] if proj is not None else seq.shape[1]), np.float32)
-    t = np.linspace(0, m - 1, steps)
-    i0 = np.floor(t).astype(int)
-    i1 = np.minimum(i0 + 1, m - 1)
-    w = (t - i0)[:, None].astype(np.float32)
-    x = seq[i0] * (1 - w) + seq[i1] * w
-    if proj is not None:
-        x = x @ proj
-    res = x - x.mean(axis=0)
-    norm = float(np.linalg.norm(res))
-    return (
-        (res.ravel() / norm).astype(np.float32)
-        if norm > 1e-3 * float(np.linalg.norm(x))
-        else (np.zeros(res.size, np.float32))
-    )
-
-
 def region_pairs(
     region_emb: np.ndarray,
     clip_emb: np.ndarray,
@@ -141,7 +121,8 @@ def region_pairs(
         if sig is not None and max(sa[ka], sb[kb]) >= floor and sig[inner].any():
             seq = np.asarray(region_emb[outer], np.float32).reshape(-1, g, d)[:, k]
             seq /= np.maximum(np.linalg.norm(seq, axis=1, keepdims=True), 1e-12)
-            mot = float(_seq_signature(seq, proj, steps) @ sig[inner])
+            got = sequence_signature(seq, proj, steps)
+            mot = float(got @ sig[inner]) if got is not None else 0.0
         out["region_sim"][j] = float(max(sa[ka], sb[kb]))
         out["region_motion"][j], out["inner"][j], out["window"][j] = mot, code, k
         out["window_agreement"][j] = float((wa @ wb.T).max())

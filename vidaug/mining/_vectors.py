@@ -1,10 +1,11 @@
-"""Row vectors: the one L2 normalisation and the one per-clip mean of frame embeddings."""
+"""Row vectors: the one L2 normalisation, the one per-clip mean of frame embeddings and the one
+motion signature of a frame sequence."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["clip_means", "l2_normalize"]
+__all__ = ["clip_means", "l2_normalize", "motion_projection", "sequence_signature"]
 
 _CHUNK = 65536  # rows per block where a full-size temporary would double the memory
 
@@ -56,3 +57,35 @@ def clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndar
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         out[c0:c1] = sums / np.maximum(norms, 1e-12)
     return out
+
+
+def motion_projection(d: int, dims: int) -> np.ndarray | None:
+    """The fixed random projection of motion signatures to ``dims`` (the same for every
+    index: a fixed seed); None when ``d`` is at most ``dims``."""
+    if d <= dims:
+        return None
+    proj = np.random.default_rng(0x4D07).standard_normal((d, dims)).astype(np.float32)
+    proj /= np.sqrt(dims)  # in place: stays float32
+    return proj
+
+
+def sequence_signature(
+    seq: np.ndarray, proj: np.ndarray | None, steps: int, static: float = 1e-3
+) -> np.ndarray | None:
+    """How a sequence of embeddings changes over time: resampled to ``steps`` evenly spaced
+    times (linear), projected, minus its mean over time, flattened, L2-normalised. None for
+    fewer than 2 rows or a sequence that barely changes (residual norm below ``static`` of
+    the sequence's)."""
+    m = len(seq)
+    if m < 2:
+        return None
+    t = np.linspace(0, m - 1, steps)
+    i0 = np.floor(t).astype(int)
+    i1 = np.minimum(i0 + 1, m - 1)
+    w = (t - i0)[:, None].astype(np.float32)
+    x = seq[i0] * (1 - w) + seq[i1] * w
+    if proj is not None:
+        x = x @ proj
+    res = x - x.mean(axis=0)
+    norm = float(np.linalg.norm(res))
+    return res.ravel() / norm if norm > static * float(np.linalg.norm(x)) else None
