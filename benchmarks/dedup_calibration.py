@@ -530,8 +530,10 @@ SHARES: dict[frozenset[str], float] = {}
 
 def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, dict]:
     """Stages 3-4: the lowest value of ``SWEEPS[name]`` whose ±1-step neighbourhood adds no
-    false pair to ``cfg`` on ``cs`` (``find_duplicates`` runs; None when every value adds
-    some; "added" = false pairs that the run without this evidence does not have). Assumes
+    false pair to ``cfg`` on ``cs``, net (``find_duplicates`` runs; None when every value adds
+    some; "added" = the run's false pairs minus those of the run without this evidence, so
+    the pairs the evidence removes count too: the regional evidence sets composites apart
+    from their background; the categories list the new false pairs). Assumes
     fewer pairs at higher thresholds to bisect, then checks the neighbourhood of the value
     found. Returns the value and the points run: value → (added false pairs, recall, added
     false pairs by category)."""
@@ -547,7 +549,10 @@ def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, di
             cats = {
                 lab: int((new & (cs.tr.cat == i + 1)).sum()) for i, lab in enumerate(NEG_LABELS)
             }
-            points[v] = (int(new.sum()), score(dup, cs.tr)["recall"], cats)
+            # net: false pairs this evidence adds minus those it removes (a composite found
+            # to contain its inset is no longer a copy of its background)
+            net = int((dup & cs.tr.neg).sum()) - int(base_false.sum())
+            points[v] = (max(0, net), score(dup, cs.tr)["recall"], cats)
         return points[v][0]
 
     top = len(grid) - 1
@@ -902,8 +907,10 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(
             f"Stage {3 + i}: the lowest `{k}` ({SWEEPS[k][0]:.3f}–{SWEEPS[k][-1]:.3f}, step "
             f"0.025) whose ±1-step neighbourhood adds no false pair on the calibration fold, "
-            "by `find_duplicates` runs (bisection, then the neighbourhood checked); off when "
-            "every value adds one."
+            "net of the false pairs it removes (a composite found to contain its inset stops "
+            "being a copy of its background), by `find_duplicates` runs (bisection, then the "
+            "neighbourhood checked); off when every value adds one. The grid stages leave "
+            "composite ↔ background pairs to this stage."
             + ("" if k in have_sweeps else f" **Skipped: `DedupConfig` has no `{k}` field.**")
             for i, k in enumerate(SWEEPS)
         ),
@@ -1035,8 +1042,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["### Stages 3-4: find_duplicates runs on the calibration folds", ""]
         for k in have_sweeps:
             sh = ["calibration set",
-                  f"{k} → added false pairs (same_group / pip_background / other) / recall "
-                  "(the points run)", "chosen"]  # fmt: skip
+                  f"{k} → net added false pairs (new ones: same_group / pip_background / "
+                  "other) / recall (the points run)", "chosen"]  # fmt: skip
             srows = []
             for name, c in (("fold A", cal["A"]), ("fold B", cal["B"]), ("all", final_cal)):
                 pts = c["sweeps"].get(k, {})
