@@ -1155,8 +1155,9 @@ def main(argv: list[str] | None = None) -> int:
             for i, lab in enumerate(NEG_LABELS)
             if (tr.cat == i + 1).any()
         )
-        + "); stage 2 (grid) counts every false pair, also a composite ↔ background pair that "
-        "`find_duplicates` would set apart once the regional evidence finds the inset. Highest "
+        + "); the grid stages leave the composite ↔ background pairs out (`find_duplicates` "
+        "sets them apart once the regional evidence finds the inset; every measurement counts "
+        "them). Highest "
         f"clip cosine of a false pair {neg_clip:.3f} (same source group: {sg_clip:.3f}).",
         f"- `find_duplicates` on all clips at the stage 1-2 thresholds (FAISS candidates, k=32) "
         f"{'returns exactly' if agree else 'DIFFERS from'} the pairs of the exhaustive grid "

@@ -332,11 +332,14 @@ def test_keep_original_picks_the_source_over_every_kind_of_copy() -> None:
     frame at native rate, colour and quality, whatever the names or the copies' lengths."""
     rng = np.random.default_rng(3)
     orig = scene_frames(rng, unit(rng.normal(size=D)), 10)
+    spread = lambda n: [int(i) for i in np.linspace(0, n - 1, 10)]  # noqa: E731 - 10 frames
     base = {"width": 640, "height": 360, "fps": 30.0, "source_frames": 300, "size": 4_000_000,
-            "border": 0.0, "chroma": 40.0}  # fmt: skip
+            "border": 0.0, "chroma": 40.0, "frame_indices": spread(300)}  # fmt: skip
     copies = {
-        "a_slow.mp4": {"source_frames": 600},  # slowed down: longer, same picture
-        "b_half_fps.mp4": {"fps": 15.0, "source_frames": 150, "size": 2_100_000},
+        # slowed down: longer, same picture, the same frames twice as far apart
+        "a_slow.mp4": {"source_frames": 600, "frame_indices": spread(600)},
+        "b_half_fps.mp4": {"fps": 15.0, "source_frames": 150, "size": 2_100_000,
+                           "frame_indices": spread(150)},  # fmt: skip
         "c_letterbox.mp4": {"border": 0.25},
         "d_gray_small.mp4": {"width": 320, "height": 180, "chroma": 0.4, "size": 600_000},
         "e_recompressed.mp4": {"size": 1_000_000},

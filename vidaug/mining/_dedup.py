@@ -48,7 +48,13 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._regions import REGION_GRID
-from vidaug.mining._relations import align_pairs, region_candidates, region_pairs, window_box
+from vidaug.mining._relations import (
+    align_pairs,
+    frame_times,
+    region_candidates,
+    region_pairs,
+    window_box,
+)
 from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import motion_projection, sequence_signature
 
@@ -377,14 +383,16 @@ def original_key(
     length: float | None = None,
     centrality: float | None = None,
     group: Mapping[str, float] | None = None,
+    change: float | None = None,
 ) -> tuple:
     """Sort key (higher first) of the member of a duplicate group that a person would call
     the original. Compared with the best of the ``group`` (``least_border``,
     ``most_picture``, ``top_fps``, ``typical`` length: the median): no black bars beyond those
     every member has (footage often comes with bars of its own), at least 85 % of the most
     picture (content pixels), the native frame rate (at least 97 % of the top one), colour,
-    a length within 25 % of the typical one (a slowed or sped-up copy is much longer or
-    shorter than the rest), the longest (a trim is shorter than its source), then the most
+    the native speed (``change``: how fast its frame embeddings change per second, within
+    0.6-1.6× of the group's median ``typical_change``: a slowed copy changes more slowly,
+    a sped-up one faster), the longest (a trim is shorter than its source), then the most
     central member (copies are made from the original, each changed its own way, so the
     original is the one most like all the others: ``centrality`` is its mean clip cosine to
     the other members). Fields an index lacks (older indexes) count as equal."""
@@ -392,17 +400,31 @@ def original_key(
     border = _number(c.get("border")) or 0.0
     chroma = _number(c.get("chroma"))
     fps = _number(c.get("fps")) or 0.0
-    typical = g.get("typical")
-    off = abs(np.log(length / typical)) if length and typical else 0.0
+    typical = g.get("typical_change")
+    native = not (change and typical) or 0.6 <= change / typical <= 1.6
     return (
         -int(border > g.get("least_border", 0.0) + 0.08),  # letterbox for another screen
         int(_picture(c) >= 0.85 * g.get("most_picture", 0.0)),
         int(fps >= 0.97 * g.get("top_fps", 0.0)),
         int(chroma is None or chroma > 3.0),  # a grayscale copy of a colour original
-        int(off <= np.log(1.25)),
+        int(native),
         _bucket(length, 0.02),  # a trim is shorter than its source
         round(centrality, 6) if centrality is not None else 0.0,
     )
+
+
+def _change_rate(rows: np.ndarray, clip: Mapping[str, Any]) -> float | None:
+    """How fast a clip's frame embeddings change: summed cosine distance between successive
+    embedded frames per second of the clip (None for fewer than 2 frames or no time)."""
+    if len(rows) < 2:
+        return None
+    t = frame_times(clip, len(rows))
+    span = float(t[-1] - t[0])
+    if span <= 0:
+        return None
+    step = 1.0 - np.einsum("fd,fd->f", rows[1:], rows[:-1])
+    rate = float(np.clip(step, 0.0, None).sum()) / span
+    return rate if rate > 1e-6 else None
 
 
 def _representative(
@@ -411,6 +433,7 @@ def _representative(
     keep: str,
     rows: np.ndarray,
     clip_emb: np.ndarray | None = None,
+    frame_rows: Sequence[np.ndarray] | None = None,
 ) -> int:
     ids = [clips[m]["id"] for m in members]
     if keep == "original":
@@ -426,9 +449,14 @@ def _representative(
             "most_picture": max(_picture(c) for c in cs),
             "top_fps": max(_number(c.get("fps")) or 0.0 for c in cs),
         }
-        if len(members) > 2:
-            group["typical"] = float(np.median(lengths))
-        keys = [original_key(c, lengths[i], cent[i], group) for i, c in enumerate(cs)]
+        change = [None] * len(members)
+        if frame_rows is not None:
+            change = [_change_rate(frame_rows[m], clips[m]) for m in members]
+            known = [c for c in change if c]
+            if len(known) > 2:
+                group["typical_change"] = float(np.median(known))
+        keys = [original_key(c, lengths[i], cent[i], group, change[i])
+                for i, c in enumerate(cs)]  # fmt: skip
         best = min(range(len(members)), key=lambda i: (tuple(-k for k in keys[i]), ids[i]))
         return members[best]
     if keep == "longest":
@@ -732,6 +760,7 @@ def _groups(
     clips, n = index.clips, len(index)
     ids = [c["id"] for c in clips]
     rows_per_clip = np.bincount(index.frame_clip, minlength=n)
+    frame_rows = _frame_rows(index) if config.keep == "original" else None
     groups: list[list[str]] = []
     group_of: dict[int, int] = {}
     reps: set[int] = set()
@@ -739,7 +768,7 @@ def _groups(
     comps.sort(key=lambda m: min(ids[i] for i in m))
     for g, members in enumerate(comps):
         plain = [m for m in members if m not in containers] or members
-        rep = _representative(clips, plain, config.keep, rows_per_clip, index.clip_emb)
+        rep = _representative(clips, plain, config.keep, rows_per_clip, index.clip_emb, frame_rows)
         reps.add(rep)
         others = sorted((m for m in members if m != rep), key=lambda m: ids[m])
         groups.append([ids[rep]] + [ids[m] for m in others])

@@ -27,7 +27,14 @@ import numpy as np
 from vidaug.mining._regions import REGION_GRID, region_boxes
 from vidaug.mining._vectors import sequence_signature
 
-__all__ = ["SPEEDS", "align_pairs", "region_candidates", "region_pairs", "window_means"]
+__all__ = [
+    "SPEEDS",
+    "align_pairs",
+    "frame_times",
+    "region_candidates",
+    "region_pairs",
+    "window_means",
+]
 
 #: Speed factors tried when aligning two clips (``b`` plays ``speed`` × as fast as ``a``).
 SPEEDS = (0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0)
@@ -135,7 +142,7 @@ def _windows(rows: np.ndarray, g: int, d: int) -> np.ndarray:
     return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
 
 
-def _times(clip: Mapping[str, Any], m: int) -> np.ndarray:
+def frame_times(clip: Mapping[str, Any], m: int) -> np.ndarray:
     """Seconds of a clip's ``m`` embedded frames (frame indices / fps; evenly spaced over a
     second per frame when the index lacks them)."""
     idx = clip.get("frame_indices")
@@ -178,7 +185,7 @@ def align_pairs(
         fa, fb = frame_rows[a], frame_rows[b]
         if len(fa) < min_frames or len(fb) < min_frames:
             continue
-        ta, tb = _times(clips[a], len(fa)), _times(clips[b], len(fb))
+        ta, tb = frame_times(clips[a], len(fa)), frame_times(clips[b], len(fb))
         mu = np.concatenate([fa, fb]).mean(axis=0)
         ra, rb = fa - mu, fb - mu
         ra /= np.maximum(np.linalg.norm(ra, axis=1, keepdims=True), 1e-12)
