@@ -533,7 +533,9 @@ def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, di
     false pair to ``cfg`` on ``cs``, net (``find_duplicates`` runs; None when every value adds
     some; "added" = the run's false pairs minus those of the run without this evidence, so
     the pairs the evidence removes count too: the regional evidence sets composites apart
-    from their background; the categories list the new false pairs). Assumes
+    from their background; plus every new false pair that is not a composite ↔ background
+    one, so that no same-camera pair pays for it; the categories list the new false
+    pairs). Assumes
     fewer pairs at higher thresholds to bisect, then checks the neighbourhood of the value
     found. Returns the value and the points run: value → (added false pairs, recall, added
     false pairs by category)."""
@@ -551,8 +553,11 @@ def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, di
             }
             # net: false pairs this evidence adds minus those it removes (a composite found
             # to contain its inset is no longer a copy of its background)
+            # and no new false pair of another kind: a composite set apart from its background
+            # must not be paid for with two moments of one camera
             net = int((dup & cs.tr.neg).sum()) - int(base_false.sum())
-            points[v] = (max(0, net), score(dup, cs.tr)["recall"], cats)
+            other = sum(v for k, v in cats.items() if k != "pip_background")
+            points[v] = (max(0, net) + other, score(dup, cs.tr)["recall"], cats)
         return points[v][0]
 
     top = len(grid) - 1
@@ -908,7 +913,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Stage {3 + i}: the lowest `{k}` ({SWEEPS[k][0]:.3f}–{SWEEPS[k][-1]:.3f}, step "
             f"0.025) whose ±1-step neighbourhood adds no false pair on the calibration fold, "
             "net of the false pairs it removes (a composite found to contain its inset stops "
-            "being a copy of its background), by `find_duplicates` runs (bisection, then the "
+            "being a copy of its background) and with no new false pair of another kind, by "
+            "`find_duplicates` runs (bisection, then the "
             "neighbourhood checked); off when every value adds one. The grid stages leave "
             "composite ↔ background pairs to this stage."
             + ("" if k in have_sweeps else f" **Skipped: `DedupConfig` has no `{k}` field.**")
