@@ -75,9 +75,11 @@ def test_copies_trims_and_speed_changes_form_one_group(scenario: EmbeddingIndex)
     pairs = {(p["a"], p["b"]): p for p in res.pairs}
     assert all(a.startswith("dup/") and b.startswith("dup/") for a, b in pairs)
     copy = pairs[("dup/orig.mp4", "dup/hires.mp4")]
-    assert copy["clip_sim"] >= DEFAULT.clip_threshold and copy["frac_ab"] == copy["frac_ba"] == 1.0
+    assert copy["clip_sim"] >= 0.999 and copy["frac_ab"] == copy["frac_ba"] == 1.0
+    assert "whole-frame" in copy["evidence"]
     trim = pairs[("dup/orig.mp4", "dup/trim.mp4")]
     assert trim["clip_sim"] < DEFAULT.clip_threshold  # found through its frames, not its mean
+    assert trim["frac_ba"] == 1.0 and "whole-frame" in trim["evidence"]
     assert trim["frac_ba"] == 1.0 and trim["frac_ab"] == pytest.approx(4 / 12)
     fast = pairs[("dup/orig.mp4", "dup/fast.mp4")]
     assert fast["frac_ba"] == 1.0 and fast["frac_ab"] == pytest.approx(6 / 12)

@@ -196,7 +196,7 @@ def test_dedup_report_data_and_html():
     assert page.startswith("<!DOCTYPE html>") and "http://" not in page.replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
-    assert "<svg" in page and "1.5 s" in page and "0.99" in page  # time and threshold shown
+    assert "<svg" in page and "1.5 s" in page and "0.875" in page  # time and threshold shown
 
 
 def test_labels_and_names_are_escaped():
