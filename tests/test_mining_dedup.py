@@ -340,8 +340,12 @@ def test_keep_original_picks_the_source_over_every_kind_of_copy() -> None:
     copies = {
         # slowed down: longer, same picture, the same frames twice as far apart
         "a_slow.mp4": {"source_frames": 600, "frame_indices": spread(600)},
-        "b_half_fps.mp4": {"fps": 15.0, "source_frames": 150, "size": 2_100_000,
-                           "frame_indices": spread(150)},  # fmt: skip
+        "b_half_fps.mp4": {
+            "fps": 15.0,
+            "source_frames": 150,
+            "size": 2_100_000,
+            "frame_indices": spread(150),
+        },  # fmt: skip
         "c_letterbox.mp4": {"border": 0.25},
         "d_gray_small.mp4": {"width": 320, "height": 180, "chroma": 0.4, "size": 600_000},
         "e_recompressed.mp4": {"size": 1_000_000},
