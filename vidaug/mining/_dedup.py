@@ -47,13 +47,13 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._index import EmbeddingIndex
-from vidaug.mining._regions import REGION_GRID
 from vidaug.mining._relations import (
     align_pairs,
     frame_times,
     region_candidates,
     region_pairs,
     window_box,
+    window_means,
 )
 from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import motion_projection, sequence_signature
@@ -703,7 +703,7 @@ def _backgrounds(index, ids, lo, hi, ev, rel, threshold) -> list[dict[str, Any]]
     ``c``, and ``b``'s own window where ``c`` shows ``x`` does not match ``c``'s there (below
     ``threshold``: a copy of ``c`` would show ``x`` there too), stops being a duplicate pair;
     it is listed as ``related`` (relation ``background``: ``b`` is what ``c`` shows around
-    ``x``)."""
+    ``x``) and its ``ev["is_dup"]`` is cleared here."""
     dup = ev["is_dup"]
     contains: dict[int, dict[int, int]] = {}  # outer → inner → window
     for p in np.flatnonzero(dup):
@@ -711,11 +711,9 @@ def _backgrounds(index, ids, lo, hi, ev, rel, threshold) -> list[dict[str, Any]]
             contains.setdefault(rel["outer"][p], {})[rel["inner"][p]] = int(ev["window"][p])
     if not contains or index.region_emb is None:
         return []
-    g, d = REGION_GRID**2, index.dims
 
     def window(clip: int, w: int) -> np.ndarray:
-        v = np.asarray(index.region_emb[clip], np.float32).reshape(-1, g, d)[:, w].mean(axis=0)
-        return v / max(float(np.linalg.norm(v)), 1e-12)
+        return window_means(index.region_emb[[clip]])[0, w]
 
     linked = {(int(a), int(b)) for a, b in zip(lo[dup], hi[dup], strict=True)}
     linked |= {(b, a) for a, b in linked}

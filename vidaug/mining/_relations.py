@@ -136,12 +136,6 @@ def region_pairs(
     return out
 
 
-def _windows(rows: np.ndarray, g: int, d: int) -> np.ndarray:
-    """``(g, D)`` normalised window means of one clip's region rows."""
-    w = np.asarray(rows, dtype=np.float32).reshape(-1, g, d).mean(axis=0)
-    return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
-
-
 def frame_times(clip: Mapping[str, Any], m: int) -> np.ndarray:
     """Seconds of a clip's ``m`` embedded frames (frame indices / fps; evenly spaced over a
     second per frame when the index lacks them)."""
