@@ -448,67 +448,6 @@ class ClipSet:
         return self.runs[key]
 
 
-class RegionMemo:
-    """A per-pair memo of ``vidaug.mining._dedup.region_pairs``, installed for this run.
-
-    The regional evidence of a pair is a pure function of the two clips' stored embeddings
-    (region windows, clip embeddings, motion signatures): the same in every
-    ``find_duplicates`` run on one index, whatever the thresholds. ``find_duplicates`` still
-    runs whole (candidates, decisions, relations, groups); only pairs it has already scored
-    on that index are not scored again. Without it each run of the stage 3-4 sweeps scores
-    every candidate pair anew (about 1 ms a pair).
-    """
-
-    PARAMS = ("region_emb", "clip_emb", "sig", "lo", "hi", "proj", "steps")
-
-    def __init__(self) -> None:
-        self.fn = None
-        self.store: dict[tuple, dict[tuple[int, int], tuple]] = {}
-        self.keys: tuple[str, ...] = ()
-        self.dtypes: dict[str, np.dtype] = {}
-        self.scored = self.reused = 0
-
-    def install(self) -> bool:
-        """Wrap ``region_pairs`` where ``find_duplicates`` calls it; False (nothing done) when
-        it is absent or its parameters are not the ones this memo knows."""
-        import inspect
-
-        from vidaug.mining import _dedup
-
-        fn = getattr(_dedup, "region_pairs", None)
-        if fn is None or fn is self or tuple(inspect.signature(fn).parameters) != self.PARAMS:
-            return False
-        self.fn = fn
-        _dedup.region_pairs = self
-        return True
-
-    def __call__(self, region_emb, clip_emb, sig, lo, hi, proj, steps):
-        import hashlib
-
-        def digest(x):
-            return (
-                None if x is None else hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()
-            )
-
-        key = (id(region_emb), id(clip_emb), digest(sig), digest(proj), steps)
-        memo = self.store.setdefault(key, {})
-        codes = list(zip(lo.tolist(), hi.tolist(), strict=True))
-        miss = [j for j, c in enumerate(codes) if c not in memo]
-        if miss or not self.keys:
-            got = self.fn(region_emb, clip_emb, sig, lo[miss], hi[miss], proj, steps)
-            self.keys = tuple(got)
-            self.dtypes = {k: v.dtype for k, v in got.items()}
-            for i, j in enumerate(miss):
-                memo[codes[j]] = tuple(got[k][i] for k in self.keys)
-        self.scored += len(miss)
-        self.reused += len(codes) - len(miss)
-        return {k: np.array([memo[c][i] for c in codes], dtype=self.dtypes[k])
-                for i, k in enumerate(self.keys)}  # fmt: skip
-
-
-REGION_MEMO = RegionMemo()
-
-
 def clip_set(name: str, index_dir: Path, ids: set[str], meta_of: dict[str, dict]) -> ClipSet:
     """An index of some clips of the saved index: loaded, then the others removed, so that
     everything the index stores per clip (the clip table's fps, frame_indices, width, height,
@@ -825,7 +764,6 @@ def main(argv: list[str] | None = None) -> int:
         {"embedded": rep.embedded, "seconds": round(t_embed, 1)}, "embedded",
     )  # fmt: skip
 
-    memo = REGION_MEMO.install()
     t0 = time.perf_counter()
     ids_of = {f: {r["id"] for r in rows if fold_of[r["group"]] == f} for f in "AB"}
     sets = {f: clip_set(f"fold {f}", index_dir, ids_of[f], meta_of) for f in "AB"}
@@ -1168,13 +1106,6 @@ def main(argv: list[str] | None = None) -> int:
         f"- `find_duplicates` on all clips at the stage 1-2 thresholds (FAISS candidates, k=32) "
         f"{'returns exactly' if agree else 'DIFFERS from'} the pairs of the exhaustive grid "
         f"evaluation ({int(fd_pairs.sum())} vs {int(grid_pairs.sum())} pairs).",
-        "- Regional evidence: "
-        + (
-            f"`region_pairs` memoised per pair within this run (pure function of the stored "
-            f"embeddings; {REGION_MEMO.scored} pair scorings, {REGION_MEMO.reused} reused)."
-            if memo
-            else "not memoised (`vidaug.mining._dedup.region_pairs` absent or changed)."
-        ),
         "- Pair fields beyond the issue 4 ones: "
         + (", ".join(f"`{k}`" for k in extra) or "none")
         + ".",
