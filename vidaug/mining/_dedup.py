@@ -506,13 +506,16 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     if n >= 2 and config.motion_threshold is not None:
         sig = motion_signatures(index.frame_emb, index.frame_clip, n)
     lo, hi, n_candidates = _candidate_pairs(index, config, sig)
-    ev = _pair_evidence(index, config, sig, lo, hi)
+    # each clip's frames in time order, gathered once (alignment and keep="original" read them)
+    needs_rows = config.align_threshold is not None or config.keep == "original"
+    frame_rows = _frame_rows(index) if needs_rows and n else None
+    ev = _pair_evidence(index, config, sig, lo, hi, frame_rows)
     rel = _relations(lo, hi, ev)
     related = _backgrounds(index, ids, lo, hi, ev, rel, config.region_threshold or 1.0)
     is_leak = _leaks(clips, lo, hi, ev["is_dup"])
     dup = ev["is_dup"]
     containers = {int(o) for o, d in zip(rel["outer"], dup, strict=True) if d and o >= 0}
-    groups, group_of, reps = _groups(index, config, lo[dup], hi[dup], containers)
+    groups, group_of, reps = _groups(index, config, lo[dup], hi[dup], containers, frame_rows)
     rows = _clip_table(ids, lo, hi, ev, rel, is_leak, group_of, reps)
     pairs = [_pair_dict(ids, lo, hi, ev, rel, is_leak, p) for p in np.flatnonzero(dup)]
     return DedupResult(pairs=pairs, groups=groups, config=config, candidates=n_candidates,
@@ -573,6 +576,7 @@ def _pair_evidence(
     sig: np.ndarray | None,
     lo: np.ndarray,
     hi: np.ndarray,
+    frame_rows: Sequence[np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per pair: ``clip_sim``, ``frac_ab`` / ``frac_ba`` (matching frames), ``motion_sim``,
     regional evidence (``region_sim``, ``region_motion``, ``inner``, ``window``), alignment
@@ -622,7 +626,7 @@ def _pair_evidence(
         # every pair of one scene: a copy found by other evidence may still be a partial
         # overlap (its relation then says so)
         todo = np.flatnonzero(clip_sim >= config.motion_clip_floor - _EPS)
-        rows = _frame_rows(index)
+        rows = frame_rows if frame_rows is not None else _frame_rows(index)
         got = align_pairs(rows, index.clips, lo[todo], hi[todo], config.align_min_frames, at)
         for key in ("align_sim", "speed", "seg_a", "seg_b", "cover_a", "cover_b"):
             ev[key][todo] = got[key]
@@ -755,6 +759,7 @@ def _groups(
     lo: np.ndarray,
     hi: np.ndarray,
     containers: set[int] = frozenset(),  # type: ignore[assignment]
+    frame_rows: Sequence[np.ndarray] | None = None,
 ) -> tuple[list[list[str]], dict[int, int], set[int]]:
     """Duplicate groups (kept clip first, then the others by id), each clip's group and the
     kept clips, from the duplicate pairs ``(lo, hi)``; ``containers`` (clips showing another
@@ -762,7 +767,6 @@ def _groups(
     clips, n = index.clips, len(index)
     ids = [c["id"] for c in clips]
     rows_per_clip = np.bincount(index.frame_clip, minlength=n)
-    frame_rows = _frame_rows(index) if config.keep == "original" else None
     groups: list[list[str]] = []
     group_of: dict[int, int] = {}
     reps: set[int] = set()
