@@ -1,0 +1,5 @@
+"""``python -m vidaug``: the ``vidaug`` command."""
+
+from vidaug.cli import main
+
+main()
