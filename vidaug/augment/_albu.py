@@ -11,9 +11,17 @@ import numpy as np
 from vidaug.augment._core import Transform
 from vidaug.errors import RecipeError
 
-__all__ = ["Albu", "albu_from_dict"]
+__all__ = ["Albu", "AlbuArgumentError", "albu_from_dict", "first_line"]
 
 PREFIX = "albumentations."
+
+
+class AlbuArgumentError(RecipeError):
+    """An argument the albumentations transform does not take (``field`` names it)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _albumentations():
@@ -98,10 +106,49 @@ def _plain(x: Any) -> Any:
 
 
 def albu_from_dict(name: str, args: dict[str, Any]) -> Albu:
-    """Build ``Albu(albumentations.<Name>(**args))``; raise ValueError with a clear message."""
+    """Build ``Albu(albumentations.<Name>(**args))`` from a recipe entry.
+
+    Refused here, not on every clip: unknown names, transforms a recipe cannot describe
+    (``Lambda`` takes Python functions; some cannot be written back to a recipe) and transforms
+    that need inputs other than the frames (boxes, masks, volumes, metadata).
+
+    Raises:
+        AlbuArgumentError: an argument the transform does not take.
+        RecipeError: one of the above (the message names the transform).
+        Exception: whatever albumentations raises for bad arguments (its pydantic
+            ``ValidationError`` names the field); the recipe loader reports it.
+    """
     A = _albumentations()
     cls_name = name[len(PREFIX) :]
     cls = getattr(A, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, A.BasicTransform)):
         raise RecipeError(f"unknown albumentations transform {cls_name!r}")
-    return Albu(cls(**args))
+    if issubclass(cls, A.Lambda):
+        raise RecipeError(f"{name} takes Python functions, which a recipe cannot hold")
+    if issubclass(cls, A.Transform3D):
+        raise RecipeError(f"{name} transforms 3D volumes, not video frames")
+    accepted = inspect.signature(cls.__init__).parameters
+    unknown = sorted(set(args) - set(accepted) - {"self"})
+    if unknown:  # albumentations only warns, and ignores them
+        raise AlbuArgumentError(f"unknown argument for {name}", unknown[0])
+    t = Albu(cls(**args))
+    extra = list(getattr(t.transform, "targets_as_params", None) or [])
+    if extra:
+        raise RecipeError(f"{name} needs {', '.join(extra)} besides the frames")
+    try:
+        t.to_dict()
+    except Exception as e:  # noqa: BLE001 - albumentations raises several kinds here
+        raise RecipeError(f"{name} cannot be written back to a recipe: {first_line(e)}") from None
+    try:
+        t.apply(np.zeros((1, 64, 64, 3), dtype=np.uint8), {"seed": 0})
+    except KeyError as e:  # it reads an input vidaug does not pass (boxes, masks, ...)
+        raise RecipeError(f"{name} needs {e.args[0] if e.args else e} besides the frames") from None
+    except Exception:  # noqa: BLE001, S110 - may depend on the clip's size: left to the clips
+        pass
+    return t
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__

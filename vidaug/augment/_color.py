@@ -17,7 +17,7 @@ from pydantic import Field
 
 from vidaug.augment._core import Transform, register
 from vidaug.augment._schedule import smooth_schedule, uniform
-from vidaug.augment._types import FloatRange, IntRange
+from vidaug.augment._types import FloatRange, IntRange, Period
 
 __all__ = [
     "CLAHE",
@@ -76,7 +76,7 @@ class ColorJitter(Transform):
     saturation: float = Field(0.2, ge=0.0, le=1.0)
     hue: float = Field(0.02, ge=0.0, le=0.5)
     temporal: Temporal = "constant"
-    period: float = Field(8.0, gt=0, description="frames between control points (smooth)")
+    period: Period = Field(8.0, description="frames between control points (smooth)")
 
     def is_consistent(self) -> bool:
         return self.temporal == "constant"
@@ -153,7 +153,7 @@ class RandomGamma(Transform):
 
     gamma: FloatRange(ge=0.05, le=20.0) = Field((0.8, 1.25))
     temporal: Temporal = "constant"
-    period: float = Field(8.0, gt=0, description="frames between control points (smooth)")
+    period: Period = Field(8.0, description="frames between control points (smooth)")
 
     def is_consistent(self) -> bool:
         return self.temporal == "constant"

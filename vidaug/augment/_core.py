@@ -139,7 +139,10 @@ class Transform(BaseModel):
             transforms.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # NaN and ±inf are refused for every float argument (each one also has a finite range)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False
+    )
 
     name: ClassVar[str] = "Transform"
     kind: ClassVar[str] = "photometric"
@@ -605,7 +608,7 @@ def to_jsonable(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return to_jsonable(x.tolist())
     if isinstance(x, np.generic):
-        return x.item()
+        return to_jsonable(x.item())  # np.float32(inf) too becomes None
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x

@@ -15,6 +15,12 @@ or just the list. Each entry is ``{name: <Transform>, <arg>: <value>, ...}`` or 
 
 Every error names the source, the position and the field:
 ``recipe.yaml: transforms[2].rotate.1: Input should be less than or equal to 180``.
+
+Everything a recipe can get wrong is refused when it is read, before any clip is touched:
+every numeric argument has a finite range (see ``vidaug.augment._types``), composites nest at
+most :data:`MAX_DEPTH` (8) levels deep, a recipe holds at most :data:`MAX_TRANSFORMS` (256)
+transforms, and ``albumentations.<Name>`` entries that a recipe cannot describe or that need
+more than the frames (``Lambda``, boxes, masks) are refused by name.
 """
 
 from __future__ import annotations
@@ -31,8 +37,8 @@ import yaml
 from pydantic import ValidationError
 
 from vidaug.augment._albu import PREFIX as ALBU_PREFIX
-from vidaug.augment._albu import albu_from_dict
-from vidaug.augment._compose import Compose
+from vidaug.augment._albu import albu_from_dict, first_line
+from vidaug.augment._compose import MAX_DEPTH, MAX_TRANSFORMS, Compose, extent
 from vidaug.augment._core import _REGISTRY, Transform
 from vidaug.errors import RecipeError
 
@@ -59,53 +65,98 @@ def from_dict(d: Any, *, source: str = "", loc: str = "transform") -> Transform:
     """Build a transform from ``{"name": ..., **args}`` (or a bare name string).
 
     Raises:
-        RecipeError: unknown name or invalid argument; the message names ``source``, the
-            position (``loc``) and the field.
+        RecipeError: unknown name, invalid argument, composites nested deeper than
+            :data:`MAX_DEPTH` or more than :data:`MAX_TRANSFORMS` transforms; the message names
+            ``source``, the position (``loc``) and the field.
     """
-    if isinstance(d, str):
-        d = {"name": d}
-    if isinstance(d, Transform):
-        return d
-    if not isinstance(d, Mapping):
-        raise _error(source, loc, f"expected a mapping with a 'name', got {type(d).__name__}")
-    d = dict(d)
-    name = d.pop("name", None)
-    if not isinstance(name, str) or not name:
-        raise _error(source, f"{loc}.name", "missing transform name")
-    if name.startswith(ALBU_PREFIX):
+    return _Builder(source).build(d, loc, 1)
+
+
+class _Builder:
+    """Builds the transforms of one recipe, counting them as it goes: an entry deeper than
+    :data:`MAX_DEPTH` or past :data:`MAX_TRANSFORMS` is refused before anything below it is
+    read, so neither deep nor huge (YAML alias) data can exhaust the stack, time or memory."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.count = 0
+
+    def _take(self, loc: str, level: int, size: tuple[int, int] = (0, 0)) -> None:
+        """Account for a transform at ``level`` with ``size`` (levels, count) below it."""
+        self.count += 1 + size[1]
+        if level + size[0] > MAX_DEPTH:
+            raise _error(self.source, loc, f"composites nest deeper than {MAX_DEPTH} levels")
+        if self.count > MAX_TRANSFORMS:
+            raise _error(self.source, loc, f"more than {MAX_TRANSFORMS} transforms in one recipe")
+
+    def build(self, d: Any, loc: str, level: int) -> Transform:
+        """The transform of entry ``d`` at ``loc``, nested ``level`` deep (1: a recipe's list)."""
+        if isinstance(d, Transform):
+            self._take(loc, level, extent(d))
+            return d
+        self._take(loc, level)
+        if isinstance(d, str):
+            d = {"name": d}
+        if not isinstance(d, Mapping):
+            raise _error(self.source, loc, f"expected a mapping with a 'name', got {_kind(d)}")
+        d = dict(d)
+        name = d.pop("name", None)
+        if not isinstance(name, str) or not name:
+            raise _error(self.source, f"{loc}.name", "missing transform name")
+        if name.startswith(ALBU_PREFIX):
+            return self._albu(name, d, loc)
+        cls = _REGISTRY.get(name)
+        if cls is None:
+            close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else "; `vidaug recipes` lists them"
+            raise _error(self.source, f"{loc}.name", f"unknown transform {name!r}{hint}")
+        for f in getattr(cls, "child_fields", ()):
+            if f not in d:
+                continue
+            v = d[f]
+            if isinstance(v, list):
+                d[f] = [self.build(c, f"{loc}.{f}[{i}]", level + 1) for i, c in enumerate(v)]
+            else:
+                d[f] = self.build(v, f"{loc}.{f}", level + 1)
         try:
-            return albu_from_dict(name, d)
+            return cls(**d)
+        except ValidationError as e:
+            raise _validation_error(self.source, loc, e, name) from None
+
+    def _albu(self, name: str, args: dict[str, Any], loc: str) -> Transform:
+        """``albumentations.<Name>``: any failure to build it is a RecipeError, never a
+        traceback (albumentations raises several kinds for arguments it refuses)."""
+        try:
+            return albu_from_dict(name, args)
         except RecipeError as e:
-            raise _error(source, f"{loc}.name", str(e)) from None
-        except (TypeError, ValueError) as e:
+            field = getattr(e, "field", "name")
+            raise _error(self.source, f"{loc}.{field}", str(e)) from None
+        except Exception as e:  # noqa: BLE001 - a third-party constructor fed user data
             cause = e if isinstance(e, ValidationError) else e.__cause__
             if isinstance(cause, ValidationError):  # albumentations wraps its InitSchema errors
-                raise _validation_error(source, loc, cause, name) from None
-            raise _error(source, loc, f"{name}: {e}") from None
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else "; `vidaug recipes` lists them"
-        raise _error(source, f"{loc}.name", f"unknown transform {name!r}{hint}")
-    for f in getattr(cls, "child_fields", ()):
-        if f not in d:
-            continue
-        v = d[f]
-        if isinstance(v, list):
-            d[f] = [from_dict(c, source=source, loc=f"{loc}.{f}[{i}]") for i, c in enumerate(v)]
-        else:
-            d[f] = from_dict(v, source=source, loc=f"{loc}.{f}")
-    try:
-        return cls(**d)
-    except ValidationError as e:
-        raise _validation_error(source, loc, e, name) from None
+                raise _validation_error(self.source, loc, cause, name) from None
+            raise _error(self.source, loc, f"{name}: {first_line(e)}") from None
+
+
+def _kind(x: Any) -> str:
+    return type(x).__name__
+
+
+def _is_union_tag(part: Any) -> bool:
+    """pydantic's tag for a member of a union (``int``, ``tuple[int, int]``, …) in an error's
+    location: not a field, so left out of the path a message names."""
+    types = {"int", "float", "str", "bool", "list", "tuple", "dict", "none"}
+    return isinstance(part, str) and (not part.isidentifier() or part in types)
 
 
 def _validation_error(source: str, loc: str, e: ValidationError, name: str) -> RecipeError:
-    """The first pydantic error as ``source: loc.field: message``."""
-    err = e.errors()[0]
-    field = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"]
+    """The most telling pydantic error as ``source: loc.field: message``: for a union, the
+    member whose type the value has (a bound it broke) over those it is not."""
+    errs = e.errors()
+    same = [x for x in errs if x["loc"][:1] == errs[0]["loc"][:1]]
+    err = next((x for x in same if not x["type"].endswith("_type")), errs[0])
+    field = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = f"unknown argument for {name}"
     return _error(source, f"{loc}.{field}" if field else loc, msg)
@@ -149,10 +200,14 @@ def parse_recipe(data: Any, *, source: str = "recipe", default_name: str = "reci
         raise _error(
             source, sorted(unknown)[0], "unknown recipe key (use name, description, transforms)"
         )
+    for key in ("name", "description"):
+        if not isinstance(data.get(key) or "", (str, int, float)):
+            raise _error(source, key, f"must be text, got {_kind(data[key])}")
     items = data.get("transforms")
     if not isinstance(items, list) or not items:
         raise _error(source, "transforms", "must be a non-empty list of transforms")
-    ts = [from_dict(item, source=source, loc=f"transforms[{i}]") for i, item in enumerate(items)]
+    builder = _Builder(source)
+    ts = [builder.build(item, f"transforms[{i}]", 1) for i, item in enumerate(items)]
     name = data.get("name") or default_name
     return Recipe(str(name), Compose(ts), source, str(data.get("description") or ""))
 
@@ -216,8 +271,31 @@ def as_recipe(recipe: RecipeLike) -> Recipe:
     )
 
 
+#: How deeply YAML collections may nest in a recipe file: two per level of composites (an
+#: entry's mapping and its children's list) plus the top mapping and argument values, with room
+#: to spare. Checked on the parser's events before the (recursive) loader builds anything.
+_MAX_YAML_DEPTH = 4 * MAX_DEPTH
+
+
+def _check_yaml_depth(text: str, source: str) -> None:
+    """Refuse YAML nested deeper than :data:`_MAX_YAML_DEPTH` (PyYAML's loader recurses once
+    per level, so a deep file would otherwise end in a RecursionError)."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_YAML_DEPTH:
+                line = ev.start_mark.line + 1
+                raise RecipeError(
+                    f"{source}: line {line}: nested deeper than {_MAX_YAML_DEPTH} levels"
+                )
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _from_text(text: str, source: str, default_name: str) -> Recipe:
     try:
+        _check_yaml_depth(text, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -231,6 +309,7 @@ def describe_transforms() -> list[dict[str, Any]]:
     out = []
     for name, cls in sorted(_REGISTRY.items()):
         args = []
+        props = cls.model_json_schema()["properties"]
         for fname, f in cls.model_fields.items():
             if f.exclude:
                 continue
@@ -243,7 +322,7 @@ def describe_transforms() -> list[dict[str, Any]]:
                 {
                     "name": fname,
                     "default": default,
-                    "type": _short_type(f.annotation),
+                    "type": _short_type(props.get(fname, {})),
                     "help": f.description or "",
                 }
             )
@@ -253,12 +332,36 @@ def describe_transforms() -> list[dict[str, Any]]:
     return out
 
 
-def _short_type(ann: Any) -> str:
-    s = str(ann)
-    for a, b in (("typing.", ""), ("<class '", ""), ("'>", ""), ("NoneType", "None")):
-        s = s.replace(a, b)
-    if "Annotated[tuple" in s or s.startswith("Annotated"):
-        return "[low, high]"
-    if "Literal[" in s:
-        return s[s.index("Literal[") + 8 : s.index("]", s.index("Literal["))].replace("'", "")
-    return s.replace("vidaug.augment._core.", "")
+def _short_type(s: dict[str, Any]) -> str:
+    """An argument's JSON schema as a short type with its valid range, e.g. ``int in [1, 16]``
+    or ``pair of float in (0, 1]`` (what ``vidaug recipes`` shows next to each argument)."""
+    if "anyOf" in s:
+        return " | ".join(_short_type(m) for m in s["anyOf"])
+    if "enum" in s:
+        return ", ".join(str(v) for v in s["enum"])
+    if "$ref" in s:
+        return s["$ref"].rsplit("/", 1)[-1]
+    kind = s.get("type")
+    if kind in ("number", "integer"):
+        lo = s.get("minimum", s.get("exclusiveMinimum"))
+        hi = s.get("maximum", s.get("exclusiveMaximum"))
+        base = "int" if kind == "integer" else "float"
+        if lo is None and hi is None:
+            return base
+        left = "(" if "exclusiveMinimum" in s or lo is None else "["
+        right = ")" if "exclusiveMaximum" in s or hi is None else "]"
+        return f"{base} in {left}{_num(lo, '-inf')}, {_num(hi, 'inf')}{right}"
+    if kind == "array" and "prefixItems" in s:
+        items = [_short_type(x) for x in s["prefixItems"]]
+        if len(items) == 2 and items[0] == items[1]:
+            return f"pair of {items[0]}"
+        return "[" + ", ".join(items) + "]"
+    if kind == "array":
+        return f"list of {_short_type(s.get('items', {}))}"
+    return {"boolean": "bool", "string": "str", "null": "None"}.get(kind, "any")
+
+
+def _num(x: Any, none: str) -> str:
+    if x is None:
+        return none
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

@@ -25,7 +25,7 @@ from vidaug.augment._core import (
     warp_clip,
 )
 from vidaug.augment._schedule import smooth_schedule, uniform
-from vidaug.augment._types import FloatRange, Size
+from vidaug.augment._types import FloatRange, Period, Side, Size
 
 __all__ = [
     "Affine",
@@ -146,7 +146,7 @@ def _resize_hw(size: int | tuple[int, int], h: int, w: int) -> tuple[int, int]:
 class Resize(GeometricTransform):
     """Resize every frame: ``size`` is ``[height, width]`` or an int for the shorter side."""
 
-    size: int | Size = Field(224, description="[height, width], or the shorter side")
+    size: Side | Size = Field(224, description="[height, width], or the shorter side")
     interpolation: Interpolation = "area"
 
     def sample(self, rng, shape):
@@ -249,7 +249,7 @@ class Affine(_Warp):
     shear_x: FloatRange(ge=-80, le=80) = Field((0.0, 0.0), description="degrees")
     shear_y: FloatRange(ge=-80, le=80) = Field((0.0, 0.0), description="degrees")
     temporal: Temporal = "constant"
-    period: float = Field(8.0, gt=0, description="frames between control points (smooth)")
+    period: Period = Field(8.0, description="frames between control points (smooth)")
 
     def is_consistent(self) -> bool:
         return self.temporal == "constant"
@@ -320,7 +320,7 @@ class CameraShake(_Warp):
     consistent: ClassVar[bool] = False
     max_shift: float = Field(0.02, ge=0.0, le=0.5, description="share of frame size")
     max_rotate: float = Field(1.0, ge=0.0, le=45.0, description="degrees")
-    period: float = Field(3.0, gt=0, description="frames between jitter control points")
+    period: Period = Field(3.0, description="frames between jitter control points")
     crop_border: bool = True
 
     def sample(self, rng, shape):

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from vidaug.augment._core import TemporalTransform, register
 from vidaug.augment._schedule import uniform
-from vidaug.augment._types import FloatRange, IntRange
+from vidaug.augment._types import MAX_FRAMES, FloatRange, IntRange
 
 __all__ = [
     "FrameDrop",
@@ -56,7 +56,7 @@ class TemporalCrop(TemporalTransform):
     """Keep ``length`` consecutive frames (random or centred start). Clips shorter than
     ``length`` are padded by ``pad``: repeat the last frame, loop, reflect or black frames."""
 
-    length: int = Field(16, ge=1, description="output frames")
+    length: int = Field(16, ge=1, le=MAX_FRAMES, description="output frames")
     mode: Literal["random", "center"] = "random"
     pad: PadPolicy = "repeat"
 

@@ -1,4 +1,9 @@
-"""Annotated pydantic types shared by transform arguments."""
+"""Annotated pydantic types shared by transform arguments.
+
+Every numeric transform argument has a finite lower and upper bound (so NaN, ±inf and absurd
+magnitudes are refused when the transform is built, not on every clip); these types and bounds
+are the one place those bounds come from.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-__all__ = ["FloatRange", "IntRange", "Size"]
+__all__ = ["MAX_FRAMES", "MAX_SIDE", "FloatRange", "IntRange", "Period", "Side", "Size"]
+
+#: Upper bound of any frame count or frame period argument: 1,000,000 frames is about 9 hours
+#: at 30 fps, longer than any clip vidaug holds as one clip (long recordings are segmented).
+MAX_FRAMES = 1_000_000
+#: Upper bound of an output side in pixels (16K video).
+MAX_SIDE = 16384
 
 
 def _ordered(v: tuple) -> tuple:
@@ -27,6 +38,9 @@ def IntRange(ge: int | None = None, le: int | None = None):  # noqa: N802 (type 
     return Annotated[tuple[item, item], AfterValidator(_ordered)]
 
 
-_Side = Annotated[int, Field(ge=1, le=16384)]
+#: One output side in pixels.
+Side = Annotated[int, Field(ge=1, le=MAX_SIDE)]
 #: An output size ``[height, width]`` in pixels.
-Size = tuple[_Side, _Side]
+Size = tuple[Side, Side]
+#: Frames between the control points of a smooth schedule (see ``smooth_schedule``).
+Period = Annotated[float, Field(gt=0, le=MAX_FRAMES, allow_inf_nan=False)]

@@ -60,4 +60,5 @@ def recipes(
         for a in d["args"]:
             default = escape(json.dumps(a["default"]))
             hint = f"  [dim]{escape(a['help'])}[/dim]" if a["help"] else ""
-            out_console.print(f"    {a['name']} = {default}{hint}", overflow="fold")
+            kind = f"  [cyan]{escape(a['type'])}[/cyan]"
+            out_console.print(f"    {a['name']} = {default}{kind}{hint}", overflow="fold")
