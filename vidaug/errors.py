@@ -9,9 +9,11 @@ from __future__ import annotations
 __all__ = [
     "IndexMismatchError",
     "ManifestError",
+    "ManifestWarning",
     "RecipeError",
     "UsageError",
     "VidaugError",
+    "VidaugWarning",
     "VideoReadError",
     "VideoWriteError",
 ]
@@ -47,6 +49,16 @@ class VideoWriteError(VidaugError):
 
 class ManifestError(VidaugError):
     """An input listing (directory, CSV or JSONL manifest) is missing, empty or malformed."""
+
+
+class VidaugWarning(UserWarning):
+    """Base class of the warnings vidaug issues (``warnings.warn``); the CLI prints each as one
+    yellow ``warning:`` line."""
+
+
+class ManifestWarning(VidaugWarning):
+    """An input listing has a harmless oddity that was fixed, e.g. one file listed twice with
+    the same label (one row is kept)."""
 
 
 class RecipeError(VidaugError):

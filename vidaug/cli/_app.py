@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from vidaug._version import __version__
-from vidaug.errors import ManifestError, RecipeError, UsageError, VidaugError
+from vidaug.errors import ManifestError, RecipeError, UsageError, VidaugError, VidaugWarning
 
 
 class _PlainHelp:
@@ -43,6 +44,13 @@ class _PlainHelp:
 
 
 class _Command(_PlainHelp, TyperCommand):
+    def invoke(self, ctx: Any) -> Any:
+        # typer turns every KeyboardInterrupt into exit 130: SIGTERM (Terminated) keeps its 143
+        try:
+            return super().invoke(ctx)
+        except Terminated as e:
+            raise typer.Exit(e.exit_code) from e
+
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         for p in self.get_params(ctx):
@@ -172,8 +180,32 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+@contextmanager
+def show_warnings() -> Iterator[None]:
+    """Print vidaug's warnings (:class:`~vidaug.errors.VidaugWarning`, e.g. a manifest that
+    lists a file twice) as one yellow ``warning:`` line each on stderr, each text once per
+    command (an input is read more than once); other warnings go their usual way."""
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        usual = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            if not issubclass(category, VidaugWarning):
+                usual(message, category, filename, lineno, file, line)
+                return
+            text = one_line(str(message))
+            if text not in shown:
+                shown.add(text)
+                err_console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)
+
+        warnings.simplefilter("always", VidaugWarning)
+        warnings.showwarning = show
+        yield
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -182,6 +214,7 @@ def _root(
     ] = False,
 ) -> None:
     """Temporally consistent video augmentation, dataset mining and curation."""
+    ctx.with_resource(show_warnings())  # for the whole command
 
 
 @contextmanager
