@@ -86,8 +86,9 @@ def test_append_reembeds_a_changed_clip_and_replaces_its_entry(tiny, tmp_path):
     ix = tmp_path / "ix"
     r, s = _embed(data, ix, tiny)
     assert r.exit_code == 0 and s["embedded"] == 3, r.output
-    # NEW: another folder whose fight/a.mp4 is a different file, and one new clip
-    new = _clips(tmp_path / "new", ["fight/a.mp4", "fight/z.mp4"], seed=500)
+    # later: fight/a.mp4 rewritten in place (another file at the same path), one new clip
+    # (the same id from another folder is refused: tests/test_index_safety.py)
+    new = _clips(tmp_path / "data", ["fight/a.mp4", "fight/z.mp4"], seed=500)
     r, s = _embed(new, ix, tiny, "--append")
     assert r.exit_code == 0, r.output
     assert s["embedded"] == 2 and s["clips"] == 4  # a.mp4 replaced, z.mp4 added
@@ -99,7 +100,7 @@ def test_append_reembeds_a_changed_clip_and_replaces_its_entry(tiny, tmp_path):
     hit = json.loads(r.stdout)[0]
     assert hit["id"] == "fight/a.mp4" and hit["similarity"] > 0.999
     r, s = _embed(new, ix, tiny, "--append")  # nothing changed since: all reused
-    assert s["embedded"] == 0 and s["reused"] == 2 and s["clips"] == 4
+    assert s["embedded"] == 0 and s["reused"] == 4 and s["clips"] == 4
 
 
 # -- 2. another input without --append is refused, --overwrite replaces --------------------------

@@ -72,8 +72,20 @@ def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "em
 
     load_rows(source)  # a missing or empty input fails here, before the model loads
     emb = _embedder(model, weights, layer)
+    kept: list[tuple[int, int]] = []
     try:
-        return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip, **kw)
+        return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip,
+                              on_interrupt=lambda k, n: kept.append((k, n)), **kw)  # fmt: skip
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what was kept; the exit code follows
+        progress.stop()
+        if kept and kw.get("out") is not None:
+            k, n = kept[-1]
+            err_console.print(
+                f"[red]interrupted[/red]: kept {k} of {plural(n, 'clip')} in "
+                f"{escape(str(kw['out']))} (run the same command again to finish)",
+                soft_wrap=True,
+            )
+        raise
     finally:
         progress.stop()
 
@@ -123,8 +135,11 @@ def embed(
     """Embed clips with a CNN and save a FAISS index (re-runs embed only new or changed clips).
 
     An index holding clips that INPUT lacks is refused unless --append (add INPUT to it) or
-    --overwrite (replace it). Progress is saved to OUT as it goes: a run that is stopped keeps
-    the clips already embedded, and running it again embeds only the rest.
+    --overwrite (replace it); so is a clip id the index holds for another file (ids stay
+    unique; exit 2, both paths named). Progress is saved to OUT as it goes: a run that is
+    stopped (Ctrl-C: exit 130, SIGTERM: 143) keeps every clip already embedded and says so,
+    and running it again embeds only the rest. Clips that cannot be embedded (unreadable, too
+    small, NaN embeddings) are listed; the index holds the others and the exit code is 1.
     """
     with cli_errors():
         if append and overwrite:

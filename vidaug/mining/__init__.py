@@ -16,6 +16,7 @@ from vidaug.mining._embed import (
     assemble_clip_rows,
     clip_key,
     embed_rows,
+    iter_embedded,
     load_clip_frames,
     load_embedder,
     resolve_mobilenet_weights,
@@ -30,6 +31,7 @@ from vidaug.mining._hard import (
     score_hardness,
 )
 from vidaug.mining._index import EmbeddingIndex, is_index_dir
+from vidaug.mining._label_errors import LabelErrorConfig, LabelErrorResult, find_label_errors
 from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import clip_means, l2_normalize
 
@@ -38,6 +40,8 @@ __all__ = [
     "CheckResult",
     "HardnessConfig",
     "HardnessResult",
+    "LabelErrorConfig",
+    "LabelErrorResult",
     "LABEL_SUSPECT_P",
     "OUTLIER_Z",
     "SUSPECT_DISAGREEMENT",
@@ -54,7 +58,9 @@ __all__ = [
     "clip_means",
     "embed_rows",
     "find_duplicates",
+    "find_label_errors",
     "is_index_dir",
+    "iter_embedded",
     "l2_normalize",
     "load_clip_frames",
     "load_embedder",

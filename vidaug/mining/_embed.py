@@ -27,6 +27,7 @@ import numpy as np
 from vidaug.datasets import ManifestRow, frame_indices, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
 from vidaug.mining._regions import content_box, region_crops
+from vidaug.mining._store import damaged_clips
 from vidaug.mining._vectors import clip_means, l2_normalize
 
 __all__ = [
@@ -36,8 +37,10 @@ __all__ = [
     "FrameEmbedder",
     "WeightsNotFoundError",
     "clip_key",
+    "MIN_SIDE",
     "embed_rows",
     "assemble_clip_rows",
+    "iter_embedded",
     "chroma",
     "load_clip_frames",
     "load_embedder",
@@ -48,6 +51,9 @@ __all__ = [
 
 #: The file name Keras' ``weights="imagenet"`` looks for (and downloads) in its cache.
 KERAS_CACHE_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+#: Frames narrower or lower than this many pixels are refused: nothing to embed (and a 1-pixel
+#: side has no region windows to cut).
+MIN_SIDE = 8
 
 
 class WeightsNotFoundError(VidaugError):
@@ -278,7 +284,11 @@ def load_clip_frames(
     from the model.
 
     With ``regions``, the windows of :func:`~vidaug.mining._regions.region_crops` follow the
-    frames in ``frames`` (``info["regions"]`` of them; ``info["frames"]`` frames first)."""
+    frames in ``frames`` (``info["regions"]`` of them; ``info["frames"]`` frames first).
+
+    A clip that cannot be used comes back with ``error`` set, never an exception: unreadable,
+    frames smaller than :data:`MIN_SIDE` a side (``frame too small: 1x1``), frames OpenCV
+    cannot crop or resize."""
     try:
         clip = read_clip(
             row.path, allow_truncated=True,
@@ -288,6 +298,21 @@ def load_clip_frames(
         return ClipFrames(row, error=str(e))
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         return ClipFrames(row, error=f"{row.path}: unreadable ({type(e).__name__}: {e})")
+    H, W = clip.frames.shape[1:3]
+    if min(H, W) < MIN_SIDE:
+        return ClipFrames(
+            row, error=f"{row.path}: frame too small: {W}x{H} (at least {MIN_SIDE} pixels a side)"
+        )
+    try:
+        return _model_frames(row, clip, size, regions)
+    except Exception as e:  # noqa: BLE001 - OpenCV on an odd frame: this clip fails alone
+        why = " ".join(str(e).split())[:200]
+        return ClipFrames(row, error=f"{row.path}: frames not usable ({type(e).__name__}: {why})")
+
+
+def _model_frames(row: ManifestRow, clip: Any, size: tuple[int, int], regions: bool) -> ClipFrames:
+    """The decoded ``clip`` cropped to its content and resized for the model (see
+    :func:`load_clip_frames`)."""
     h, w = size
     y0, y1, x0, x1 = content_box(clip.frames)
     full = clip.frames[:, y0:y1, x0:x1]
@@ -369,13 +394,18 @@ def _prefetch(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidaug-decode") as pool:
         futures = [pool.submit(load, r) for r in rows[:window]]
         nxt = len(futures)
-        for i in range(len(rows)):
-            res = futures[i].result()
-            futures[i] = None  # free the frames
-            if nxt < len(rows):
-                futures.append(pool.submit(load, rows[nxt]))
-                nxt += 1
-            yield res
+        try:
+            for i in range(len(rows)):
+                res = futures[i].result()
+                futures[i] = None  # free the frames
+                if nxt < len(rows):
+                    futures.append(pool.submit(load, rows[nxt]))
+                    nxt += 1
+                yield res
+        finally:  # stopped early (Ctrl-C): the decodes not started are dropped
+            for f in futures:
+                if f is not None:
+                    f.cancel()
 
 
 def embed_rows(
@@ -403,24 +433,54 @@ def embed_rows(
         on_clip: called for each clip once it is decoded (progress).
 
     Returns:
-        An :class:`Embedded`; unreadable clips are left out and listed in ``failures``.
+        An :class:`Embedded`; unreadable clips, frames smaller than :data:`MIN_SIDE` and
+        embeddings that come out NaN or all zero are left out and listed in ``failures``.
     """
+    parts = list(iter_embedded(rows, embedder, frames=frames, fps=fps, batch=batch,
+                               decode_workers=decode_workers, regions=regions,
+                               on_clip=on_clip))  # fmt: skip
+    return _concat(parts, embedder.dims)
+
+
+def iter_embedded(
+    rows: Sequence[ManifestRow],
+    embedder: FrameEmbedder,
+    *,
+    frames: int | None = 8,
+    fps: float | None = None,
+    batch: int = 32,
+    decode_workers: int = 2,
+    regions: bool = False,
+    on_clip: Callable[[ClipFrames], None] | None = None,
+) -> Iterator[Embedded]:
+    """:func:`embed_rows` as it goes: after each model call, an :class:`Embedded` of the clips
+    it finished (every row of theirs embedded) and of the failures since, in row order. A run
+    that is stopped (Ctrl-C) has had every finished clip; the arguments are
+    :func:`embed_rows`'."""
     if batch < 1:
         raise VidaugError("batch must be ≥ 1")
     load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps, regions)  # noqa: E731
-    clips: list[dict[str, Any]] = []
+    clips: list[dict[str, Any]] = []  # decoded, not handed out yet
+    sizes: list[int] = []  # their rows (frames, then region windows)
     failures: list[tuple[str, str]] = []
-    out_rows: list[np.ndarray] = []
-    owners: list[int] = []
-    pending: list[np.ndarray] = []
-    pending_owner: list[int] = []
+    done: list[np.ndarray] = []  # model outputs of their first rows, in order
+    pending: list[np.ndarray] = []  # their other rows, waiting for the model
 
-    def flush(final: bool = False) -> None:
-        while len(pending) >= batch or (final and pending):
-            take = min(batch, len(pending))
-            out_rows.append(embedder.embed_batched(np.stack(pending[:take]), batch))
-            owners.extend(pending_owner[:take])
-            del pending[:take], pending_owner[:take]
+    def step() -> Iterator[Embedded]:
+        take = min(batch, len(pending))
+        done.append(embedder.embed_batched(np.stack(pending[:take]), batch))
+        del pending[:take]
+        got = sum(len(x) for x in done)
+        n, used = 0, 0
+        while n < len(clips) and used + sizes[n] <= got:
+            used, n = used + sizes[n], n + 1
+        if n == 0:
+            return
+        out = np.concatenate(done)
+        owner = np.repeat(np.arange(n, dtype=np.int64), sizes[:n])
+        yield assemble_clip_rows(clips[:n], out[:used], owner, out.shape[1], failures)
+        del clips[:n], sizes[:n], failures[:]
+        done[:] = [out[used:]] if used < len(out) else []
 
     for cf in _prefetch(list(rows), load, max(1, decode_workers)):
         if on_clip:
@@ -428,25 +488,41 @@ def embed_rows(
         if cf.error:
             failures.append((cf.row.rel, cf.error))
             continue
-        cid = len(clips)
         r = cf.row
-        clips.append(
-            {
-                "id": r.rel,
-                "path": r.path,
-                "label": r.label,
-                "split": r.split,
-                "group": r.extra.get("group"),
-                **cf.info,
-            }
-        )
+        clips.append({"id": r.rel, "path": r.path, "label": r.label, "split": r.split,
+                      "group": r.extra.get("group"), **cf.info})  # fmt: skip
+        sizes.append(len(cf.frames))
         pending.extend(cf.frames)
-        pending_owner.extend([cid] * len(cf.frames))
-        flush()
-    flush(final=True)
-    d = embedder.dims or (out_rows[0].shape[1] if out_rows else 0)
-    every = np.concatenate(out_rows) if out_rows else np.zeros((0, d), np.float32)
-    return assemble_clip_rows(clips, every, np.asarray(owners, dtype=np.int64), d, failures)
+        while len(pending) >= batch:
+            yield from step()
+    while pending:
+        yield from step()
+    if failures:
+        d = embedder.dims
+        yield Embedded([], np.zeros((0, d), np.float32), np.zeros(0, np.int64),
+                       np.zeros((0, d), np.float32), list(failures))  # fmt: skip
+
+
+def _concat(parts: Sequence[Embedded], dims: int) -> Embedded:
+    """The :class:`Embedded` of consecutive parts, in order."""
+    full = [p for p in parts if p.clips]
+    failures = [f for p in parts for f in p.failures]
+    d = full[0].frame_emb.shape[1] if full else dims
+    if not full:
+        return Embedded([], np.zeros((0, d), np.float32), np.zeros(0, np.int64),
+                        np.zeros((0, d), np.float32), failures)  # fmt: skip
+    offsets = np.cumsum([0] + [len(p.clips) for p in full[:-1]])
+    regions = None
+    if all(p.region_emb is not None for p in full):
+        regions = np.concatenate([p.region_emb for p in full])  # type: ignore[misc]
+    return Embedded(
+        [c for p in full for c in p.clips],
+        np.concatenate([p.frame_emb for p in full]),
+        np.concatenate([p.frame_clip + o for p, o in zip(full, offsets, strict=True)]),
+        np.concatenate([p.clip_emb for p in full]),
+        failures,
+        regions,
+    )
 
 
 def assemble_clip_rows(
@@ -457,7 +533,9 @@ def assemble_clip_rows(
     failures: list[tuple[str, str]] | None = None,
 ) -> Embedded:
     """The :class:`Embedded` of clips whose model outputs ``rows`` (owner clip ``owner``, each
-    clip's rows together: frames, then region windows) came back from the model."""
+    clip's rows together: frames, then region windows) came back from the model. A clip whose
+    embedding is NaN or all zero (:func:`~vidaug.mining._store.damaged_clips`) is moved to the
+    failures."""
     starts = np.searchsorted(owner, np.arange(len(clips) + 1))
     frame_parts, region_parts, fc = [], [], []
     for i, c in enumerate(clips):
@@ -467,5 +545,25 @@ def assemble_clip_rows(
         fc.append(np.full(len(f), i, np.int64))
     fe = np.concatenate(frame_parts) if frame_parts else np.zeros((0, dims), np.float32)
     frame_clip = np.concatenate(fc) if fc else np.zeros(0, np.int64)
-    return Embedded(clips, fe, frame_clip, clip_means(fe, frame_clip, len(clips)),
-                    list(failures or []), stack_regions(region_parts, dims))  # fmt: skip
+    e = Embedded(clips, fe, frame_clip, clip_means(fe, frame_clip, len(clips)),
+                 list(failures or []), stack_regions(region_parts, dims))  # fmt: skip
+    bad = damaged_clips(e.frame_emb, e.frame_clip, e.clip_emb, e.region_emb)
+    return _without(e, bad) if len(bad) else e
+
+
+def _without(e: Embedded, bad: np.ndarray) -> Embedded:
+    """``e`` less the clips at positions ``bad`` (damaged embeddings), which become failures."""
+    keep = np.ones(len(e.clips), dtype=bool)
+    keep[bad] = False
+    rows = keep[e.frame_clip]
+    new_pos = np.cumsum(keep) - 1
+    lost = [(e.clips[i]["id"], f"{e.clips[i]['path']}: the model's embedding of this clip is "
+             "NaN or all zero (a broken model or input); left out") for i in bad]  # fmt: skip
+    return Embedded(
+        [c for c, k in zip(e.clips, keep, strict=True) if k],
+        e.frame_emb[rows],
+        new_pos[e.frame_clip[rows]].astype(np.int64),
+        e.clip_emb[keep],
+        e.failures + lost,
+        None if e.region_emb is None else e.region_emb[keep],
+    )

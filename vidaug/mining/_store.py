@@ -14,12 +14,19 @@ A directory holds::
 
 :func:`write_index_dir` writes a temporary directory beside the destination and swaps it in, so
 readers see the old index or the new one, never a mix. :func:`read_index_dir` checks every file
-against the sidecar and fails with one line naming the file.
+against the sidecar and fails with one line naming the file. An embedding row that is NaN
+(or infinite) or all zero is damage: it is never written (:func:`write_index_dir` refuses it)
+and an index that holds one is refused on load (:func:`damaged_clips`).
+
+Files are written through Python file objects (numpy's chunked writer, FAISS through a
+callback), so a full disk raises :class:`OSError` with its ``errno`` (numpy's ``tofile`` raises
+one without: ``N requested and M written``); the error names the index directory.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import itertools
 import json
 import os
@@ -37,8 +44,17 @@ from vidaug._version import __version__
 from vidaug.augment import to_jsonable
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
+from vidaug.mining._vectors import _CHUNK
 
-__all__ = ["FORMAT", "META", "IndexFiles", "IndexMeta", "read_index_dir", "write_index_dir"]
+__all__ = [
+    "FORMAT",
+    "META",
+    "IndexFiles",
+    "IndexMeta",
+    "damaged_clips",
+    "read_index_dir",
+    "write_index_dir",
+]
 
 #: Version of the on-disk layout written to ``index.json``.
 FORMAT = 1
@@ -143,6 +159,79 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _bad_rows(x: np.ndarray, zero: bool) -> np.ndarray:
+    """Rows of the 2-D ``x`` holding a NaN or infinity (or, with ``zero``, only zeros), block
+    by block (no full-size temporary)."""
+    bad = [np.zeros(0, np.int64)]
+    for lo in range(0, len(x), _CHUNK):
+        b = x[lo : lo + _CHUNK]
+        sq = np.einsum("ij,ij->i", b, b, dtype=np.float32)
+        hit = ~np.isfinite(sq) | (sq == 0) if zero else ~np.isfinite(sq)
+        bad.append(np.flatnonzero(hit) + lo)
+    return np.concatenate(bad)
+
+
+def damaged_clips(
+    frame_emb: np.ndarray,
+    frame_clip: np.ndarray,
+    clip_emb: np.ndarray,
+    region_emb: np.ndarray | None = None,
+) -> np.ndarray:
+    """Positions (sorted) of the clips with a damaged embedding: a frame or clip row that holds
+    a NaN or infinity or is all zero, or a region-window row with a NaN or infinity (a window
+    may be blank). Searches, duplicates and hardness would silently change with them.
+
+    Args:
+        frame_emb: ``(F, D)`` frame embeddings.
+        frame_clip: ``(F,)`` clip position of each frame row.
+        clip_emb: ``(N, D)`` clip embeddings.
+        region_emb: ``(N, M, D)`` region-window embeddings, or None.
+    """
+    bad = [frame_clip[_bad_rows(frame_emb, True)], _bad_rows(clip_emb, True)]
+    if region_emb is not None and region_emb.size:
+        m = region_emb.shape[1]
+        bad.append(_bad_rows(region_emb.reshape(-1, region_emb.shape[2]), False) // m)
+    return np.unique(np.concatenate(bad).astype(np.int64))
+
+
+def _clips_have(clips: list[dict[str, Any]], positions: np.ndarray) -> str:
+    """``clip 'a' has`` or ``clips 'a' and 3 more have``: which clips, in a message."""
+    first = repr(clips[int(positions[0])].get("id"))
+    if len(positions) == 1:
+        return f"clip {first} has"
+    return f"clips {first} and {len(positions) - 1} more have"
+
+
+class _Writer:
+    """Only a file's ``write``: numpy then writes an array in chunks through Python (a full
+    disk raises :class:`OSError` with its errno, where numpy's ``tofile`` raises one without)."""
+
+    def __init__(self, f: Any) -> None:
+        self.write = f.write
+
+
+def _write_files(tmp: Path, frame_index: faiss.Index, clip_index: faiss.Index,
+                 arrays: dict[str, np.ndarray], text: str) -> list[str]:  # fmt: skip
+    """Write the index files into ``tmp`` (metadata last); returns the file names."""
+    names = [*_ARRAYS, *([_REGIONS] if "region_emb" in arrays else [])]
+    for name, index in (("frames.faiss", frame_index), ("clips.faiss", clip_index)):
+        with open(tmp / name, "wb") as f:
+            faiss.write_index(index, faiss.PyCallbackIOWriter(f.write))
+    for name in names:
+        with open(tmp / name, "wb") as f:
+            np.save(_Writer(f), arrays[name.removesuffix(".npy")], allow_pickle=False)
+    with open(tmp / META, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    return [*_FILES, *names[len(_ARRAYS) :], META]
+
+
+def _naming(exc: OSError, dest: Path) -> OSError:
+    """``exc`` naming ``dest``, the index asked for (a failed write names no file, or one of
+    the temporary directory)."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return OSError(exc.errno if exc.errno is not None else errno.EIO, why, str(dest))
+
+
 def write_index_dir(
     directory: str | os.PathLike,
     meta: dict[str, Any],
@@ -164,30 +253,35 @@ def write_index_dir(
         arrays: ``frame_emb``, ``frame_clip``, ``clip_emb`` and optionally ``region_emb``.
 
     Raises:
-        VidaugError: ``directory`` is a file, or a non-empty directory that is not an index.
+        VidaugError: ``directory`` is a file, or a non-empty directory that is not an index;
+            a clip's embedding is damaged (:func:`damaged_clips`).
+        OSError: a failed write (a full disk), naming ``directory``.
     """
     dest = Path(directory)
     if dest.exists() and not dest.is_dir():
         raise VidaugError(f"{dest}: exists and is not a directory; cannot save an index there")
     if dest.is_dir() and _visible(dest) and not (dest / META).is_file():
         raise VidaugError(f"{dest}: refusing to replace a directory that is not a vidaug index")
+    bad = damaged_clips(arrays["frame_emb"], arrays["frame_clip"], arrays["clip_emb"],
+                        arrays.get("region_emb"))  # fmt: skip
+    if len(bad):
+        raise VidaugError(
+            f"{dest}: not saved: {_clips_have(meta['clips'], bad)} NaN/zero embedding rows "
+            "(leave them out or embed them again)"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_jsonable({"format": FORMAT, **meta}), ensure_ascii=False, indent=1)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{next(_tmp_counter)}.tmp")
-    tmp.mkdir()
     try:
-        faiss.write_index(frame_index, str(tmp / "frames.faiss"))
-        faiss.write_index(clip_index, str(tmp / "clips.faiss"))
-        names = [*_ARRAYS, *([_REGIONS] if "region_emb" in arrays else [])]
-        for name in names:
-            with open(tmp / name, "wb") as f:
-                np.save(f, arrays[name.removesuffix(".npy")], allow_pickle=False)
-        (tmp / META).write_text(text + "\n", encoding="utf-8")
-        for name in (*_FILES, *names[len(_ARRAYS) :], META):
+        tmp.mkdir()
+        for name in _write_files(tmp, frame_index, clip_index, arrays, text):
             _fsync(tmp / name)
         _carry_hidden(dest, tmp)
         _fsync(tmp, directory=True)
         _swap_in(tmp, dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _naming(exc, dest) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -254,6 +348,20 @@ def model_mismatch(where: str | os.PathLike, built: str, asked: str) -> IndexMis
     )
 
 
+def _refuse_damaged(
+    d: Path, meta: IndexMeta, arrays: dict[str, np.ndarray], regions: np.ndarray | None
+) -> None:
+    fc = arrays["frame_clip.npy"]
+    if len(fc) and (fc.min() < 0 or fc.max() >= len(meta.clips)):
+        return  # not a damaged embedding: EmbeddingIndex.load reports the inconsistency
+    bad = damaged_clips(arrays["frame_emb.npy"], fc, arrays["clip_emb.npy"], regions)
+    if len(bad):
+        raise VidaugError(
+            f"{d}: index damaged: {_clips_have(meta.clips, bad)} NaN/zero embedding rows; "
+            f"re-embed (vidaug embed INPUT --out {d} --overwrite)"
+        )
+
+
 def read_index_dir(
     directory: str | os.PathLike, *, model_id: str | None = None, dims: int | None = None
 ) -> IndexFiles:
@@ -261,7 +369,8 @@ def read_index_dir(
 
     Raises:
         IndexMismatchError: ``model_id`` or ``dims`` differ from the index's (both named).
-        VidaugError: missing directory or files, corrupt or inconsistent files.
+        VidaugError: missing directory or files, corrupt or inconsistent files, a damaged
+            embedding (NaN or all-zero rows, :func:`damaged_clips`).
     """
     d = Path(directory)
     if not d.is_dir():
@@ -294,6 +403,7 @@ def read_index_dir(
                 f"{d / _REGIONS}: shape {regions.shape} does not match {META} (expected "
                 f"{(n, meta.regions, dd)})"
             )
+    _refuse_damaged(d, meta, arrays, regions)
     return IndexFiles(
         meta,
         arrays["frame_emb.npy"],

@@ -3,14 +3,20 @@
 An index directory doubles as the embedding cache: each clip in it carries its file's size and
 modification time and the frame sampling used, so re-running ``vidaug embed`` on a grown or
 edited dataset embeds only the new or changed clips (the model must be the same one). The
-clips embedded so far are saved as the run goes (checkpoints), so an interrupted run resumes.
+clips embedded so far are saved as the run goes (checkpoints, every few seconds), and every
+finished clip is saved when the run is stopped (Ctrl-C, SIGTERM), so running it again resumes.
+
+Clip ids (the manifest's relative paths) stay unique: an id that the index holds for another
+file that still exists (``camA/fight/x.mp4`` in the index, ``camB/fight/x.mp4`` embedded as
+``fight/x.mp4``) is refused with both paths (:class:`~vidaug.errors.UsageError`) rather than
+replaced; a file that moved (the old path is gone) keeps its entry under its new path.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,17 +32,19 @@ from vidaug.mining import (
     FrameEmbedder,
     clip_key,
     clip_means,
-    embed_rows,
     is_index_dir,
+    iter_embedded,
 )
 
 __all__ = ["EmbedReport", "embed_to_index", "open_index"]
 
 
-#: :func:`embed_to_index` saves its progress every this many clips, at most once in this
-#: many seconds.
-CHECKPOINT_CLIPS = 64
-CHECKPOINT_SECONDS = 30.0
+#: :func:`embed_to_index` saves its progress once this many clips are new, at most once in
+#: this many seconds (and saves take at most a fifth of the time).
+CHECKPOINT_CLIPS = 1
+CHECKPOINT_SECONDS = 10.0
+#: Clips a pass of the Ray engine embeds (it reports its clips when the pass ends).
+RAY_PASS = 64
 
 
 def _sampling(frames: int | None, fps: float | None, regions: bool = False) -> str:
@@ -92,6 +100,7 @@ def embed_to_index(
     regions: bool = True,
     on_start: Callable[[int], None] | None = None,
     on_clip: Callable[[ClipFrames | None], None] | None = None,
+    on_interrupt: Callable[[int, int], None] | None = None,
 ) -> EmbedReport:
     """Embed every clip of ``source`` into an index, saved to ``out`` when given.
 
@@ -103,9 +112,17 @@ def embed_to_index(
     of another model too).
 
     While it runs, ``out`` is locked (:func:`~vidaug.datasets.output_lock`) and the clips
-    embedded so far are saved to it every ``checkpoint_clips`` clips once ``checkpoint_seconds``
-    have passed since the last save (atomically, like the final index): a run that is killed
-    keeps them, and running it again embeds only the rest.
+    embedded so far are saved to it once ``checkpoint_clips`` clips are new and
+    ``checkpoint_seconds`` have passed since the last save (atomically, like the final index):
+    a run that is killed keeps them. A :class:`KeyboardInterrupt` (Ctrl-C, or SIGTERM in the
+    CLI) saves every finished clip first, calls ``on_interrupt(kept, total)`` (the clips of
+    ``source`` now in ``out``, and of ``source``) and is raised again. Running it again embeds
+    only the rest.
+
+    Ids stay unique: a clip whose id ``out`` holds for another file that still exists is
+    refused (both paths named; ``overwrite`` replaces the index instead). A clip whose
+    embedding comes out NaN or all zero, or whose frames are too small, fails alone (listed in
+    ``failures``); the index holds the others.
 
     With ``engine="ray"`` the clips are decoded in Ray tasks and embedded by ``actors`` model
     actors (``gpus`` GPUs each) on a local Ray instance or the cluster at ``ray_address``; the
@@ -120,7 +137,8 @@ def embed_to_index(
     Raises:
         ManifestError: bad source. IndexMismatchError: ``out`` holds another model's index.
         UsageError: ``out`` is used by another run, or holds clips ``source`` does not have
-            (neither ``append`` nor ``overwrite``), or both flags are given.
+            (neither ``append`` nor ``overwrite``), or holds an id of ``source`` for another
+            file (not ``overwrite``), or both flags are given.
         VidaugError: ``out`` is not an index folder; no clip could be embedded.
     """
     if append and overwrite:
@@ -134,7 +152,7 @@ def embed_to_index(
         raise UsageError("the ray engine needs an embedder made by vidaug.mining.load_embedder")
     rows = load_rows(source)
     job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip,
-                    engine, actors, gpus, regions)  # fmt: skip
+                    engine, actors, gpus, regions, on_interrupt)  # fmt: skip
     if engine == "ray":
         with quiet_ray_session(ray_address):
             return _embed_locked(job, out, rows, append, overwrite, checkpoint_clips,
@@ -194,24 +212,58 @@ class _EmbedJob:
     actors: int = 1
     gpus: float = 0.0
     regions: bool = True
+    on_interrupt: Callable[[int, int], None] | None = None
 
-    def _embed(self, rows: list[ManifestRow]) -> Embedded:
-        if self.engine == "ray":
-            from vidaug.pipelines._ray import ray_embed_rows
+    def _stream(self, rows: list[ManifestRow]) -> Iterator[Embedded]:
+        """The embedded clips as they finish (locally after each model call; with Ray, pass
+        by pass of :data:`RAY_PASS` clips)."""
+        if self.engine != "ray":
+            yield from iter_embedded(rows, self.embedder, frames=self.frames, fps=self.fps,
+                                     batch=self.batch, regions=self.regions,
+                                     on_clip=self.on_clip)  # fmt: skip
+            return
+        from vidaug.pipelines._ray import ray_embed_rows
 
-            return ray_embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
-                                  batch=self.batch, actors=self.actors, gpus=self.gpus,
-                                  regions=self.regions, on_clip=self.on_clip)  # fmt: skip
-        return embed_rows(rows, self.embedder, frames=self.frames, fps=self.fps,
-                          batch=self.batch, regions=self.regions,
-                          on_clip=self.on_clip)  # fmt: skip
+        for lo in range(0, len(rows), RAY_PASS):
+            yield ray_embed_rows(rows[lo : lo + RAY_PASS], self.embedder, frames=self.frames,
+                                 fps=self.fps, batch=self.batch, actors=self.actors,
+                                 gpus=self.gpus, regions=self.regions,
+                                 on_clip=self.on_clip)  # fmt: skip
 
     def _old(self, out: Path | None, overwrite: bool) -> EmbeddingIndex | None:
         if out is None or not is_index_dir(out):
             return None
         model = self.embedder.model_id
-        old = EmbeddingIndex.load(out, model_id=None if overwrite else model)
-        return old if old.model_id == model else None  # overwrite: another model's is dropped
+        if not overwrite:
+            return EmbeddingIndex.load(out, model_id=model)
+        try:
+            old = EmbeddingIndex.load(out)
+        except VidaugError:  # damaged or unreadable: overwrite replaces it all the same
+            return None
+        return old if old.model_id == model else None  # another model's is dropped
+
+    def _refuse(self, out: Path, old: EmbeddingIndex, append: bool) -> None:
+        """Refuse a run that would drop clips of ``old``: clips the source lacks (without
+        ``append``), or an id of the source that ``old`` holds for another file."""
+        clash = _same_id_other_file(old, self.rows)
+        if clash:
+            row, was = clash[0]
+            more = f" (and {len(clash) - 1} more clips like it)" if len(clash) > 1 else ""
+            raise UsageError(
+                f"{out}: clip id {row.rel!r} of {row.path} is already in the index for another "
+                f"file, {was}{more}; ids stay unique: give the clips distinct ids (a manifest "
+                "whose 'path' keeps the folder that tells them apart), or replace the index "
+                "with --overwrite"
+            )
+        if not append:
+            wanted = {r.rel for r in self.rows}
+            extra = [i for i in old.ids if i not in wanted]
+            if extra:
+                raise UsageError(
+                    f"{out}: the index holds {len(extra)} clips that are not in {self.source} "
+                    f"(e.g. {extra[0]}); add {self.source}'s clips to it with --append, or "
+                    "replace it with --overwrite"
+                )
 
     def run(
         self,
@@ -225,79 +277,50 @@ class _EmbedJob:
     ) -> EmbedReport:
         rows, sampling = self.rows, _sampling(self.frames, self.fps, self.regions)
         old = self._old(out, overwrite)
-        if old is not None and not append and not overwrite:
-            wanted = {r.rel for r in rows}
-            extra = [i for i in old.ids if i not in wanted]
-            if extra:
-                raise UsageError(
-                    f"{out}: the index holds {len(extra)} clips that are not in {self.source} "
-                    f"(e.g. {extra[0]}); add {self.source}'s clips to it with --append, or "
-                    "replace it with --overwrite"
-                )
+        if old is not None and out is not None and not overwrite:
+            self._refuse(out, old, append)
         fresh = {r.rel: _fresh(old, r, sampling) for r in rows}
         todo = [r for r in rows if fresh[r.rel] is None]
         reused = len(rows) - len(todo)
+        for r in rows:  # a moved file keeps its embedding and gets its new path
+            if fresh[r.rel] is not None:
+                old.clips[fresh[r.rel]]["path"] = r.path  # type: ignore[union-attr]
         incremental = append and old is not None
-        keep: list[int] = []
         if incremental:  # changed files: their old entries go, the new embeddings come
             have = set(old.ids)
             old.remove([r.rel for r in todo if r.rel in have])
-        else:
-            keep = [p for p in fresh.values() if p is not None]
+        keep = [] if incremental else [p for p in fresh.values() if p is not None]
+        got = _Gathered(self, old, keep, incremental)
         if on_start:
             on_start(len(rows))
         if self.on_clip:
             for _ in range(reused):
                 self.on_clip(None)
-        parts: list[Embedded] = []
-        failures: list[tuple[str, str]] = []
-        embedded, saved_at, save_cost = 0, time.monotonic(), 0.0
-
-        def snapshot(final_kind: str) -> EmbeddingIndex | None:
-            if incremental:
-                return old if len(old) else None
-            return self._build(old, keep, parts, final_kind)
-
+        stream = self._stream(todo)
         try:
-            for lo in range(0, len(todo), chunk):
-                e = self._embed(todo[lo : lo + chunk])
+            for e in stream:
                 for c in e.clips:
                     c["sampling"] = sampling
-                failures += e.failures
-                embedded += len(e.clips)
-                if incremental and e.clips:
-                    old.append(e.clips, e.frame_emb, e.frame_clip, e.clip_emb, e.region_emb)
-                elif not incremental:
-                    parts.append(e)
-                last = lo + chunk >= len(todo)
-                # a checkpoint: saving a large index takes time, so never more than 1/5 of it
-                if (
-                    out is not None
-                    and not last
-                    and e.clips
-                    and (time.monotonic() - saved_at >= max(every, 4 * save_cost))
-                ):
-                    t0 = time.monotonic()
-                    ix = snapshot("flat")  # exact and quick to build; the last save sets kind
-                    if ix is not None:
-                        ix.save(out)
-                    saved_at = time.monotonic()
-                    save_cost = saved_at - t0
-        except KeyboardInterrupt:
-            if out is not None and embedded:  # keep what is done (a kill keeps the checkpoints)
-                ix = snapshot("flat")
-                if ix is not None:
-                    ix.save(out)
+                got.add(e)
+                if out is not None and got.done < len(todo) and got.due(chunk, every):
+                    got.save(out, "flat")  # exact and quick to build; the last save sets kind
+            index = got.snapshot(self.kind)
+            if index is None:
+                why = "; ".join(m for _, m in got.failures[:3])
+                raise VidaugError(
+                    f"{self.source}: no clip could be embedded" + (f" ({why})" if why else "")
+                )
+            if out is not None:
+                index.save(out)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished clip
+            if out is not None and got.embedded > got.saved and not got.broken:
+                got.save(out, "flat")
+            if self.on_interrupt:
+                self.on_interrupt(reused + got.saved if out is not None else 0, len(rows))
             raise
-        index = snapshot(self.kind)
-        if index is None:
-            why = "; ".join(m for _, m in failures[:3])
-            raise VidaugError(
-                f"{self.source}: no clip could be embedded" + (f" ({why})" if why else "")
-            )
-        if out is not None:
-            index.save(out)
-        return EmbedReport(index, embedded, reused, failures)
+        finally:
+            stream.close()
+        return EmbedReport(index, got.embedded, reused, got.failures)
 
     def _build(
         self, old: EmbeddingIndex | None, keep: list[int], parts: list[Embedded], kind: str
@@ -316,6 +339,73 @@ class _EmbedJob:
             clip_emb=merged.clip_emb,
             region_emb=merged.region_emb,
         )
+
+
+def _same_id_other_file(
+    old: EmbeddingIndex, rows: list[ManifestRow]
+) -> list[tuple[ManifestRow, str]]:
+    """Rows whose id ``old`` holds for another file that still exists (a file that is gone
+    was moved: its entry is the row's)."""
+    out = []
+    for r in rows:
+        try:
+            was = old.clips[old.position(r.rel)].get("path")
+        except KeyError:
+            continue
+        if not isinstance(was, str) or was == r.path or not os.path.exists(was):
+            continue
+        if os.path.realpath(was) != os.path.realpath(r.path):
+            out.append((r, was))
+    return out
+
+
+class _Gathered:
+    """What a run has embedded, and its checkpoints: the passes are kept apart (a rebuild) or
+    folded into the old index at each save (``append``)."""
+
+    def __init__(
+        self, job: _EmbedJob, old: EmbeddingIndex | None, keep: list[int], incremental: bool
+    ) -> None:
+        self.job, self.old, self.keep, self.incremental = job, old, keep, incremental
+        self.parts: list[Embedded] = []
+        self.failures: list[tuple[str, str]] = []
+        self.done = self.embedded = self.saved = 0  # clips finished / embedded / saved
+        self.broken = False  # a fold into the old index was cut short: it is not saved
+        self.saved_at, self.save_cost = time.monotonic(), 0.0
+
+    def add(self, e: Embedded) -> None:
+        if e.clips:
+            self.parts.append(e)
+        self.failures += e.failures
+        self.embedded += len(e.clips)
+        self.done += len(e.clips) + len(e.failures)
+
+    def due(self, chunk: int, every: float) -> bool:
+        """``chunk`` clips unsaved and ``every`` seconds since the last save; saving a large
+        index takes time, so never more than 1/5 of it."""
+        waited = time.monotonic() - self.saved_at
+        return self.embedded - self.saved >= chunk and waited >= max(every, 4 * self.save_cost)
+
+    def snapshot(self, kind: str) -> EmbeddingIndex | None:
+        if not self.incremental:
+            return self.job._build(self.old, self.keep, self.parts, kind)
+        assert self.old is not None
+        if self.parts:
+            new = _assemble(None, [], self.parts, self.old.dims)
+            self.broken = True
+            self.old.append(new.clips, new.frame_emb, new.frame_clip, new.clip_emb,
+                            new.region_emb)  # fmt: skip
+            self.broken, self.parts = False, []
+        return self.old if len(self.old) else None
+
+    def save(self, out: Path, kind: str) -> None:
+        t0 = time.monotonic()
+        ix = self.snapshot(kind)
+        if ix is not None:
+            ix.save(out)
+        self.saved = self.embedded
+        self.saved_at = time.monotonic()
+        self.save_cost = self.saved_at - t0
 
 
 def _assemble(

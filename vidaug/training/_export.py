@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,40 @@ from vidaug.datasets import ManifestRow, atomic_write_bytes, quiet_ffmpeg
 from vidaug.errors import VidaugError
 
 __all__ = ["compare_tflite", "export_tflite"]
+
+#: The SavedModel a conversion goes through: a hidden folder beside the output file,
+#: ``.vidaug-export-<pid>-<n>``.
+_WORK = ".vidaug-export-"
+_work_counter = itertools.count()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+@contextmanager
+def _work_dir(beside: Path) -> Iterator[Path]:
+    """A hidden work folder in ``beside``'s folder (not the system temp folder, which may be
+    small or elsewhere), removed on success, failure and interruption; those a killed run
+    left (its process gone) are removed first."""
+    folder = beside.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(_WORK + "*"):
+        pid = old.name[len(_WORK) :].split("-")[0]
+        if old.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    work = folder / f"{_WORK}{os.getpid()}-{next(_work_counter)}"
+    work.mkdir()
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _calibration(model: keras.Model, rows: Sequence[ManifestRow], n: int = 32):
@@ -46,6 +82,10 @@ def export_tflite(
 ) -> dict[str, Any]:
     """Convert ``model`` to a TFLite flatbuffer at ``path`` (atomic write).
 
+    The SavedModel the converter reads is written to a hidden folder beside ``path``
+    (``.vidaug-export-<pid>-<n>``), removed on success, failure and interruption; one that a
+    killed run left behind is removed by the next export to that folder.
+
     Args:
         model: a Keras classifier.
         path: the ``.tflite`` file.
@@ -58,10 +98,12 @@ def export_tflite(
 
     Raises:
         VidaugError: the converter fails.
+        OSError: a file could not be written (a full disk), naming ``path``.
     """
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory(prefix="vidaug-export-") as tmp:
+    with _work_dir(Path(path)) as work:
+        tmp = str(work / "saved_model")
         try:
             model.export(tmp, format="tf_saved_model", verbose=False)
             conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
@@ -74,6 +116,8 @@ def export_tflite(
                     quant = "int8 weights and activations (calibrated)"
             with quiet_ffmpeg():  # the converter logs its settings on the C-level stderr
                 blob = conv.convert()
+        except OSError as e:  # a full disk, a folder made read-only: named as the output
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         except Exception as e:  # noqa: BLE001 - converter errors are many and verbose
             raise VidaugError(
                 f"TFLite conversion failed: {type(e).__name__}: {str(e)[:300]}"
