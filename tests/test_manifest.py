@@ -329,3 +329,19 @@ def test_manifest_rows_round_trip_through_jsonl(tmp_path):
     m = write_jsonl(tmp_path / "data" / "manifest.jsonl", (r.to_dict() for r in rows))
     again = load_rows(m)
     assert [(r.path, r.rel, r.label) for r in again] == [(r.path, r.rel, r.label) for r in rows]
+
+
+def test_rows_remember_the_path_as_the_input_wrote_it(tmp_path):
+    """Reports name clips the way the user wrote them (issue 19: label errors by input path)."""
+    (tmp_path / "data" / "fight").mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / "data" / "fight" / name).write_bytes(b"x")
+    absolute = str(tmp_path / "data" / "fight" / "a.mp4")
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"path": absolute, "label": "fight"}) + "\n"
+                 + json.dumps({"path": "data/fight/b.mp4", "label": "fight"}) + "\n")  # fmt: skip
+    got = {r.path: r.given for r in load_rows(m)}
+    assert got[absolute] == absolute
+    assert got[str(tmp_path / "data/fight/b.mp4")] == "data/fight/b.mp4"
+    assert {r.given for r in load_rows(tmp_path / "data")} == {"fight/a.mp4", "fight/b.mp4"}
+    assert load_rows(absolute)[0].given == absolute

@@ -20,7 +20,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -53,6 +53,9 @@ class ManifestRow:
         label: class label, or None when unlabeled.
         split: e.g. ``train`` / ``val``, or None.
         extra: the other columns (``group``, ``fps``, …), JSON-serialisable.
+        given: the path as the input wrote it (a manifest's ``path`` value, a file's path
+            relative to the input folder, or the file given); None when unknown. Reports name
+            clips by it, so a user finds the row they wrote.
     """
 
     path: str
@@ -60,6 +63,7 @@ class ManifestRow:
     label: str | None = None
     split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, hash=False)
+    given: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"path": rel, "label": …, "split": …, **extra}``, leaving out None values."""
@@ -202,7 +206,7 @@ def _rows_from_dir(root: Path) -> list[tuple[str, ManifestRow]]:
             rel = full.relative_to(base).as_posix()
             parts = PurePosixPath(rel).parts
             label = parts[0] if len(parts) > 1 else None
-            found.append((rel, ManifestRow(path=str(full), rel=rel, label=label)))
+            found.append((rel, ManifestRow(path=str(full), rel=rel, label=label, given=rel)))
     if not found:
         exts = ", ".join(VIDEO_EXTENSIONS)
         raise ManifestError(f"{root}: no video files found (looked recursively for {exts})")
@@ -266,6 +270,7 @@ def _make_row(manifest: Path, where: str, record: dict[str, Any]) -> tuple[str, 
         label=_name(where, "label", record.get("label")),
         split=_name(where, "split", record.get("split")),
         extra=extra,
+        given=raw,
     )
     return raw, row
 
@@ -357,7 +362,7 @@ def _shorten_absolute(rows: list[tuple[str, ManifestRow]]) -> list[tuple[str, Ma
     for i in absolute:
         raw, row = rows[i]
         rel = safe_relpath(os.path.relpath(row.path, common))
-        out[i] = (raw, ManifestRow(row.path, rel, row.label, row.split, row.extra))
+        out[i] = (raw, replace(row, rel=rel))
     return out
 
 
@@ -377,7 +382,7 @@ def _unique(rows: list[tuple[str, ManifestRow]]) -> list[ManifestRow]:
                     break
             else:  # pragma: no cover - a sha1 collision
                 raise ManifestError(f"{raw!r}: cannot give this clip a unique name")
-            row = ManifestRow(row.path, rel, row.label, row.split, row.extra)
+            row = replace(row, rel=rel)
         taken.add(rel)
         out.append(row)
     return sorted(out, key=lambda r: r.rel)
@@ -419,7 +424,7 @@ def load_rows(source: str | os.PathLike) -> list[ManifestRow]:
         return _unique(_rows_from_dir(p))
     suffix = p.suffix.lower()
     if suffix in VIDEO_EXTENSIONS:
-        return [ManifestRow(path=os.path.abspath(p), rel=safe_relpath(p.name))]
+        return [ManifestRow(path=os.path.abspath(p), rel=safe_relpath(p.name), given=str(source))]
     if suffix == ".csv":
         listed = _rows_from_csv(p)
     elif suffix == ".jsonl":
