@@ -276,3 +276,21 @@ def test_report_of_results_without_groups():
     res = Results("dedup", [{"id": "a", "is_duplicate": False, "group": None}], {})
     data = report_data(res)
     assert data["groups"] == [] and "<!DOCTYPE html>" in render_html(res)
+
+
+def test_label_error_gallery_worst_first_with_given_and_suggested(tmp_path):
+    from vidaug.mining import find_label_errors
+
+    p = np.array([[0.95, 0.05]] * 4 + [[0.05, 0.95]] * 4 + [[0.97, 0.03], [0.96, 0.04]])
+    given = ["fight"] * 4 + ["noFight"] * 6  # the last two look like fight
+    ids = [f"c{i}" for i in range(9)] + [EVIL]
+    res = find_label_errors(p, given, ["fight", "noFight"], ids=ids)
+    rows_path, _ = save_results(tmp_path / "label_errors.jsonl", check_results(res))
+    back = load_results(rows_path)
+    assert back.kind == "label_errors"
+    data = report_data(back)
+    shown = [data["clips"][r["c"]]["id"] for r in data["rows"]]
+    assert shown == ["c8", EVIL]  # errors only, worst (highest 1 − p(given)) first
+    assert [r["p"] for r in data["rows"]] == ["fight", "fight"]
+    page = render_html(back)
+    assert "<h1>Label errors</h1>" in page and EVIL not in page.split("report-data")[0]

@@ -2,7 +2,8 @@
 
 ``augment_dataset`` (augment a dataset into a new one), ``embed_to_index`` (a dataset into a
 cached FAISS index), ``curate`` (a curated dataset: splits, duplicates, hard clips, copies) and
-``cross_validate`` / ``compare_cv`` (training workflows on group folds), ``classifier_probs``
+``cross_validate`` / ``compare_cv`` (training workflows on group folds),
+``find_dataset_label_errors`` (label errors from out-of-fold probabilities), ``classifier_probs``
 (a trained model's evidence for hard-sample mining). Each job's per-clip work
 is a pure function of (manifest row, settings), so the CLI and a distributed engine can call
 the same names. Names load on first use: ``import vidaug.pipelines`` imports no FAISS and no
@@ -30,7 +31,11 @@ _WHERE = {
     "CVResult": "_cross_validate",
     "compare_cv": "_cross_validate",
     "cross_validate": "_cross_validate",
+    "feature_bank": "_cross_validate",
     "row_groups": "_cross_validate",
+    "DEFAULT_LABEL_ERROR_WORKFLOW": "_label_errors",
+    "find_dataset_label_errors": "_label_errors",
+    "label_error_probs": "_label_errors",
 }
 
 __all__ = sorted(_WHERE)

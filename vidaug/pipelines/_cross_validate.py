@@ -20,7 +20,7 @@ from vidaug.datasets import ManifestRow, require_labels
 from vidaug.errors import VidaugError
 from vidaug.training import TrainConfig, classification_report, group_kfold
 
-__all__ = ["CVResult", "compare_cv", "cross_validate", "row_groups"]
+__all__ = ["CVResult", "compare_cv", "cross_validate", "feature_bank", "row_groups"]
 
 
 def row_groups(rows: Sequence[ManifestRow]) -> list[str]:
@@ -90,6 +90,30 @@ def _bank_key(cfg: TrainConfig) -> tuple:
             max(cfg.views if cfg.recipe else 0, cfg.tta - 1))  # fmt: skip
 
 
+def feature_bank(
+    model: Any,
+    rows: Sequence[ManifestRow],
+    names: Sequence[str],
+    config: TrainConfig,
+    on_embed: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, set[str]]:
+    """The frozen backbone's features of every clip and of its augmented views, computed once
+    for all folds and seeds: ``(features (views + 1, clips, ...), rels that failed)``."""
+    from vidaug.augment import as_recipe
+    from vidaug.datasets import ClipDataset
+    from vidaug.training import features_fn, input_spec
+
+    n_views = _bank_key(config)[-1]
+    spec = input_spec(model)
+    recipe = as_recipe(config.recipe) if config.recipe and n_views else None
+    ds = ClipDataset(
+        rows, names, frames=spec["frames"], frame_size=spec["frame_size"], fps=config.fps,
+        pair_gap=spec["pair_gap"], recipe=recipe, seed=0, features=features_fn(model),
+        views=n_views,
+    )  # fmt: skip
+    return ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures}
+
+
 def cross_validate(
     rows: Sequence[ManifestRow],
     config: TrainConfig,
@@ -123,8 +147,7 @@ def cross_validate(
     import keras
 
     from vidaug.augment import as_recipe
-    from vidaug.datasets import ClipDataset
-    from vidaug.training import build_model, features_fn, init_head, input_spec, train_model
+    from vidaug.training import build_model, init_head, train_model
 
     config.check()
     rows = list(rows)
@@ -148,19 +171,10 @@ def cross_validate(
         head = model.get_layer("head")
         key = _bank_key(config)
         banks = _banks if _banks is not None else {}
-        bank = banks.get(key)
-        if bank is None:
-            n_views = key[-1]
-            spec = input_spec(model)
-            say(f"embedding {len(rows)} clips × {n_views + 1} views")
-            ds = ClipDataset(
-                rows, names, frames=spec["frames"], frame_size=spec["frame_size"], fps=config.fps,
-                pair_gap=spec["pair_gap"], recipe=recipe if n_views else None, seed=0,
-                features=features_fn(model), views=n_views,
-            )  # fmt: skip
-            bank = (ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures})
-            banks[key] = bank
-        feats, failed = bank
+        if key not in banks:
+            say(f"embedding {len(rows)} clips × {key[-1] + 1} views")
+            banks[key] = feature_bank(model, rows, names, config, on_embed)
+        feats, failed = banks[key]
         train_views = config.views if recipe is not None else 0
         for seed in seeds:
             probs = np.full((len(rows), len(names)), np.nan)

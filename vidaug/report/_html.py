@@ -166,6 +166,8 @@ def _shown_ids(results: Results) -> list[str]:
             if r.get("is_leak"):
                 seen.setdefault(r["id"])
         return list(seen)
+    if results.kind == "label_errors":
+        return [r["id"] for r in results.rows if r.get("is_label_error")]
     seen = dict.fromkeys(r["id"] for r in results.rows)
     for r in results.rows:
         for n in ((r.get("evidence") or {}).get("neighbours") or [])[:NEIGHBOURS]:
@@ -269,6 +271,8 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
                 }
             )
         data["groups"] = out_groups
+    elif results.kind == "label_errors":
+        data["rows"] = _label_error_rows(results.rows, ref)
     else:
         out_rows = []
         ranked = sorted(results.rows, key=lambda r: -(_num(r.get("hard_score")) or 0.0))
@@ -300,6 +304,26 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
     data["thumbs"] = thumb_list
     data["labels"] = sorted({c["label"] for c in clips if c["label"] is not None})
     return data
+
+
+def _label_error_rows(rows: Sequence[Mapping[str, Any]], ref: Callable[..., int]) -> list[dict]:
+    """The gallery of label errors, worst first: given label, suggested one, the score and
+    the probabilities behind it."""
+    errors = [r for r in rows if r.get("is_label_error")]
+    errors.sort(key=lambda r: -(_num(r.get("label_error_score")) or 0.0))
+    return [
+        {
+            "c": ref(r["id"], r.get("label")),
+            "s": _num(r.get("label_error_score")),
+            "p": None if r.get("suggested") is None else str(r["suggested"]),
+            "su": True,
+            "pg": _num(r.get("p_given")),
+            "ps": _num(r.get("p_suggested")),
+            "cf": None if r.get("conflict") is None else str(r["conflict"]),
+            "nb": [],
+        }
+        for r in errors
+    ]
 
 
 def relation_text(row: Mapping[str, Any]) -> str | None:
@@ -463,6 +487,21 @@ def summary_html(results: Results) -> str:
         hist += histogram_svg(
             [_num(r.get("duplicate_score")) for r in rows], title="duplicate score"
         )
+    elif results.kind == "label_errors":
+        counts = [
+            ("clips", s.get("clips", len(rows))),
+            (
+                "label errors",
+                s.get("label_errors", sum(bool(r.get("is_label_error")) for r in rows)),
+            ),
+            ("in duplicates with two labels", s.get("conflicts")),
+        ]
+        settings = [(f"threshold {k}", v) for k, v in (s.get("thresholds") or {}).items()]
+        settings += [(k, v) for k, v in th.items()]
+        hist = histogram_svg(
+            [_num(r.get("label_error_score")) for r in rows],
+            title="label-error score (1 − p(given))",
+        )
     else:
         counts = [
             ("clips", s.get("clips", len(rows))),
@@ -513,7 +552,9 @@ def _controls(kind: str) -> str:
         '<option value="score-desc">score, highest first</option>'
         '<option value="score-asc">score, lowest first</option>'
     )
-    if kind == "dedup":
+    if kind == "label_errors":
+        sort, extra = common_sort, ""
+    elif kind == "dedup":
         sort = common_sort + (
             '<option value="size-desc">largest groups first</option>'
             '<option value="id">group number</option>'
@@ -552,7 +593,9 @@ def render_html(results: Results, thumbs: Mapping[str, str] | None = None) -> st
         results: rows and metadata from ``vidaug dedup / mine-hard``.
         thumbs: clip id → base64 JPEG strip (clips without one get a placeholder).
     """
-    title = "Duplicates and leakage" if results.kind == "dedup" else "Hard samples"
+    title = {"dedup": "Duplicates and leakage", "label_errors": "Label errors"}.get(
+        results.kind, "Hard samples"
+    )
     src = results.meta.get("source")
     sub = f"{src} — vidaug {results.kind} report" if src else f"vidaug {results.kind} report"
     data = report_data(results, thumbs)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 RESULTS_FORMAT = 1
-KINDS = ("dedup", "hard")
+KINDS = ("dedup", "hard", "label_errors")
 
 #: Clip-table keys carried into the sidecar (the index has more: sizes, mtimes, sampling).
 _CLIP_KEYS = ("id", "path", "label", "split", "group", "source_frames", "width", "height", "fps")
@@ -47,7 +47,7 @@ class Results:
     """Rows of one mining check and what produced them.
 
     Attributes:
-        kind: ``"dedup"`` or ``"hard"``.
+        kind: ``"dedup"``, ``"hard"`` or ``"label_errors"``.
         rows: the per-clip table in clip order (:meth:`~vidaug.mining.CheckResult.table`).
         meta: ``format``, ``kind``, ``vidaug``, ``created``, ``source``, ``model``,
             ``index_kind``, ``elapsed_s``, ``summary`` (counts), ``thresholds`` (the config that
@@ -120,9 +120,11 @@ def _infer_kind(rows: list[dict[str, Any]], where: Path) -> str:
         return "dedup"
     if rows and all("hard_score" in r for r in rows):
         return "hard"
+    if rows and all("label_error_score" in r for r in rows):
+        return "label_errors"
     raise VidaugError(
-        f"{where}: not a `vidaug dedup` or `vidaug mine-hard` results file (rows need "
-        "'is_duplicate' or 'hard_score')"
+        f"{where}: not a `vidaug dedup`, `vidaug mine-hard` or `vidaug curate` label-error "
+        "results file (rows need 'is_duplicate', 'hard_score' or 'label_error_score')"
     )
 
 

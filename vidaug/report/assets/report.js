@@ -134,18 +134,24 @@ function renderRow(item){
   meta.appendChild(el("span", "cid", c.id));
   const lab = el("span"); lab.appendChild(el("span", "dim", "label "));
   lab.appendChild(el("span", "lab", c.label)); meta.appendChild(lab);
-  const pred = el("span"); pred.appendChild(el("span", "dim", "seen as "));
+  const le = D.kind === "label_errors";
+  const pred = el("span"); pred.appendChild(el("span", "dim", le ? "suggested " : "seen as "));
   pred.appendChild(el("span", "lab", r.p)); meta.appendChild(pred);
   main.appendChild(meta);
   const sc = el("div", "meta");
-  sc.appendChild(el("span", "dim", "hard " + num(r.s, 2)));
+  sc.appendChild(el("span", "dim", (le ? "label error " : "hard ") + num(r.s, 2)));
   const bar = el("span", "bar"); const fill = el("i");
   fill.style.width = Math.round(100 * Math.max(0, Math.min(1, r.s || 0))) + "%";
   bar.appendChild(fill); sc.appendChild(bar);
-  if (r.su) sc.appendChild(badge("suspect", "label suspect " + num(r.ss, 2)));
-  if (r.o) sc.appendChild(badge("outlier", "outlier"));
-  if (r.h) sc.appendChild(badge("hard", "hard"));
-  sc.appendChild(el("span", "dim", "kNN disagreement " + num(r.kd, 2) + ", centroid margin " + num(r.cm, 2)));
+  if (le){
+    sc.appendChild(el("span", "dim", "p(given) " + num(r.pg, 2) + ", p(suggested) " + num(r.ps, 2)));
+    if (r.cf) sc.appendChild(badge("suspect", "duplicate of " + r.cf + " under another label"));
+  } else {
+    if (r.su) sc.appendChild(badge("suspect", "label suspect " + num(r.ss, 2)));
+    if (r.o) sc.appendChild(badge("outlier", "outlier"));
+    if (r.h) sc.appendChild(badge("hard", "hard"));
+    sc.appendChild(el("span", "dim", "kNN disagreement " + num(r.kd, 2) + ", centroid margin " + num(r.cm, 2)));
+  }
   main.appendChild(sc);
   box.appendChild(main);
   const nb = el("div", "nbrs");

@@ -1,0 +1,148 @@
+"""Label errors of a labelled dataset from the model that will be trained on it.
+
+:func:`label_error_probs` gives every clip a probability of each class from a model that did
+not train on it: the workflow (the recommended one by default) is cross-validated with K
+folds in which a clip's duplicates and its source video (``group`` column, when there is one)
+stay on its side, so a clip's own copies never vouch for its label. Frozen-backbone workflows
+embed every clip once and train only their heads per fold (:func:`cross_validate`).
+:func:`find_dataset_label_errors` turns those probabilities into label errors by confident
+learning (:func:`vidaug.mining.find_label_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from vidaug.datasets import ManifestRow, require_labels
+from vidaug.errors import VidaugError
+
+__all__ = ["DEFAULT_LABEL_ERROR_WORKFLOW", "find_dataset_label_errors", "label_error_probs"]
+
+#: The workflow whose out-of-fold probabilities judge the labels: the recommended model.
+DEFAULT_LABEL_ERROR_WORKFLOW = "model=motion"
+
+
+def _describe(workflow: Any) -> str:
+    return workflow if isinstance(workflow, str) else workflow.describe()
+
+
+def fold_groups(
+    rows: Sequence[ManifestRow], duplicate_groups: Sequence[Sequence[str]]
+) -> list[str]:
+    """One group name per row: the connected components of "same source video" (``group``
+    column) and "duplicates of each other" (``duplicate_groups``, lists of ``rel``)."""
+    pos = {r.rel: i for i, r in enumerate(rows)}
+    edges: list[tuple[int, int]] = []
+    first: dict[Any, int] = {}
+    for i, r in enumerate(rows):
+        g = r.extra.get("group")
+        if g is not None:
+            edges.append((i, first.setdefault(g, i)))
+    for g in duplicate_groups:
+        members = [pos[c] for c in g if c in pos]
+        edges.extend((members[0], m) for m in members[1:])
+    ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
+    return [f"cluster{c}" for c in connected_components(graph, directed=False)[1]]
+
+
+def label_error_probs(
+    rows: Sequence[ManifestRow],
+    *,
+    workflow: Any = DEFAULT_LABEL_ERROR_WORKFLOW,
+    folds: int = 5,
+    duplicate_groups: Sequence[Sequence[str]] = (),
+    seed: int = 0,
+    weights: Any = None,
+    on_progress: Callable[[str], None] | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
+    feature_cache: dict | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold class probabilities of every row (NaN rows: unreadable clips).
+
+    Args:
+        rows: labelled rows (at least 2 classes).
+        workflow: a :class:`~vidaug.training.TrainConfig` or its ``key=value`` words.
+        folds: K; clips of one source group or duplicate group share a fold.
+        duplicate_groups: lists of ``rel`` that show the same footage.
+        seed: the seed of the folds and of the heads.
+        weights: the MobileNetV2 weights file (None: the Keras cache / ``VIDAUG_WEIGHTS``).
+        on_progress, on_embed: progress callbacks of :func:`cross_validate`.
+        feature_cache: a dict that keeps the backbone's features of ``rows`` between calls
+            (the same rows in the same order).
+
+    Returns:
+        ``(probs, class_names)``: ``probs`` is ``(len(rows), classes)``.
+
+    Raises:
+        VidaugError: unlabelled rows, one class, fewer groups of clips than folds.
+    """
+    from vidaug.pipelines._cross_validate import cross_validate
+    from vidaug.training import TrainConfig
+
+    rows = list(rows)
+    require_labels(rows, "finding label errors")
+    classes = sorted({str(r.label) for r in rows})
+    if len(classes) < 2:
+        raise VidaugError(f"finding label errors needs at least 2 classes, got only {classes}")
+    if folds < 2:
+        raise VidaugError(f"label-error folds must be ≥ 2, got {folds}")
+    groups = fold_groups(rows, duplicate_groups)
+    if len(set(groups)) < folds:
+        raise VidaugError(
+            f"finding label errors with {folds} folds needs at least {folds} clips from different "
+            f"sources (source videos and duplicates stay together), got {len(set(groups))} "
+            f"from {len(rows)} clips: add clips or lower the folds"
+        )
+    config = workflow if isinstance(workflow, TrainConfig) else TrainConfig.parse(workflow)
+    grouped = [replace(r, extra={**r.extra, "group": g}) for r, g in zip(rows, groups, strict=True)]
+    cv = cross_validate(grouped, config, k=folds, seeds=(seed,), class_names=classes,
+                        weights=weights, fold_seed=seed, on_progress=on_progress,
+                        on_embed=on_embed, _banks=feature_cache)  # fmt: skip
+    return cv.probs[seed], classes
+
+
+def find_dataset_label_errors(
+    rows: Sequence[ManifestRow],
+    *,
+    workflow: Any = DEFAULT_LABEL_ERROR_WORKFLOW,
+    folds: int = 5,
+    duplicate_groups: Sequence[Sequence[str]] = (),
+    seed: int = 0,
+    weights: Any = None,
+    on_progress: Callable[[str], None] | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
+    feature_cache: dict | None = None,
+) -> Any:
+    """Label errors of ``rows`` (:class:`~vidaug.mining.LabelErrorResult`, ids = ``rel``),
+    from out-of-fold probabilities (:func:`label_error_probs`, same arguments). Clips that
+    could not be read are left out of the result.
+
+    Raises:
+        VidaugError: as :func:`label_error_probs`; no clip could be read.
+    """
+    from vidaug.mining import LabelErrorConfig, find_label_errors
+
+    rows = list(rows)
+    probs, classes = label_error_probs(
+        rows, workflow=workflow, folds=folds, duplicate_groups=duplicate_groups, seed=seed,
+        weights=weights, on_progress=on_progress, on_embed=on_embed, feature_cache=feature_cache,
+    )  # fmt: skip
+    ok = np.isfinite(probs).all(axis=1)
+    if not ok.any():
+        raise VidaugError("finding label errors: no clip could be read")
+    keep = np.flatnonzero(ok)
+    where = {int(i): j for j, i in enumerate(keep)}
+    pos = {r.rel: i for i, r in enumerate(rows)}
+    dups = [[where[pos[c]] for c in g if c in pos and pos[c] in where] for g in duplicate_groups]
+    return find_label_errors(
+        probs[keep], [str(rows[i].label) for i in keep], classes,
+        ids=[rows[i].rel for i in keep], duplicate_groups=[g for g in dups if len(g) > 1],
+        config=LabelErrorConfig(folds=folds, model=_describe(workflow)),
+    )  # fmt: skip
