@@ -45,7 +45,8 @@ class _PlainHelp:
 
 class _Command(_PlainHelp, TyperCommand):
     def invoke(self, ctx: Any) -> Any:
-        # typer turns every KeyboardInterrupt into exit 130: SIGTERM (Terminated) keeps its 143
+        """Run the command; SIGTERM (:class:`Terminated`) exits 143 (typer would turn it, like
+        every KeyboardInterrupt a command lets through, into 130)."""
         try:
             return super().invoke(ctx)
         except Terminated as e:
@@ -161,17 +162,24 @@ def check_out_dir(path: Path, what: str) -> None:
     """Refuse, before any work, an output folder that cannot be made or written (exit 2)."""
     if path.exists() and not path.is_dir():
         fail(f"{what} {path}: exists and is not a folder", 2)
-    _check_writable_parent(path / "x", what)
+    _check_writable_parent(path, what, folder=path.absolute())
 
 
-def _check_writable_parent(path: Path, what: str) -> None:
-    parent = path.absolute().parent
+def _check_writable_parent(path: Path, what: str, folder: Path | None = None) -> None:
+    """``folder`` (default: ``path``'s parent), or its nearest existing parent, must be a
+    folder this process may write in; the message names ``path`` and the folder refused."""
+    parent = path.absolute().parent if folder is None else folder
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         fail(f"{what} {path}: {parent} is not a folder", 2)
     if not os.access(parent, os.W_OK | os.X_OK):
-        fail(f"{what} {path}: cannot write in {parent} (permission denied)", 2)
+        try:
+            read_only = bool(os.statvfs(parent).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            read_only = False
+        why = "read-only file system" if read_only else "permission denied"
+        fail(f"{what} {path}: cannot write in {parent} ({why})", 2)
 
 
 def _version(value: bool) -> None:

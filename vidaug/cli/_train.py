@@ -145,7 +145,8 @@ def curate(
 
     Writes OUTPUT/<split>/..., OUTPUT/manifest.jsonl and OUTPUT/curation.json (what was
     dropped, moved and added, and why). Only the train split is augmented. Clips that do not
-    decode are never copied: they are listed under "failed clips" and the exit code is 1.
+    decode are never copied: they are listed under "failed clips" and the exit code is 1, as
+    for train clips whose augmented copies fail ("failed copies").
     """
     check_out_dir(output, "OUTPUT")
     with cli_errors():
@@ -187,6 +188,12 @@ def curate(
             raise typer.Exit(getattr(e, "exit_code", 130)) from None
         finally:
             progress.stop()
+    _show_curation(res, output, as_json)
+
+
+def _show_curation(res: Any, output: Path, as_json: bool) -> None:
+    """``curate``'s summary (or ``--json``), then its failures under two headings: clips left
+    out of the dataset, and clips in it without all their augmented copies (exit 1)."""
     d = res.to_dict()
     if as_json:
         out_console.print_json(json.dumps(d, default=str))
@@ -202,12 +209,17 @@ def curate(
             f"{escape(str(output / 'curation.json'))}",
             soft_wrap=True,
         )
-    if res.failures:
-        err_console.print(
-            f"[red]failed clips[/red] ({len(res.failures)}, left out of the dataset):"
-        )
-        for _clip, msg in res.failures:
-            err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
+    headings = (
+        (res.failures, f"({len(res.failures)}, left out of the dataset)", "failed clips"),
+        (res.copy_failures, f"({plural(len(res.copy_failures), 'clip')} in the dataset "
+         "without all their augmented copies)", "failed copies"),
+    )  # fmt: skip
+    for failures, what, title in headings:
+        if failures:
+            err_console.print(f"[red]{title}[/red] {what}:")
+            for _clip, msg in failures:
+                err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
+    if res.failures or res.copy_failures:
         raise typer.Exit(1)
 
 

@@ -3,10 +3,17 @@
 Reading and writing files lives here (STYLE §2: I/O at the edges); transforms never open files.
 """
 
-from vidaug.datasets._atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_path
+from vidaug.datasets._atomic import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    fsync_path,
+    temp_path,
+)
 from vidaug.datasets._boxes import load_boxes
 from vidaug.datasets._guard import check_output_outside_input, output_lock
 from vidaug.datasets._io import VIDEO_EXTENSIONS, Clip, quiet_ffmpeg, read_clip, write_clip
+from vidaug.datasets._jobdir import JobDir, copy_verified, inside, remove_temp_files
 from vidaug.datasets._manifest import (
     ManifestRow,
     load_rows,
@@ -31,14 +38,17 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "Clip",
     "ClipWriter",
+    "JobDir",
     "ManifestRow",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_outside_input",
     "clip_seed",
+    "copy_verified",
     "frame_indices",
     "fsync_path",
+    "inside",
     "load_boxes",
     "load_rows",
     "native_stderr_muted",
@@ -46,11 +56,13 @@ __all__ = [
     "quiet_ffmpeg",
     "read_clip",
     "read_jsonl",
+    "remove_temp_files",
     "require_labels",
     "probe_video",
     "safe_relpath",
     "ShortStream",
     "sample_clips_dir",
+    "temp_path",
     "VideoInfo",
     "VideoSource",
     "write_clip",

@@ -146,57 +146,80 @@ def check_video_file(shown: str) -> Path:
     return p
 
 
-def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
-    """Why OpenCV could not open an existing, non-empty file (cheap container checks)."""
-    size = path.stat().st_size
+def _iso_defect(f, size: int) -> tuple[str, str] | None:
+    """Walk an MP4/MOV file's top-level boxes: one running past the end of the file, or no
+    ``moov`` index box at all, is a defect."""
+    boxes: list[str] = []
+    pos = 0
+    while pos + 8 <= size:
+        f.seek(pos)
+        hdr = f.read(16)
+        box_size, kind = struct.unpack(">I4s", hdr[:8])
+        # a damaged file's bytes, shown as printable ASCII (\xNN for the others)
+        name = "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in kind)
+        if box_size == 1 and len(hdr) == 16:
+            box_size = struct.unpack(">Q", hdr[8:16])[0]
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < 8:
+            break
+        boxes.append(name)
+        if pos + box_size > size:
+            return (
+                f"stream is truncated: the file ends inside its '{name}' box "
+                f"({size - pos} of {box_size} bytes)",
+                "truncated",
+            )
+        pos += box_size
+    if "moov" not in boxes:
+        return "MP4/MOV file without its 'moov' index box", "unreadable"
+    return None
+
+
+def container_defect(path: Path) -> tuple[str, str] | None:
+    """What is wrong with a file's container, seen without decoding: an MP4/MOV whose boxes run
+    past the end of the file or that lacks its ``moov`` index box, or an AVI shorter than its
+    RIFF header says. A file cut short (a full disk, an interrupted copy) shows here, for the
+    cost of a few small reads.
+
+    Returns:
+        ``(message, reason)`` (a :class:`~vidaug.errors.VideoReadError` reason: ``truncated``
+        or ``unreadable``), or None when the structure is whole or the container is another.
+    """
     try:
+        size = path.stat().st_size
         with open(path, "rb") as f:
             head = f.read(12)
+            if head[4:8] == b"ftyp":  # ISO base media (mp4/mov/m4v)
+                return _iso_defect(f, size)
     except OSError as e:
-        return VideoReadError(shown, f"cannot read the file ({e.strerror})", reason="unreadable")
-    if head[4:8] == b"ftyp":  # ISO base media (mp4/mov/m4v): walk the top-level boxes
-        boxes: list[str] = []
-        with open(path, "rb") as f:
-            pos = 0
-            while pos + 8 <= size:
-                f.seek(pos)
-                hdr = f.read(16)
-                box_size, kind = struct.unpack(">I4s", hdr[:8])
-                # a damaged file's bytes, shown as printable ASCII (\xNN for the others)
-                name = "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in kind)
-                if box_size == 1 and len(hdr) == 16:
-                    box_size = struct.unpack(">Q", hdr[8:16])[0]
-                elif box_size == 0:
-                    box_size = size - pos
-                if box_size < 8:
-                    break
-                boxes.append(name)
-                if pos + box_size > size:
-                    return VideoReadError(
-                        shown,
-                        f"stream is truncated: the file ends inside its '{name}' box "
-                        f"({size - pos} of {box_size} bytes) and OpenCV could not open it",
-                        reason="truncated",
-                    )
-                pos += box_size
-        if "moov" not in boxes:
-            return VideoReadError(
-                shown,
-                "MP4/MOV file without its 'moov' index box; OpenCV could not open it",
-                reason="unreadable",
+        return f"cannot read the file ({e.strerror})", "unreadable"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        declared = struct.unpack("<I", head[4:8])[0] + 8
+        if declared > size:
+            return f"stream is truncated: the AVI file has {size} of {declared} bytes", "truncated"
+    return None
+
+
+def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
+    """Why OpenCV could not open an existing, non-empty file (cheap container checks)."""
+    defect = container_defect(path)
+    if defect is not None:
+        msg, reason = defect
+        if not msg.startswith("cannot read"):
+            msg += (
+                " and OpenCV could not open it"
+                if reason == "truncated"
+                else "; OpenCV could not open it"
             )
+        return VideoReadError(shown, msg, reason=reason)
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[4:8] == b"ftyp":
         return VideoReadError(
             shown, "damaged MP4/MOV file (OpenCV could not open it)", reason="unreadable"
         )
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        declared = struct.unpack("<I", head[4:8])[0] + 8
-        if declared > size:
-            return VideoReadError(
-                shown,
-                f"stream is truncated: the AVI file has {size} of {declared} bytes and OpenCV "
-                "could not open it",
-                reason="truncated",
-            )
         return VideoReadError(
             shown, "damaged AVI file (OpenCV could not open it)", reason="unreadable"
         )

@@ -6,21 +6,24 @@ derived from ``(seed, clip's relative path, k)`` with ``np.random.SeedSequence``
 processing order, so the same seed gives byte-identical outputs and manifest for any number of
 workers (and the function can be mapped by a distributed engine as is).
 
-Crash safety: every clip file is written atomically; the manifest grows one fsync'ed line per
-finished clip while the job runs (``--resume`` reads it back) and is rewritten, sorted, once the
-job ends.
+Crash safety (:class:`~vidaug.datasets.JobDir`, shared with ``curate``): OUTPUT is marked
+before anything is written; every copy is verified under a temporary name, listed, renamed into
+place, and then gets its fsync'ed manifest line, copy by copy (from the worker processes too);
+``--resume`` re-checks what it keeps and ``--overwrite`` removes exactly what the mark lists.
+The manifest is rewritten, sorted, once the job ends.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
+import multiprocessing.util
 import os
-import re
 import sys
 import time
-from collections.abc import Callable, Collection
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -41,17 +44,20 @@ from vidaug.augment import (
 from vidaug.datasets import (
     Clip,
     ClipWriter,
+    JobDir,
     ManifestRow,
     ShortStream,
     VideoInfo,
     VideoSource,
-    atomic_write_text,
     check_output_outside_input,
     clip_seed,
+    inside,
     load_rows,
     output_lock,
     probe_video,
     read_clip,
+    remove_temp_files,
+    temp_path,
     write_clip,
 )
 from vidaug.errors import UsageError, VidaugError, VideoReadError, VideoWriteError
@@ -59,7 +65,6 @@ from vidaug.errors import UsageError, VidaugError, VideoReadError, VideoWriteErr
 __all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row", "default_workers"]
 
 MANIFEST = "manifest.jsonl"
-JOB_FILE = ".vidaug-augment.json"
 Damaged = Literal["keep", "skip"]
 #: Decoded bytes above which a clip streams (below it, one decode serves every copy).
 STREAM_ABOVE = 256 * 2**20
@@ -67,6 +72,8 @@ STREAM_ABOVE = 256 * 2**20
 _CHUNK_BYTES = 64 * 2**20
 #: A clip that cannot stream holds its frames about this many times (decoded, augmented, even).
 _HELD = 3
+#: Write errors that stop a job: no other clip could be written either.
+SYSTEM_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,9 @@ class AugmentJob:
 
 @dataclass
 class RowResult:
+    """One input's outcome: the entries of the copies put in place by :func:`augment_row`
+    itself (none when an ``emit`` took them), its error and its warning."""
+
     rel: str
     entries: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -164,19 +174,13 @@ def output_relpath(rel: str, copy: int, segment: int | None = None) -> str:
     return str(p.with_name(f"{p.stem}{seg}__aug{copy}.mp4"))
 
 
-def _inside(root: Path, rel: str) -> Path:
-    """``root / rel``, refusing anything that would land outside ``root``."""
-    root_r = root.resolve()
-    dest = (root_r / rel).resolve()
-    if not dest.is_relative_to(root_r):
-        raise VidaugError(f"{rel}: output path would leave the output folder; refused")
-    return dest
+#: ``root / rel``, refusing anything that would land outside ``root``.
+_inside = inside
 
 
 _RECIPES: dict[str, Recipe] = {}
 #: Worker processes get at most one per this much memory (a 1080p clip streams in well under).
 _WORKER_BYTES = 2 * 2**30
-_TMP = re.compile(r"\..+\.\d+-\d+\.tmp.*")
 
 
 def _recipe(d: dict[str, Any]) -> Recipe:
@@ -206,29 +210,61 @@ def augment_row(
     job: AugmentJob,
     copies: list[int] | None = None,
     done: Collection[tuple[int, int]] = (),
+    emit: Callable[[dict[str, Any], Path], None] | None = None,
 ) -> RowResult:
-    """Read one input, write its augmented copies (of each segment), return their manifest
-    entries. Small clips are decoded once for all copies; a clip whose frames would not fit
+    """Read one input, write its augmented copies (of each segment), return what happened.
+    Small clips are decoded once for all copies; a clip whose frames would not fit
     (``job.stream_above``) streams from the decoder through the recipe to the encoder chunk by
     chunk, giving the same bytes.
+
+    Each copy is written under a temporary name next to its destination and verified there
+    (:class:`~vidaug.datasets.ClipWriter`); ``emit(entry, temp)`` then puts it in place, copy by
+    copy (a job journals it first: :meth:`~vidaug.datasets.JobDir.commit`). Without ``emit`` it
+    is renamed into place and its manifest entry returned in ``RowResult.entries``.
 
     Args:
         copies: the copies to make (default: all ``job.copies``).
         done: ``(segment, copy)`` pairs to skip (segment -1 without ``job.segment``).
+        emit: takes each finished copy: its manifest entry (``path`` relative to
+            ``job.output``) and its verified temporary file.
 
     Never raises for a bad clip: the error is returned in ``RowResult.error``.
+
+    Raises:
+        OSError: the system refused a write (a full disk, a read-only or failing disk): no
+            other clip could be written either.
     """
     res = RowResult(row.rel)
+
+    def put_in_place(entry: dict[str, Any], temp: Path) -> None:
+        os.replace(temp, _inside(Path(job.output), entry["path"]))
+        res.entries.append(entry)
+
+    for entry, temp in row_copies(row, job, res, copies, done):
+        (emit or put_in_place)(entry, temp)
+    return res
+
+
+def row_copies(
+    row: ManifestRow,
+    job: AugmentJob,
+    res: RowResult,
+    copies: list[int] | None = None,
+    done: Collection[tuple[int, int]] = (),
+) -> Iterator[tuple[dict[str, Any], Path]]:
+    """:func:`augment_row`'s work, one copy at a time: yields ``(entry, temp)`` for each copy
+    written and verified under a temporary name; a bad clip's error or a warning goes to
+    ``res`` (and ends the row)."""
     todo = list(range(job.copies)) if copies is None else list(copies)
     recipe = _recipe(job.recipe)
     try:
         info = probe_video(row.path)
     except VideoReadError as e:
         res.error = str(e)
-        return res
+        return
     except Exception as e:  # noqa: BLE001 - a decoder surprise must not stop the batch
         res.error = f"{row.path}: unreadable ({type(e).__name__}: {e})"
-        return res
+        return
     whole: Clip | None = None
     for seg, start, n in _segments(info, job):
         for k in todo:
@@ -238,7 +274,7 @@ def augment_row(
             seed = clip_seed(job.seed, key, k)
             dest_rel = output_relpath(row.rel, k, seg)
             try:
-                dest = _inside(Path(job.output), dest_rel)
+                temp = temp_path(_inside(Path(job.output), dest_rel))
                 p = plan(recipe.transform, (n, info.height, info.width, 3), seed=seed)
                 big = max(_bytes(p.in_shape), _bytes(p.out_shape)) > job.stream_above
                 if seg is None and not big:  # decode once, every copy from memory
@@ -253,20 +289,25 @@ def augment_row(
                         _warn_errors(res, row, whole.decode_errors)
                     out = recipe.transform.augment(whole.frames, seed=seed)
                     frames = _even(out.clip)
-                    write_clip(dest, frames, whole.fps)
+                    write_clip(temp, frames, whole.fps)
                     record, shape, fps = out.params, frames.shape, whole.fps
                 else:
                     record, shape, errors = _stream_copy(
-                        row, job, info, recipe, p, seed, start, dest
+                        row, job, info, recipe, p, seed, start, temp
                     )
                     fps = info.fps
                     _warn_errors(res, row, errors)
             except VideoReadError as e:
                 res.error = str(e)
-                return res
-            except (VidaugError, VideoWriteError, ValueError, OSError, MemoryError) as e:
+                return
+            except OSError as e:
+                if e.errno in SYSTEM_REFUSED:
+                    raise
                 res.error = f"{row.path}: copy {k}{_seg_name(seg)}: {e}"
-                return res
+                return
+            except (VidaugError, VideoWriteError, ValueError, MemoryError) as e:
+                res.error = f"{row.path}: copy {k}{_seg_name(seg)}: {e}"
+                return
             entry: dict[str, Any] = {"path": dest_rel, "source": row.rel, "label": row.label}
             if row.split is not None:
                 entry["split"] = row.split
@@ -287,8 +328,7 @@ def augment_row(
                     "params": to_jsonable(record),
                 }
             )
-            res.entries.append(entry)
-    return res
+            yield entry, temp
 
 
 def _warn_errors(res: RowResult, row: ManifestRow, errors: int) -> None:
@@ -373,9 +413,11 @@ def _worker_setup() -> None:
     _keep_freed_memory()
 
 
-def _worker_init() -> None:
+def _worker_init(copies: Any = None) -> None:
     import signal
 
+    global _copies
+    _copies = copies
     _worker_setup()
     # the parent stops its workers itself (on Ctrl-C it terminates them): Ctrl-C is ignored
     # here and SIGTERM ends the worker at once, whatever handlers a fork inherited
@@ -435,57 +477,9 @@ def _memory_bytes() -> int:
         return 8 * 2**30
 
 
-def _remove_temp_files(root: Path) -> int:
-    """Delete the temporary files an interrupted run left under ``root`` (atomic writes'
-    ``.<name>.<pid>-<n>.tmp<suffix>``); the caller holds the output lock."""
-    n = 0
-    for tmp in root.rglob(".*.tmp*"):
-        if tmp.is_file() and _TMP.fullmatch(tmp.name):
-            tmp.unlink(missing_ok=True)
-            n += 1
-    return n
-
-
-def _remove_previous_outputs(root: Path) -> int:
-    """``--overwrite``: delete the clips the previous run's manifest lists (inside ``root``
-    only), so none of them is left beside the new manifest."""
-    n = 0
-    for e in _read_done(root / MANIFEST, root).values():
-        try:
-            f = _inside(root, e["path"])
-        except (VidaugError, KeyError, TypeError):
-            continue
-        if f.is_file():
-            f.unlink()
-            n += 1
-    return n
-
-
-def _dumps(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-
-
 def _entry_key(e: dict[str, Any]) -> tuple[str, int, int]:
     """``(source, segment or -1, copy)``: an entry's identity and its place in the manifest."""
     return (e["source"], int(e.get("segment", -1)), int(e["copy"]))
-
-
-def _read_done(manifest: Path, root: Path) -> dict[tuple[str, int, int], dict[str, Any]]:
-    """Entries of an earlier (maybe interrupted) run whose files exist; torn lines are ignored."""
-    done: dict[tuple[str, int, int], dict[str, Any]] = {}
-    if not manifest.is_file():
-        return done
-    with open(manifest, encoding="utf-8") as f:
-        for line in f:
-            try:
-                e = json.loads(line)
-                key = _entry_key(e)
-                ok = (root / e["path"]).is_file()
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut by the interruption
-            if ok:
-                done[key] = e
-    return done
 
 
 def augment_dataset(
@@ -516,15 +510,14 @@ def augment_dataset(
             ``<rel dir>/<stem>__aug<k>.mp4`` files and ``manifest.jsonl`` (path, source, label,
             copy, seed, recipe, params, ...). One run at a time: a second run on the same
             folder is refused while the first holds its lock.
-        recipe: a preset name, a YAML path, a :class:`Recipe` or a transform
-            (:func:`~vidaug.augment.as_recipe`).
+        recipe: a preset name, a YAML path, a :class:`Recipe` or a transform (``as_recipe``).
         copies: augmented copies per clip.
         seed: run seed; same seed → byte-identical outputs, for any ``workers``.
         workers: processes (default: :func:`default_workers`, the usable cores bounded by
             memory; 1 = in this process).
-        resume: continue a run in ``output`` made with the same settings; finished copies are
-            kept as they are, the interrupted run's temporary files removed.
-        overwrite: redo a run in ``output`` from scratch, deleting the clips its manifest lists.
+        resume: continue a run in ``output`` (same settings and input): finished copies still
+            whole are kept, the rest redone (:class:`~vidaug.datasets.JobDir`).
+        overwrite: redo a run in ``output``, first deleting exactly what it wrote.
         clip_frames: read at most this many frames of each clip (of each segment).
         damaged: ``keep`` (default) the decodable frames of a truncated clip with a warning,
             or ``skip`` it as a failure.
@@ -538,8 +531,7 @@ def augment_dataset(
         engine: ``"local"`` (processes on this machine) or ``"ray"`` (Ray Data tasks: a local
             Ray instance, or the cluster at ``ray_address``; OUTPUT must be a path every node
             sees). Same seed, same bytes and manifest with either.
-        ray_address: the Ray cluster to join (``auto``, ``ray://host:10001``); None starts a
-            local instance.
+        ray_address: the Ray cluster to join (``auto``, ``ray://host:10001``; None: local).
         on_start: called with the number of clips before work starts.
         on_row: called after each clip with its :class:`RowResult`.
 
@@ -550,8 +542,10 @@ def augment_dataset(
         ManifestError: the source is missing, empty or malformed (nothing is written).
         RecipeError: the recipe is invalid (nothing is written).
         UsageError: contradictory options; ``output`` is a file, inside the input, held by
-            another run, or holds another run and neither ``resume`` nor ``overwrite`` was given.
+            another run, not empty without a vidaug run's mark, or holds another run and
+            neither ``resume`` nor ``overwrite`` was given.
         VidaugError: bad settings.
+        OSError: the system refused a write (a full disk: ``ENOSPC`` naming the file).
     """
     t0 = time.perf_counter()
     if copies < 1:
@@ -581,57 +575,42 @@ def augment_dataset(
         str(root), rec.to_dict(), copies, seed, clip_frames, damaged, segment, int(limit),
         int(stream_above),
     )  # fmt: skip
-    with output_lock(root):
-        return _run_locked(job, rows, root, resume, overwrite, n_workers, rec, t0,
-                           on_start, on_row, engine, ray_address)  # fmt: skip
+    settings = {**job.settings(), "source": str(Path(source).resolve())}
+    with output_lock(root), JobDir.open(root, "augment", settings, resume=resume,
+                                        overwrite=overwrite) as out:  # fmt: skip
+        summary = _run(job, rows, out, n_workers, rec, on_start, on_row, engine, ray_address)
+    summary.seconds = time.perf_counter() - t0
+    return summary
 
 
-def _run_locked(
+Work = list[tuple[ManifestRow, "list[int] | None", set[tuple[int, int]]]]
+
+
+def _run(
     job: AugmentJob,
     rows: list[ManifestRow],
-    root: Path,
-    resume: bool,
-    overwrite: bool,
+    out: JobDir,
     workers: int,
     rec: Recipe,
-    t0: float,
     on_start: Callable[[int], None] | None,
     on_row: Callable[[RowResult], None] | None,
     engine: str = "local",
     ray_address: str | None = None,
 ) -> AugmentSummary:
-    manifest = root / MANIFEST
-    job_file = root / JOB_FILE
-    done: dict[tuple[str, int, int], dict[str, Any]] = {}
-    if manifest.exists() or job_file.exists():
-        if resume:
-            try:
-                earlier = json.loads(job_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                earlier = None
-            if earlier != job.settings():
-                raise UsageError(
-                    f"{root}: was made with other settings (recipe, seed, copies, clip frames, "
-                    "segment or version); use another output folder or overwrite (--overwrite)"
-                )
-            done = _read_done(manifest, root)
-        elif overwrite:
-            _remove_previous_outputs(root)
-        else:
-            raise UsageError(
-                f"{root}: already holds a vidaug run; resume it (--resume) or "
-                "overwrite it (--overwrite)"
-            )
-    _remove_temp_files(root)
-    atomic_write_text(job_file, json.dumps(job.settings(), indent=1, sort_keys=True) + "\n")
-    # start the journal from the entries kept (drops a torn last line)
-    kept = [done[k] for k in sorted(done)]
-    atomic_write_text(manifest, "".join(_dumps(e) + "\n" for e in kept))
-
-    summary = AugmentSummary(root, sources=len(rows), resumed=len(kept), recipe=rec.name)
-    work = []
+    """The job in a marked OUTPUT (:class:`~vidaug.datasets.JobDir`): the copies ``resume``
+    kept are skipped; every other copy is committed as it is finished."""
+    entries = []
+    for e in out.kept.values():
+        try:
+            _entry_key(e)
+        except (KeyError, TypeError, ValueError):
+            continue  # not an augment entry: redone
+        entries.append(e)
+    seen = {_entry_key(e) for e in entries}
+    summary = AugmentSummary(out.root, sources=len(rows), resumed=len(entries), recipe=rec.name)
+    work: Work = []
     for row in rows:
-        row_done = {(seg, c) for (src, seg, c) in done if src == row.rel}
+        row_done = {(seg, c) for (src, seg, c) in seen if src == row.rel}
         missing = [k for k in range(job.copies) if (-1, k) not in row_done]
         if job.segment is not None or missing:
             work.append((row, missing if job.segment is None else None, row_done))
@@ -641,42 +620,43 @@ def _run_locked(
     for row in rows:  # rows already complete count as progress
         if on_row and row.rel not in queued:
             on_row(RowResult(row.rel))
-    entries = list(kept)
-    with open(manifest, "a", encoding="utf-8") as journal:
-        seen = {_entry_key(e) for e in kept}
 
-        def finish(res: RowResult) -> None:
-            res.entries = [e for e in res.entries if _entry_key(e) not in seen]  # a retried task
-            seen.update(_entry_key(e) for e in res.entries)
-            if res.entries:
-                journal.write("".join(_dumps(e) + "\n" for e in res.entries))
-                journal.flush()
-                os.fsync(journal.fileno())
-                entries.extend(res.entries)
-                summary.written += len(res.entries)
-            if res.error:
-                summary.failures.append((res.rel, res.error))
-            if res.warning:
-                summary.warnings.append((res.rel, res.warning))
-            if on_row:
-                on_row(res)
+    def commit(entry: dict[str, Any], temp: Path) -> None:
+        key = _entry_key(entry)
+        if key in seen:  # a retried task's copy
+            Path(temp).unlink(missing_ok=True)
+            return
+        seen.add(key)
+        out.commit(temp, entry, frames=entry["frames"])
+        entries.append(entry)
+        summary.written += 1
 
-        if engine == "ray":
-            from vidaug.pipelines._ray import quiet_ray_session, ray_augment_rows
+    def finish(res: RowResult) -> None:
+        if res.error:
+            summary.failures.append((res.rel, res.error))
+        if res.warning:
+            summary.warnings.append((res.rel, res.warning))
+        if on_row:
+            on_row(res)
 
-            with quiet_ray_session(ray_address):
-                for res in ray_augment_rows(work, job):
-                    finish(res)
-        elif workers == 1 or len(work) <= 1:
-            for row, missing, row_done in work:
-                finish(augment_row(row, job, missing, row_done))
-        else:
-            _run_pool(work, job, min(workers, len(work)), finish, root)
+    if engine == "ray":
+        from vidaug.pipelines._ray import quiet_ray_session, ray_augment_rows
+
+        with quiet_ray_session(ray_address):
+            for kind, item in ray_augment_rows(work, job):
+                if kind == "copy":
+                    commit(*item)
+                else:
+                    finish(item)
+    elif workers == 1 or len(work) <= 1:
+        for row, missing, row_done in work:
+            finish(augment_row(row, job, missing, row_done, emit=commit))
+    else:
+        _run_pool(work, job, min(workers, len(work)), commit, finish, out)
     entries.sort(key=_entry_key)
-    atomic_write_text(manifest, "".join(_dumps(e) + "\n" for e in entries))
+    out.finish(entries)
     summary.failures.sort()
     summary.warnings.sort()
-    summary.seconds = time.perf_counter() - t0
     return summary
 
 
@@ -693,6 +673,17 @@ def _context() -> Any:
     return ctx
 
 
+#: multiprocessing's resource tracker warns about the semaphores of a killed run when it
+#: removes them (``There appear to be 5 leaked semaphore objects``): nothing to act on.
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """Start the resource tracker (it passes ``sys.warnoptions`` on) without that warning."""
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
+
+
 def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
     """Biggest files first: the last clips to finish are then small ones (less idle time)."""
     try:
@@ -701,22 +692,45 @@ def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
         return 0
 
 
+_copies: Any = None  # in a worker: the queue its finished copies go to
+
+
+def _pool_row(row: ManifestRow, job: AugmentJob, missing: Any, done: Any) -> RowResult:
+    """A worker's task: :func:`augment_row`, each copy sent to the parent as it is done."""
+    return augment_row(row, job, missing, done, emit=lambda e, t: _copies.put((e, t)))
+
+
 def _run_pool(
-    work: list[tuple[ManifestRow, list[int] | None, set[tuple[int, int]]]],
+    work: Work,
     job: AugmentJob,
     workers: int,
+    commit: Callable[[dict[str, Any], Path], None],
     finish: Callable[[RowResult], None],
-    root: Path,
+    out: JobDir,
 ) -> None:
-    """Map :func:`augment_row` over worker processes. On an interruption (Ctrl-C, SIGTERM)
-    the workers are stopped at once and their temporary files removed; finished clips stay."""
+    """Map :func:`augment_row` over worker processes; each finished copy comes back through a
+    queue at once and is committed here (one journal, one writer). On an interruption (Ctrl-C,
+    SIGTERM) or an error the workers are stopped at once and their temporary files removed;
+    committed clips stay."""
     ctx = _context()
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    _quiet_resource_tracker()
+    copies = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(copies,))  # fmt: skip
+    todo = iter(sorted(work, key=_size_desc))
+    pending: set[Future] = set()
     try:
-        pending = {pool.submit(augment_row, row, job, missing, row_done)
-                   for row, missing, row_done in sorted(work, key=_size_desc)}  # fmt: skip
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        while True:
+            while len(pending) < 2 * workers and (item := next(todo, None)) is not None:
+                row, missing, done = item
+                pending.add(pool.submit(_pool_row, row, job, missing, done))
+                if ctx.get_start_method() == "forkserver" and len(pending) == 1:
+                    out.note_scratch(multiprocessing.util.get_temp_dir())
+            if not pending:
+                break
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            while not copies.empty():  # a finished task's copies are all queued by now
+                commit(*copies.get())
             for fut in finished:
                 finish(fut.result())
     except BaseException:
@@ -726,6 +740,6 @@ def _run_pool(
             proc.terminate()
         for proc in procs:
             proc.join(timeout=5)
-        _remove_temp_files(root)
+        remove_temp_files(out.root)
         raise
     pool.shutdown(wait=True)

@@ -18,13 +18,16 @@ Steps, each recorded in ``curation.json`` with its reason:
    (``OUTPUT/train/<dir>/<stem>__aug<k>.mp4``; only the train split is ever augmented);
 7. ``OUTPUT/manifest.jsonl`` (one row per clip: path, label, split, source, group, kind,
    hard, ...) and ``OUTPUT/curation.json``.
+
+OUTPUT is a :class:`~vidaug.datasets.JobDir`, as ``augment``'s: marked before step 2, each file
+verified, listed, renamed into place and journalled as it is written, so ``resume`` redoes
+exactly the files that are missing or damaged and ``overwrite`` removes exactly what an earlier
+(maybe killed) curation wrote.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -38,31 +41,33 @@ from scipy.sparse.csgraph import connected_components
 
 from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets import (
+    JobDir,
     ManifestRow,
-    atomic_path,
     atomic_write_text,
     check_output_outside_input,
+    copy_verified,
     load_rows,
     output_lock,
     read_clip,
     require_labels,
-    write_jsonl,
+    temp_path,
 )
 from vidaug.errors import UsageError, VidaugError, VideoReadError
-from vidaug.pipelines._augment import AugmentJob, _remove_temp_files, augment_row
+from vidaug.pipelines._augment import AugmentJob, _inside, augment_row, output_relpath
 
 __all__ = ["CurationResult", "curate"]
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.jsonl"
-JOB_FILE = ".vidaug-curate.json"
-#: Hidden entries of OUTPUT that are not results (the lock, the embedding cache, the job file).
-_OURS = (".vidaug.lock", ".vidaug-index", JOB_FILE)
 
 
 @dataclass
 class CurationResult:
-    """What :func:`curate` did (the content of ``curation.json``)."""
+    """What :func:`curate` did (the content of ``curation.json``).
+
+    ``failures`` are clips left out of the dataset (they do not decode or embed);
+    ``copy_failures`` are clips in the dataset whose augmented copies could not all be made.
+    """
 
     output: Path
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -72,6 +77,7 @@ class CurationResult:
     label_suspects: list[dict[str, Any]] = field(default_factory=list)
     label_conflicts: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    copy_failures: list[tuple[str, str]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -86,6 +92,7 @@ class CurationResult:
             "label_suspects": self.label_suspects,
             "label_conflicts": self.label_conflicts,
             "failures": [{"clip": c, "error": m} for c, m in self.failures],
+            "copy_failures": [{"clip": c, "error": m} for c, m in self.copy_failures],
             "seconds": round(self.seconds, 3),
         }
 
@@ -95,11 +102,6 @@ def _parse_split(split: Sequence[float]) -> list[float]:
     if len(frac) not in (2, 3) or any(x < 0 for x in frac) or sum(frac) <= 0 or frac[0] <= 0:
         raise VidaugError(f"split must be 2 or 3 shares ≥ 0 (train > 0), got {list(split)}")
     return frac
-
-
-def _copy_atomic(src: str, dest: Path) -> None:
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def _unreadable(rows: list[ManifestRow], on_clip: Callable[[Any], None] | None) -> dict[str, str]:
@@ -117,57 +119,6 @@ def _unreadable(rows: list[ManifestRow], on_clip: Callable[[Any], None] | None) 
         if on_clip is not None:
             on_clip(None)
     return bad
-
-
-def _journal(out: Path) -> list[dict[str, Any]]:
-    """Manifest rows of an earlier (maybe interrupted) curation whose files exist inside
-    ``out``; a torn last line is ignored."""
-    rows = []
-    path = out / MANIFEST
-    if not path.is_file():
-        return rows
-    root = out.resolve()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            e = json.loads(line)
-            f = (root / e["path"]).resolve()
-        except (ValueError, KeyError, TypeError):
-            continue
-        if f.is_relative_to(root) and f.is_file():
-            rows.append(e)
-    return rows
-
-
-def _prepare_output(out: Path, settings: dict[str, Any], resume: bool, overwrite: bool) -> set:
-    """Check OUTPUT against an earlier run (the caller holds its lock); return the sources
-    whose rows an interrupted run with the same settings already finished."""
-    results = [p for p in out.iterdir() if p.name not in _OURS] if out.is_dir() else []
-    if not results:
-        return set()
-    job = out / JOB_FILE
-    if resume:
-        try:
-            earlier = json.loads(job.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = None
-        if earlier != settings:
-            raise UsageError(
-                f"{out}: was curated with other settings (or is not a curation); use another "
-                "output folder or --overwrite"
-            )
-        _remove_temp_files(out)
-        return {e["source"] for e in _journal(out) if e.get("kind") == "original"}
-    if not overwrite:
-        raise UsageError(
-            f"{out}: exists and is not empty; resume an interrupted curation (--resume), "
-            "replace it (--overwrite) or choose a new output folder"
-        )
-    for e in _journal(out):  # the previous run's files
-        (out / e["path"]).unlink(missing_ok=True)
-    for name in (MANIFEST, "curation.json"):
-        (out / name).unlink(missing_ok=True)
-    _remove_temp_files(out)
-    return set()
 
 
 def _balanced_extra_copies(
@@ -222,7 +173,8 @@ def curate(
 
     Args:
         source: a folder, manifest or video.
-        output: the dataset folder to create (must be empty or absent).
+        output: the dataset folder to create (empty or absent, or an earlier curation with
+            ``resume`` / ``overwrite``).
         dedup: drop near-duplicates, one representative kept per group.
         fix_leakage: keep duplicate groups on one side of the splits.
         mine_hard: give hard train clips extra augmented copies (``hard_copies`` per hard
@@ -240,15 +192,20 @@ def curate(
         on_step: called with a short description of each step.
         on_embed_start, on_embed_clip: progress hooks of the embedding step (and of the
             readability check, which decodes every clip once).
-        resume: finish an interrupted curation in ``output`` made with the same settings.
-        overwrite: replace a curation in ``output`` (deleting the files its manifest lists).
+        resume: finish an interrupted curation in ``output`` made with the same settings and
+            input (files still whole are kept, the others redone).
+        overwrite: replace a curation in ``output``, deleting exactly the files it listed in
+            its mark (also those an interrupted curation wrote).
 
     Unreadable clips (missing, not a video, empty, truncated) are never copied: they are left
-    out and listed under ``failures``.
+    out and listed under ``failures``; a kept train clip whose augmented copies fail is listed
+    under ``copy_failures``.
 
     Raises:
-        UsageError: ``output`` is a file, inside the input, held by another run, or not empty
-            without ``resume`` / ``overwrite``; both given.
+        UsageError: ``output`` is a file, inside the input, held by another run, not empty
+            without a vidaug run's mark, or holds a run and neither ``resume`` nor
+            ``overwrite`` was given; both given.
+        OSError: the system refused a write (a full disk: ``ENOSPC`` naming the file).
         VidaugError: bad options, unlabeled clips, one class.
         RecipeError: a bad recipe.
     """
@@ -308,9 +265,11 @@ def _curate_locked(
         "recipe": rec.name if rec else None, "split": list(split) if split else None,
         "seed": seed,
     }  # fmt: skip
-    settings = {**res.options, "recipe": rec.to_dict() if rec else None, "k": k,
+    settings = {**res.options, "source": str(Path(source).resolve()),
+                "recipe": rec.to_dict() if rec else None, "k": k,
                 "dedup_config": repr(dedup_config), "embedder": getattr(embedder, "model_id", None)}  # fmt: skip
-    finished = _prepare_output(out, settings, resume, overwrite)
+    jd = JobDir.open(out, "curate", settings, resume=resume, overwrite=overwrite,
+                     outputs=(MANIFEST, "curation.json"))  # fmt: skip
 
     # 1b. never copy a clip that does not decode
     step("checking that every clip decodes")
@@ -439,57 +398,10 @@ def _curate_locked(
                 Counter(rows[pos[c]].label for c, n in extra.items() for _ in range(n))
             )
 
-    # 6. write: originals, then augmented train copies; each clip's rows go to the journal
-    # (OUTPUT/manifest.jsonl, one fsync'ed write per clip) when all its files are written
+    # 6. write: originals, then augmented train copies, each committed as it is written
     step("writing the dataset")
-    atomic_write_text(out / JOB_FILE, json.dumps(settings, indent=1, sort_keys=True, default=str))
-    earlier = {e["path"]: e for e in _journal(out)} if finished else {}
-    manifest: list[dict[str, Any]] = []
-    journal = open(out / MANIFEST, "a" if finished else "w", encoding="utf-8")  # noqa: SIM115
-    job = None
-    if rec is not None:
-        job = AugmentJob(output=str(out / "train"), recipe=rec.to_dict(), seed=seed, copies=0)
-    for i, r in enumerate(rows):
-        if not keep[i]:
-            continue
-        sp = splits[i]
-        rel_out = f"{sp}/{r.rel}"
-        base = {"label": r.label, "split": sp, "source": r.rel}
-        if r.extra.get("group") is not None:
-            base["group"] = r.extra["group"]
-        if r.rel in finished:  # written by the interrupted run (same settings, same result)
-            mine = [e for e in earlier.values() if e["source"] == r.rel]
-            manifest.extend(sorted(mine, key=lambda e: (e["kind"] != "original", e.get("copy", 0))))
-            res.added.extend({"clip": e["path"], "source": r.rel, "reason": "augmented copy"}
-                             for e in mine if e["kind"] == "augmented")  # fmt: skip
-            continue
-        start = len(manifest)
-        _copy_atomic(r.path, out / rel_out)
-        manifest.append({"path": rel_out, **base, "kind": "original", "hard": r.rel in hard})
-        n = 0
-        if sp == "train" and job is not None:
-            n = copies + extra.get(r.rel, 0)
-        if n:
-            row_res = augment_row(ManifestRow(r.path, r.rel, r.label, sp, r.extra), job,
-                                  list(range(n)))  # fmt: skip
-            if row_res.error:
-                res.failures.append((r.rel, row_res.error))
-            for e in row_res.entries:
-                reason = "augmented copy"
-                if e["copy"] >= copies and r.rel in hard:
-                    reason = f"hard clip (hard_score {hard[r.rel]:.2f}): extra augmented copy"
-                elif e["copy"] >= copies:
-                    reason = "extra copy keeping the class balance (the hardest of its class)"
-                manifest.append({**base, "path": f"train/{e['path']}", "kind": "augmented",
-                                 "copy": e["copy"], "seed": e["seed"], "recipe": e["recipe"],
-                                 "hard": r.rel in hard, "params": e["params"]})  # fmt: skip
-                res.added.append({"clip": f"train/{e['path']}", "source": r.rel,
-                                  "reason": reason})  # fmt: skip
-        journal.write("".join(json.dumps(e, ensure_ascii=False, default=str) + "\n"
-                              for e in manifest[start:]))  # fmt: skip
-        journal.flush()
-        os.fsync(journal.fileno())
-    journal.close()
+    kept = [(r, splits[i]) for i, r in enumerate(rows) if keep[i]]
+    manifest = _write_dataset(jd, kept, rec, copies, extra, hard, seed, res)
 
     # 7. manifest + report
     res.counts = {
@@ -498,6 +410,81 @@ def _curate_locked(
     }
     res.counts = {k: v for k, v in res.counts.items() if v}
     res.seconds = time.perf_counter() - t0
-    write_jsonl(out / MANIFEST, manifest)
     atomic_write_text(out / "curation.json", json.dumps(res.to_dict(), indent=2, default=str))
     return res
+
+
+def _write_dataset(
+    jd: JobDir,
+    kept: list[tuple[ManifestRow, str]],
+    rec: Any,
+    copies: int,
+    extra: dict[str, int],
+    hard: dict[str, float],
+    seed: int,
+    res: CurationResult,
+) -> list[dict[str, Any]]:
+    """Step 6: each ``(row, split)``'s original, then a train clip's augmented copies; every
+    file is verified, then committed to ``jd`` (listed, renamed into place, journalled). The
+    files an earlier run left intact (``jd.kept``) are not written again. Returns the manifest
+    rows in order; ``jd`` writes them whole at the end."""
+    job = None
+    if rec is not None:
+        job = AugmentJob(output=str(jd.root / "train"), recipe=rec.to_dict(), seed=seed, copies=0)
+    manifest: list[dict[str, Any]] = []
+    with jd:
+        for r, sp in kept:
+            rel_out = f"{sp}/{r.rel}"
+            base = {"label": r.label, "split": sp, "source": r.rel}
+            if r.extra.get("group") is not None:
+                base["group"] = r.extra["group"]
+            original = jd.kept.get(rel_out)
+            if original is None:
+                original = {"path": rel_out, **base, "kind": "original", "hard": r.rel in hard}
+                dest = _inside(jd.root, rel_out)  # never outside OUTPUT
+                jd.commit(copy_verified(r.path, temp_path(dest)), original)
+            manifest.append(original)
+            n = copies + extra.get(r.rel, 0) if sp == "train" and job is not None else 0
+            if n:
+                manifest.extend(_train_copies(jd, job, r, base, n, copies, hard, res))
+        jd.finish(manifest)
+    return manifest
+
+
+def _train_copies(
+    jd: JobDir,
+    job: AugmentJob,
+    r: ManifestRow,
+    base: dict[str, Any],
+    n: int,
+    copies: int,
+    hard: dict[str, float],
+    res: CurationResult,
+) -> list[dict[str, Any]]:
+    """The augmented copies ``0 .. n-1`` of one train clip (``copies`` plain ones, then extra
+    ones): those ``jd`` kept, the others written and committed now; each listed in
+    ``res.added`` with its reason."""
+    paths = {k: f"train/{output_relpath(r.rel, k)}" for k in range(n)}
+    rows = {k: jd.kept[p] for k, p in paths.items() if p in jd.kept}
+
+    def emit(e: dict[str, Any], temp: Path) -> None:
+        row = {**base, "path": f"train/{e['path']}", "kind": "augmented", "copy": e["copy"],
+               "seed": e["seed"], "recipe": e["recipe"], "hard": r.rel in hard,
+               "params": e["params"]}  # fmt: skip
+        jd.commit(temp, row, frames=e["frames"])
+        rows[e["copy"]] = row
+
+    missing = [k for k in range(n) if k not in rows]
+    if missing:
+        row = ManifestRow(r.path, r.rel, r.label, base["split"], r.extra)
+        error = augment_row(row, job, missing, emit=emit).error
+        if error:
+            res.copy_failures.append((r.rel, error))
+    for k in sorted(rows):
+        reason = "augmented copy"
+        if k >= copies and r.rel in hard:
+            reason = f"hard clip (hard_score {hard[r.rel]:.2f}): extra augmented copy"
+        elif k >= copies:
+            reason = "extra copy keeping the class balance (the hardest of its class)"
+        res.added.append({"clip": rows[k]["path"], "source": r.rel, "reason": reason})
+    return [rows[k] for k in sorted(rows)]

@@ -4,9 +4,9 @@
 (row, settings): :func:`~vidaug.pipelines.augment_row` and, for embeddings, decoding
 (:func:`~vidaug.mining.load_clip_frames`) followed by the model. Here they become Ray Data
 pipelines: rows → ``ray.data.from_items`` → ``map_batches``. Augmentation runs as CPU tasks
-that write their clips straight into OUTPUT (atomically, as locally: OUTPUT must be a path every
-node sees, e.g. a shared filesystem); the driver collects each row's manifest entries as they
-arrive and journals them exactly as the local engine does, so ``--resume`` works the same and a
+that write each copy, verified, under a temporary name in OUTPUT (OUTPUT must be a path every
+node sees, e.g. a shared filesystem) and yield it at once; the driver commits each copy (lists,
+renames, journals it) exactly as the local engine does, so ``--resume`` works the same and a
 retried task cannot add a row twice. Embedding decodes in CPU tasks and runs the model in an
 actor pool (each actor loads Keras and the weights once; ``num_gpus`` per actor with GPUs);
 the driver assembles the same :class:`~vidaug.mining.Embedded` the local path builds.
@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,32 +130,48 @@ def _row(d: dict[str, Any]) -> ManifestRow:
 def ray_augment_rows(
     work: Sequence[tuple[ManifestRow, list[int] | None, set[tuple[int, int]]]],
     job: Any,
-) -> Iterator[Any]:
-    """Run :func:`~vidaug.pipelines.augment_row` for every ``(row, copies, done)`` of ``work``
-    as Ray tasks (one row a task); yield each :class:`RowResult` as it completes. Needs a
-    :func:`ray_session`."""
+) -> Iterator[tuple[str, Any]]:
+    """Run :func:`~vidaug.pipelines.augment_row`'s work for every ``(row, copies, done)`` of
+    ``work`` as Ray tasks (one row a task); yield ``("copy", (entry, temp))`` for each copy as
+    it is written (verified, under a temporary name, for the driver to commit) and
+    ``("row", RowResult)`` when a row is done. Needs a :func:`ray_session`.
+
+    Raises:
+        OSError: a task's write was refused by the system (a full disk).
+    """
     import ray
 
-    from vidaug.pipelines._augment import RowResult, augment_row
+    from vidaug.pipelines._augment import RowResult, row_copies
 
     items = [
         {"w": json.dumps([_row_dict(row), missing, sorted(done)], default=str)}
         for row, missing, done in work
     ]
 
-    def task(batch: dict[str, Any]) -> dict[str, list[str]]:
+    def task(batch: dict[str, Any]) -> Iterator[dict[str, list[str]]]:
         _one_thread()
-        out = []
         for w in batch["w"]:
             rd, missing, done = json.loads(w)
-            res = augment_row(_row(rd), job, missing, {tuple(x) for x in done})
-            out.append(json.dumps(asdict(res), default=str))
-        return {"result": out}
+            res = RowResult(rd["rel"])
+            try:
+                for entry, temp in row_copies(_row(rd), job, res, missing,
+                                              {tuple(x) for x in done}):  # fmt: skip
+                    yield {"event": [json.dumps(["copy", entry, str(temp)], default=str)]}
+            except OSError as e:
+                yield {"event": [json.dumps(["oserror", e.errno, e.strerror, e.filename])]}
+                return
+            yield {"event": [json.dumps(["row", asdict(res)], default=str)]}
 
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
     ds = ds.map_batches(task, batch_size=1, num_cpus=1)  # Ray retries a task whose worker dies
     for r in ds.iter_rows():
-        yield RowResult(**json.loads(r["result"]))
+        kind, *rest = json.loads(r["event"])
+        if kind == "oserror":
+            raise OSError(*rest)
+        if kind == "copy":
+            yield "copy", (rest[0], Path(rest[1]))
+        else:
+            yield "row", RowResult(**rest[0])
 
 
 class _EmbedActor:
