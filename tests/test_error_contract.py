@@ -212,7 +212,7 @@ def test_refused_write_names_the_users_file(tmp_path, video):
     r = cli("preview", video, "-n", 1, "--out", tmp_path / "p.png", prelude=deny)
     assert r.returncode == 1
     line = one_error_line(r.stderr)
-    assert line == f"error: {tmp_path / 'p.png'}: permission denied"
+    assert line == f"error: permission denied: {tmp_path / 'p.png'}"
 
 
 def test_bad_items_are_exit_1_after_the_rest_and_listed_once(tmp_path):

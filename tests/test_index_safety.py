@@ -371,7 +371,7 @@ def test_a_full_disk_names_the_index(tmp_path, monkeypatch, target):
     r = run("embed", data, "--out", ix, "--frames", 2)
     assert r.exit_code == 1, r.output
     lines = r.stderr.strip().splitlines()  # the progress bar, then one line
-    assert lines[-1] == f"error: {ix}: no space left on device" and len(lines) <= 2, r.stderr
+    assert lines[-1] == f"error: no space left on device: {ix}" and len(lines) <= 2, r.stderr
     assert not ix.exists() and [p.name for p in tmp_path.iterdir()] == ["data"]  # no temp left
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -130,20 +129,18 @@ _OS_REASONS = {
     errno.EISDIR: "is a directory",
     errno.ENOTDIR: "not a directory",
 }
-#: vidaug's temporary files (``datasets.atomic_path``): ``.<name>.<pid>-<n>.tmp<suffix>``.
-_ATOMIC_TMP = re.compile(r"^\.(?P<name>.+)\.\d+-\d+\.tmp[^/]*$")
 
 
 def os_error_line(e: OSError) -> str:
-    """One line for a failed file operation: the file the user named (not vidaug's temporary
-    file next to it) and why."""
+    """One line for a failed file operation: why, then the file the user named (not vidaug's
+    temporary file next to it): ``no space left on device: out/a__aug0.mp4``."""
+    from vidaug.datasets import final_path
+
     reason = _OS_REASONS.get(e.errno or 0) or (e.strerror or type(e).__name__).lower()
     where = e.filename2 if e.filename2 is not None else e.filename
     if where is None:  # e.g. a write() that ran out of space
         return reason
-    p = Path(os.fsdecode(where))
-    m = _ATOMIC_TMP.match(p.name)
-    return f"{p.with_name(m['name']) if m else p}: {reason}"
+    return f"{reason}: {final_path(os.fsdecode(where))}"
 
 
 def check_out_file(path: Path | None, option: str, suffixes: tuple[str, ...] = ()) -> None:

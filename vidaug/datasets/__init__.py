@@ -7,6 +7,7 @@ from vidaug.datasets._atomic import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    final_path,
     fsync_path,
     temp_path,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "safe_relpath",
     "ShortStream",
     "sample_clips_dir",
+    "final_path",
     "temp_path",
     "VideoInfo",
     "VideoSource",
