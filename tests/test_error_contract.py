@@ -300,13 +300,17 @@ def test_faiss_training_is_quiet_and_too_small_ivfpq_is_a_usage_error(capfd):
 
 @pytest.mark.slow
 def test_no_weights_never_downloads_and_says_where_to_put_them(tmp_path):
-    """VIDAUG_WEIGHTS unset, an empty Keras cache: no network, one line naming the folder."""
+    """VIDAUG_WEIGHTS unset, an empty Keras cache, offline: exit 2, one line naming the URL and
+    the file (the only URL allowed on stderr: Keras' own, for this file)."""
+    from vidaug.mining import WEIGHTS_URL
+
     home = tmp_path / "home"
     (home / ".keras" / "models").mkdir(parents=True)
-    env = {"HOME": str(home), "VIDAUG_WEIGHTS": None, "KERAS_HOME": None}
+    env = {"HOME": str(home), "VIDAUG_WEIGHTS": None, "KERAS_HOME": None, "VIDAUG_OFFLINE": "1"}
     r = cli("embed", SAMPLES, "--out", tmp_path / "ix", env=env, cwd=tmp_path)
-    assert r.returncode == 1
-    line = one_error_line(r.stderr)
+    assert r.returncode == 2
+    assert WEIGHTS_URL in r.stderr
+    line = one_error_line(r.stderr.replace(WEIGHTS_URL, "URL"))
     assert f"{home}/.keras/models/" in line and "VIDAUG_WEIGHTS" in line
     assert "download" not in r.stdout.lower() and not r.stdout.strip()
 
@@ -342,7 +346,7 @@ def test_train_and_evaluate_are_quiet_and_print_counts_as_integers(tmp_path):
 
 
 COMMANDS = ["augment", "embed", "search", "dedup", "mine-hard", "curate", "train", "evaluate",
-            "compare", "export", "preview", "report", "recipes"]  # fmt: skip
+            "compare", "export", "preview", "report", "recipes", "weights"]  # fmt: skip
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

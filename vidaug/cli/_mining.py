@@ -28,10 +28,12 @@ from vidaug.cli._options import (
     EngineOpt,
     Frames,
     Layer,
+    Offline,
     RayAddress,
     Report,
     Weights,
 )
+from vidaug.cli._weights import require_weights
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -53,14 +55,18 @@ Regions = Annotated[
 ]
 
 
-def _embedder(model: str, weights: Path | None, layer: str | None):
+def _embedder(model: str, weights: Path | None, layer: str | None, offline: bool = False):
     from vidaug.mining import load_embedder
 
+    if model == "mobilenet_v2":  # before TensorFlow starts: fetched (with a bar) or exit 2
+        weights = Path(require_weights(weights, offline))
     with err_console.status("loading the embedding model…"):
-        return load_embedder(model, weights=weights, layer=layer)
+        return load_embedder(model, weights=weights, layer=layer, offline=offline)
 
 
-def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "embed", **kw):
+def _embed_with_progress(
+    source: Path, model, weights, layer, *, verb: str = "embed", offline: bool = False, **kw
+):
     from vidaug.pipelines import embed_to_index
 
     progress = clip_progress(verb)
@@ -71,7 +77,7 @@ def _embed_with_progress(source: Path, model, weights, layer, *, verb: str = "em
     from vidaug.datasets import load_rows
 
     load_rows(source)  # a missing or empty input fails here, before the model loads
-    emb = _embedder(model, weights, layer)
+    emb = _embedder(model, weights, layer, offline)
     kept: list[tuple[int, int]] = []
     try:
         return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip,
@@ -101,6 +107,7 @@ def embed(
     out: Annotated[Path, typer.Option("--out", "-o", help="Index directory (created or updated).")],
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    offline: Offline = False,
     layer: Layer = None,
     frames: Frames = 8,
     fps: Fps = None,
@@ -155,6 +162,7 @@ def embed(
             embedder,
             weights,
             layer,
+            offline=offline,
             out=out,
             frames=frames,
             fps=fps,
@@ -206,6 +214,7 @@ def search(
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many neighbours.")] = 10,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    offline: Offline = False,
     layer: Layer = None,
     frames: Annotated[
         int | None,
@@ -230,7 +239,7 @@ def search(
         ix = EmbeddingIndex.load(index_dir)
         rows = load_rows(query)
         single = query.is_file() and query.suffix.lower() not in (".csv", ".jsonl")
-        emb = _embedder(embedder, weights, layer)
+        emb = _embedder(embedder, weights, layer, offline)
         ix.require_model(emb.model_id, index_dir)
         fps = None
         if frames is None:  # sample the query the way the index's clips were sampled
@@ -333,6 +342,7 @@ def dedup(
     ] = None,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    offline: Offline = False,
     layer: Layer = None,
     frames: Frames = 8,
     fps: Fps = None,
@@ -365,8 +375,9 @@ def dedup(
             ix = EmbeddingIndex.load(input)
         else:
             emb = _embed_with_progress(
-                input, embedder, weights, layer, frames=frames, fps=fps, regions=regions
-            )
+                input, embedder, weights, layer, frames=frames, fps=fps, regions=regions,
+                offline=offline,
+            )  # fmt: skip
             ix, failed = emb.index, emb.failures
         cfg = replace(
             DEFAULT_DEDUP,
@@ -467,6 +478,7 @@ def mine_hard(
     ] = None,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    offline: Offline = False,
     frames: Frames = 8,
     classifier: Annotated[
         Path | None,
@@ -510,7 +522,9 @@ def mine_hard(
                         f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
                     )
         else:
-            emb = _embed_with_progress(input, embedder, weights, None, frames=frames, regions=False)
+            emb = _embed_with_progress(
+                input, embedder, weights, None, frames=frames, regions=False, offline=offline
+            )
             ix, failed = emb.index, emb.failures
         probs, names = (None, None)
         if classifier is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "EngineOpt",
     "Frames",
     "Layer",
+    "Offline",
     "RayAddress",
     "Recipe",
     "Report",
@@ -43,7 +44,20 @@ Embedder = Annotated[
 ]
 Weights = Annotated[
     Path | None,
-    typer.Option("--weights", help="MobileNetV2 weights .h5 (offline); or set VIDAUG_WEIGHTS."),
+    typer.Option(
+        "--weights",
+        help="MobileNetV2 no-top weights .h5, or set VIDAUG_WEIGHTS (default: Keras' cache "
+        "~/.keras/models/, fetched once when missing; see `vidaug weights`).",
+    ),
+]
+Offline = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        envvar="VIDAUG_OFFLINE",
+        help="Never download the MobileNetV2 weights: without them, exit 2 saying where to put "
+        "them.",
+    ),
 ]
 Layer = Annotated[
     str | None,

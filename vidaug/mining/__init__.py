@@ -34,6 +34,18 @@ from vidaug.mining._index import EmbeddingIndex, is_index_dir
 from vidaug.mining._label_errors import LabelErrorConfig, LabelErrorResult, find_label_errors
 from vidaug.mining._result import CheckResult
 from vidaug.mining._vectors import clip_means, l2_normalize
+from vidaug.mining._weights import (
+    KNOWN_WEIGHTS,
+    WEIGHTS_URL,
+    DownloadProgress,
+    WeightsInfo,
+    download_line,
+    ensure_mobilenet_weights,
+    fetch_mobilenet_weights,
+    inspect_weights,
+    keras_cache_file,
+    where_to_put,
+)
 
 __all__ = [
     "DEFAULT_HARDNESS",
@@ -52,18 +64,28 @@ __all__ = [
     "Embedded",
     "EmbeddingIndex",
     "FrameEmbedder",
+    "KNOWN_WEIGHTS",
+    "WEIGHTS_URL",
+    "DownloadProgress",
+    "WeightsInfo",
     "WeightsNotFoundError",
     "assemble_clip_rows",
     "clip_key",
     "clip_means",
+    "download_line",
     "embed_rows",
+    "ensure_mobilenet_weights",
+    "fetch_mobilenet_weights",
     "find_duplicates",
     "find_label_errors",
+    "inspect_weights",
     "is_index_dir",
     "iter_embedded",
+    "keras_cache_file",
     "l2_normalize",
     "load_clip_frames",
     "load_embedder",
     "resolve_mobilenet_weights",
     "score_hardness",
+    "where_to_put",
 ]

@@ -10,10 +10,7 @@ TensorFlow is imported only when an embedder is loaded.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +26,14 @@ from vidaug.errors import VidaugError, VideoReadError
 from vidaug.mining._regions import content_box, region_crops
 from vidaug.mining._store import damaged_clips
 from vidaug.mining._vectors import clip_means, l2_normalize
+from vidaug.mining._weights import (
+    KERAS_CACHE_NAME,
+    WeightsNotFoundError,
+    ensure_mobilenet_weights,
+    file_digests,
+    load_mobilenet,
+    resolve_mobilenet_weights,
+)
 
 __all__ = [
     "KERAS_CACHE_NAME",
@@ -49,56 +54,29 @@ __all__ = [
     "stack_regions",
 ]
 
-#: The file name Keras' ``weights="imagenet"`` looks for (and downloads) in its cache.
-KERAS_CACHE_NAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 #: Frames narrower or lower than this many pixels are refused: nothing to embed (and a 1-pixel
 #: side has no region windows to cut).
 MIN_SIDE = 8
 
 
-class WeightsNotFoundError(VidaugError):
-    """The MobileNetV2 weights are neither on disk nor downloadable."""
-
-
-def _keras_cache_file() -> Path:
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models" / KERAS_CACHE_NAME
-
-
-def _where_to_put() -> str:
-    return (
-        f"put the MobileNetV2 1.0/224 no-top ImageNet weights ({KERAS_CACHE_NAME}) in "
-        f"{_keras_cache_file().parent}/, or pass --weights PATH / set VIDAUG_WEIGHTS=PATH"
-    )
-
-
-def resolve_mobilenet_weights(weights: str | os.PathLike | None = None) -> str:
-    """Where the MobileNetV2 weights come from, in this order: ``weights`` (a path), the
-    ``VIDAUG_WEIGHTS`` variable, Keras' cache file; else ``"imagenet"`` (none on this machine:
-    :func:`load_embedder` then says where to put them; vidaug never downloads them).
-
-    Raises:
-        WeightsNotFoundError: an explicit path (argument or variable) does not exist.
-    """
-    for given, what in (
-        (weights, "--weights"),
-        (os.environ.get("VIDAUG_WEIGHTS"), "VIDAUG_WEIGHTS"),
-    ):
-        if given:
-            p = Path(given).expanduser()
-            if not p.is_file():
-                raise WeightsNotFoundError(f"{p}: no such weights file ({what}); {_where_to_put()}")
-            return str(p)
-    cached = _keras_cache_file()
-    return str(cached) if cached.is_file() else "imagenet"
+#: The ``preprocess`` choices of :func:`load_embedder` besides ``auto``.
+_SCALERS = ("mobilenet", "unit", "raw")
 
 
 def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:12]
+    return file_digests(path)[0][:12]
+
+
+def _scaler(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The input scaling ``name``: ``mobilenet`` ([-1, 1], Keras' MobileNetV2
+    ``preprocess_input``), ``unit`` ([0, 1]) or ``raw`` (as is)."""
+    if name == "mobilenet":
+        import keras
+
+        return keras.applications.mobilenet_v2.preprocess_input
+    if name == "unit":
+        return lambda x: x / 255.0
+    return lambda x: x
 
 
 @dataclass
@@ -146,6 +124,7 @@ def load_embedder(
     weights: str | os.PathLike | None = None,
     layer: str | None = None,
     preprocess: str = "auto",
+    offline: bool | None = None,
 ) -> FrameEmbedder:
     """Load the frame embedder.
 
@@ -154,53 +133,38 @@ def load_embedder(
             or the path of a ``.keras`` / ``.h5`` image model, or of a video classifier with
             input ``(batch, frames, H, W, 3)`` such as `vidaug train` saves: a frame is then
             embedded as a clip that holds that frame.
-        weights: MobileNetV2 weights file (see :func:`resolve_mobilenet_weights`).
+        weights: MobileNetV2 weights file; None: ``VIDAUG_WEIGHTS``, else Keras' cache, else
+            Keras' file fetched once into that cache (see
+            :func:`~vidaug.mining._weights.ensure_mobilenet_weights`).
         layer: for a user model, the layer whose output is the embedding (default: the
             layer named ``embedding`` of a video classifier, else the penultimate layer, i.e.
             the features before the classifier head).
         preprocess: ``auto`` (MobileNetV2's [-1, 1] for the default model, raw [0, 255] for
             user models), ``mobilenet`` ([-1, 1]), ``unit`` ([0, 1]) or ``raw``.
+        offline: never download the MobileNetV2 weights (None: ``VIDAUG_OFFLINE``).
 
     Raises:
-        WeightsNotFoundError: the weights are not on this machine (the message says where to
-            put them; nothing is downloaded).
+        WeightsNotFoundError: the weights are not on this machine and cannot be fetched
+            (offline, no network), or are not MobileNetV2's; decided before TensorFlow is
+            imported when they are missing (the message names the URL and the cache file).
         VidaugError: the model file is missing or not an image model.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with quiet_ffmpeg():  # TensorFlow's C++ start-up chatter (absl, oneDNN) goes to fd 2
-        import keras
-
-    scalers = {
-        "mobilenet": keras.applications.mobilenet_v2.preprocess_input,
-        "unit": lambda x: x / 255.0,
-        "raw": lambda x: x,
-    }
-    if preprocess not in ("auto", *scalers):
+    if preprocess not in ("auto", *_SCALERS):
         raise VidaugError(f"unknown preprocess {preprocess!r}: use auto, mobilenet, unit or raw")
-    if str(model) == "mobilenet_v2":
-        w = resolve_mobilenet_weights(weights)
-        if w == "imagenet":  # never Keras' download: vidaug runs offline, and says so
-            raise WeightsNotFoundError(
-                f"the MobileNetV2 ImageNet weights are not on this machine; {_where_to_put()}"
-            )
-        try:
-            # Keras prints notices on stdout; keep stdout for --json output.
-            with contextlib.redirect_stdout(sys.stderr):
-                net = keras.applications.MobileNetV2(
-                    weights=w, include_top=False, pooling="avg", input_shape=(224, 224, 3)
-                )
-        except Exception as e:  # noqa: BLE001 - a bad or truncated file
-            raise WeightsNotFoundError(
-                f"could not load MobileNetV2 ImageNet weights: {w} is not a MobileNetV2 no-top "
-                f"weights file ({type(e).__name__}); {_where_to_put()}"
-            ) from None
-        digest = _file_digest(w)
-        pre = scalers["mobilenet" if preprocess == "auto" else preprocess]
+    if str(model) == "mobilenet_v2":  # the weights are settled before TensorFlow starts
+        w = ensure_mobilenet_weights(weights, offline=offline)
+        net = load_mobilenet(w)
+        pre = _scaler("mobilenet" if preprocess == "auto" else preprocess)
         spec = {"model": "mobilenet_v2", "weights": w, "layer": None, "preprocess": preprocess}
+        digest = _file_digest(w)
         return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280, spec)
     path = Path(model)
     if not path.is_file():
         raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with quiet_ffmpeg():  # TensorFlow's C++ start-up chatter (absl, oneDNN) goes to fd 2
+        import keras
+
     from vidaug.datasets import FramePairs  # noqa: F401 - registers it: motion classifiers load
 
     try:
@@ -245,7 +209,7 @@ def load_embedder(
             lambda x: keras.ops.repeat(keras.ops.expand_dims(x, 1), clip_len, axis=1)
         )(frame)
         emb = keras.Model(frame, emb(held))
-    pre = scalers["raw" if preprocess == "auto" else preprocess]
+    pre = _scaler("raw" if preprocess == "auto" else preprocess)
     digest = _file_digest(str(path))
     dims = int(np.prod(emb.output_shape[1:]))
     spec = {"model": str(path.resolve()), "weights": None, "layer": layer,

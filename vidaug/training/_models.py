@@ -160,8 +160,9 @@ def build_classifier(
 
     Args:
         num_classes: output classes (≥ 2).
-        backbone: ``mobilenet_v2`` (ImageNet weights, found offline as in mining: ``weights``,
-            ``VIDAUG_WEIGHTS`` or Keras' cache).
+        backbone: ``mobilenet_v2`` (ImageNet weights, found as in mining: ``weights``,
+            ``VIDAUG_WEIGHTS`` or Keras' cache, else fetched once into that cache unless
+            ``VIDAUG_OFFLINE=1``; see :func:`vidaug.mining.ensure_mobilenet_weights`).
         frames: frames (or pairs) per clip.
         frame_size: input frames are ``frame_size × frame_size``.
         dropout: dropout before the softmax.
@@ -173,7 +174,8 @@ def build_classifier(
 
     Raises:
         VidaugError: unknown backbone or stream, fewer than 2 classes or members < 1.
-        WeightsNotFoundError: the weights cannot be found or downloaded.
+        WeightsNotFoundError: the weights cannot be found or downloaded (offline, no
+            network; the message names the URL and the cache file).
     """
     from vidaug.datasets import FramePairs
     from vidaug.mining import load_embedder
