@@ -78,3 +78,10 @@ def test_recipe_help_names_every_preset():
     assert PRESET_NAMES == PRESETS
     for cmd in ("augment", "preview", "curate", "train"):
         assert all(p in _options_by_command()[cmd]["--recipe"] for p in PRESETS), cmd
+
+
+def test_label_error_choices_match_the_library():
+    from vidaug.cli._choices import LabelErrors
+    from vidaug.pipelines._curate import _ACTIONS
+
+    assert [k.value for k in LabelErrors] == ["off", *_ACTIONS]

@@ -257,7 +257,18 @@ def test_cli_offline_flag_makes_no_network_call(keras_home, no_network, tmp_path
     assert not no_network
 
 
-def test_cli_without_weights_exits_2_fast_before_tensorflow(tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["embed", "{samples}", "--out", "{tmp}/ix"],
+        ["train", "{samples}", "--out", "{tmp}/m.keras"],
+        ["curate", "{samples}", "{tmp}/cur", "--dedup"],
+        ["curate", "{samples}", "{tmp}/cur", "--label-errors", "keep", "--embedder", "x.keras"],
+        ["compare", "{samples}"],
+    ],
+    ids=["embed", "train", "curate", "curate-label-errors", "compare"],
+)
+def test_cli_without_weights_exits_2_fast_before_tensorflow(tmp_path, command):
     """An empty Keras home, HOME elsewhere, VIDAUG_OFFLINE=1: one line, exit 2, within 3 s."""
     home = tmp_path / "home"
     home.mkdir()
@@ -270,9 +281,9 @@ def test_cli_without_weights_exits_2_fast_before_tensorflow(tmp_path):
         "atexit.register(lambda: print('tensorflow' in sys.modules))\nvidaug.cli.main()"
     )
     started = time.monotonic()
-    r = subprocess.run([sys.executable, "-c", code, "embed", str(samples), "--out",
-                        str(tmp_path / "ix")], capture_output=True, text=True, env=env,
-                       cwd=tmp_path)  # fmt: skip
+    args = [a.format(samples=samples, tmp=tmp_path) for a in command]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env=env, cwd=tmp_path)  # fmt: skip
     elapsed = time.monotonic() - started
     assert r.returncode == 2, r.stderr
     assert elapsed < 3, elapsed

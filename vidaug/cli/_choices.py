@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Damaged", "Engine", "HookViews", "IndexType", "Keep"]
+__all__ = ["Damaged", "Engine", "HookViews", "IndexType", "Keep", "LabelErrors"]
 
 
 class Keep(str, Enum):
@@ -46,3 +46,12 @@ class Engine(str, Enum):
 
     local = "local"
     ray = "ray"
+
+
+class LabelErrors(str, Enum):
+    """``curate(label_errors=...)``: off, or what to do with each label error found."""
+
+    off = "off"
+    keep = "keep"
+    drop = "drop"
+    relabel = "relabel"

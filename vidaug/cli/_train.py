@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +20,8 @@ from vidaug.cli._app import (
     out_console,
     plural,
 )
-from vidaug.cli._choices import HookViews
-from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Weights
+from vidaug.cli._choices import HookViews, LabelErrors
+from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Offline, Weights
 
 Fps = Annotated[
     float | None,
@@ -28,6 +29,16 @@ Fps = Annotated[
 ]
 #: Epoch-log entries of the hard-sample hook that are counts (Keras logs them as floats).
 _HOOK_COUNTS = ("hard_clips", "label_suspects", "reweighted")
+
+
+def _weights_first(weights: Path | None, offline: bool, needed: bool = True) -> Path | None:
+    """The MobileNetV2 weights a command needs, found or fetched (with a bar) or refused with
+    exit 2 *before* TensorFlow starts; unchanged when the command needs none."""
+    if not needed:
+        return weights
+    from vidaug.cli._weights import require_weights
+
+    return Path(require_weights(weights, offline))
 
 
 def _quiet_tf() -> None:
@@ -102,7 +113,13 @@ def _split_shares(text: str) -> list[float]:
 @app.command("curate")
 def curate(
     input: Annotated[Path, typer.Argument(help="Labelled clips: a folder or a manifest.")],
-    output: Annotated[Path, typer.Argument(help="New dataset folder (must not exist).")],
+    output: Annotated[
+        Path,
+        typer.Argument(
+            help="The dataset folder: new or empty (or an earlier curation, with --resume or "
+            "--overwrite)."
+        ),
+    ],
     dedup: Annotated[bool, typer.Option("--dedup", help="Drop near-duplicates.")] = False,
     fix_leakage: Annotated[
         bool, typer.Option("--fix-leakage", help="Keep duplicate groups on one side of splits.")
@@ -130,9 +147,24 @@ def curate(
             "column, else 0.7,0.15,0.15). Source groups never straddle splits.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Split and augmentation seed.")] = 0,
+    label_errors: Annotated[
+        LabelErrors,
+        typer.Option(
+            "--label-errors",
+            help="Find clips whose label is likely wrong (out-of-fold predictions of the "
+            "recommended model, duplicates kept together) and keep (list), drop or relabel "
+            "them. Trains the model once per fold on cached features.",
+        ),
+    ] = LabelErrors.off,
+    label_error_folds: Annotated[
+        int, typer.Option("--label-error-folds", min=2, help="Folds of --label-errors.")
+    ] = 5,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Split, label-error folds and augmentation seed.")
+    ] = 0,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
+    offline: Offline = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish an interrupted curation in OUTPUT.")
     ] = False,
@@ -152,15 +184,17 @@ def curate(
     with cli_errors():
         fractions = None if split is None else _split_shares(split)
         frame_model = None
-        if dedup or fix_leakage or mine_hard:
+        if dedup or fix_leakage or mine_hard or label_errors is not LabelErrors.off:
             from vidaug.datasets import load_rows
 
             load_rows(input)  # a bad input fails before the model loads
+            needed = embedder == "mobilenet_v2" or label_errors is not LabelErrors.off
+            weights = _weights_first(weights, offline, needed)
             _quiet_tf()
             from vidaug.mining import load_embedder
 
             with err_console.status("loading the embedding model…"):
-                frame_model = load_embedder(embedder, weights=weights)
+                frame_model = load_embedder(embedder, weights=weights, offline=offline)
         from vidaug.pipelines import curate as run
 
         progress = clip_progress("embed")
@@ -176,8 +210,10 @@ def curate(
             res = run(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
-                seed=seed, embedder=frame_model, on_step=on_step, on_embed_start=progress.start,
-                on_embed_clip=on_clip, resume=resume, overwrite=overwrite,
+                seed=seed, embedder=frame_model, label_errors=label_errors.value,
+                label_error_folds=label_error_folds, weights=weights, on_step=on_step,
+                on_embed_start=progress.start, on_embed_clip=on_clip, resume=resume,
+                overwrite=overwrite,
             )  # fmt: skip
         except KeyboardInterrupt as e:
             progress.stop()
@@ -189,6 +225,19 @@ def curate(
         finally:
             progress.stop()
     _show_curation(res, output, as_json)
+
+
+def _label_error_line(res: Any, output: Path) -> str:
+    """``label errors: 12 found (8 fight → noFight, 4 noFight → fight), dropped; …``."""
+    errors = res.label_errors
+    flips = Counter(f"{e['given']} → {e['suggested']}" for e in errors)
+    how = ", ".join(f"{n} {k}" for k, n in flips.most_common())
+    action = errors[0]["action"] if errors else res.options["label_errors"]
+    return (
+        f"label errors: {len(errors)} found"
+        + (f" ({escape(how)}), {action}" if errors else "")
+        + f"; gallery: vidaug report {escape(str(output / 'label_errors.jsonl'))}"
+    )
 
 
 def _show_curation(res: Any, output: Path, as_json: bool) -> None:
@@ -209,6 +258,8 @@ def _show_curation(res: Any, output: Path, as_json: bool) -> None:
             f"{escape(str(output / 'curation.json'))}",
             soft_wrap=True,
         )
+        if res.options.get("label_errors"):
+            out_console.print(_label_error_line(res, output), soft_wrap=True)
     headings = (
         (res.failures, f"({len(res.failures)}, left out of the dataset)", "failed clips"),
         (res.copy_failures, f"({plural(len(res.copy_failures), 'clip')} in the dataset "
@@ -293,6 +344,7 @@ def train(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed (init, order, params).")] = 0,
     fps: Fps = None,
     weights: Weights = None,
+    offline: Offline = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the model.")] = Path(
         "model.keras"
     ),
@@ -303,7 +355,6 @@ def train(
     Saves MODEL.keras and MODEL.keras.json (class names, input size, the workflow that ran,
     history, hook log).
     """
-    _quiet_tf()
     with cli_errors():
         from vidaug.datasets import load_rows, require_labels
         from vidaug.errors import VidaugError
@@ -329,6 +380,8 @@ def train(
             from vidaug.errors import UsageError
 
             raise UsageError(f"training needs at least 2 classes, the train split has {names}")
+        weights = _weights_first(weights, offline, not from_file and model != "seed")
+        _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
         rec = None
         if config.recipe is not None:
             from vidaug.augment import load_recipe
@@ -471,19 +524,21 @@ def evaluate(
     ] = None,
     fps: Fps = None,
     weights: Weights = None,
+    offline: Offline = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the metrics as JSON here.")
     ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Accuracy, per-class precision / recall / F1, macro F1 and the confusion matrix."""
-    _quiet_tf()
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
         from vidaug.errors import VidaugError
-        from vidaug.training import evaluate_model, format_report, load_with_meta
 
         rows = load_rows(manifest)
+        _quiet_tf()  # the model itself needs TensorFlow
+        from vidaug.training import evaluate_model, format_report, load_with_meta
+
         net, meta = load_with_meta(model)
         names = meta.get("class_names") or sorted({str(r.label) for r in rows if r.label})
         if cv is None:
@@ -520,6 +575,7 @@ def evaluate(
             if tta:
                 cfg["tta"] = tta
             config = TrainConfig.parse(cfg)
+            weights = _weights_first(weights, offline, config.model != "seed")  # --cv retrains
             res = _run_cv(rows, config, cv, _seeds(seeds), names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
             text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
@@ -570,6 +626,7 @@ def compare(
     cv: Annotated[int, typer.Option("--cv", min=2, help="Group folds.")] = 5,
     seeds: Seeds = "0,1,2",
     weights: Weights = None,
+    offline: Offline = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the comparison as JSON here.")
     ] = None,
@@ -582,13 +639,14 @@ def compare(
     95 % bootstrap interval over source groups. Frozen-backbone workflows embed each clip once
     for all folds and seeds.
     """
-    _quiet_tf()
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
         from vidaug.pipelines import compare_cv
         from vidaug.training import TrainConfig
 
         ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
+        weights = _weights_first(weights, offline, ca.model != "seed" or cb.model != "seed")
+        _quiet_tf()  # after the weights: a missing file is refused before TensorFlow starts
         rows = load_rows(manifest)
         names = sorted({str(r.label) for r in rows if r.label is not None})
         banks: dict = {}

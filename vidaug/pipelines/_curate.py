@@ -3,8 +3,13 @@
 Steps, each recorded in ``curation.json`` with its reason:
 
 1. rows from any input (folder, manifest, file); every clip needs a label;
-2. with ``dedup`` / ``fix_leakage`` / ``mine_hard``: embed the clips (cached index in
-   ``OUTPUT/.vidaug-index``) and find duplicate groups (:func:`vidaug.mining.find_duplicates`);
+2. with ``dedup`` / ``fix_leakage`` / ``mine_hard`` / ``label_errors``: embed the clips (cached
+   index in ``OUTPUT/.vidaug-index``) and find duplicate groups
+   (:func:`vidaug.mining.find_duplicates`);
+2b. ``label_errors``: the recommended workflow's out-of-fold probabilities (folds keep
+   duplicates and source groups together) find clips whose label is likely wrong
+   (:func:`vidaug.pipelines.find_dataset_label_errors`, confident learning); each is kept,
+   dropped or relabelled, duplicates under two labels resolved by the same probabilities;
 3. splits: with ``split`` fractions, a stratified split in which a source group (the manifest's
    ``group`` column) and a duplicate group never straddle two splits; without, the input's
    ``split`` column, and ``fix_leakage`` moves every duplicate group that straddles splits to
@@ -19,6 +24,9 @@ Steps, each recorded in ``curation.json`` with its reason:
 7. ``OUTPUT/manifest.jsonl`` (one row per clip: path, label, split, source, group, kind,
    hard, ...) and ``OUTPUT/curation.json``.
 
+Each step is one function over a :class:`_State` (the rows still in, their splits, the
+duplicate groups), in the order above, driven by a :class:`CurationPlan`.
+
 OUTPUT is a :class:`~vidaug.datasets.JobDir`, as ``augment``'s: marked before step 2, each file
 verified, listed, renamed into place and journalled as it is written, so ``resume`` redoes
 exactly the files that are missing or damaged and ``overwrite`` removes exactly what an earlier
@@ -30,10 +38,10 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -54,11 +62,14 @@ from vidaug.datasets import (
 )
 from vidaug.errors import UsageError, VidaugError, VideoReadError
 from vidaug.pipelines._augment import AugmentJob, _inside, augment_row, output_relpath
+from vidaug.pipelines._label_errors import DEFAULT_LABEL_ERROR_WORKFLOW
 
-__all__ = ["CurationResult", "curate"]
+__all__ = ["CurationPlan", "CurationResult", "curate"]
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.jsonl"
+#: The label-error table (``vidaug report`` renders it) and its sidecar, in OUTPUT.
+LABEL_ERROR_FILES = ("label_errors.jsonl", "label_errors.meta.json")
 
 
 @dataclass
@@ -76,6 +87,7 @@ class CurationResult:
     added: list[dict[str, Any]] = field(default_factory=list)
     label_suspects: list[dict[str, Any]] = field(default_factory=list)
     label_conflicts: list[dict[str, Any]] = field(default_factory=list)
+    label_errors: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     copy_failures: list[tuple[str, str]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +103,7 @@ class CurationResult:
             "added": self.added,
             "label_suspects": self.label_suspects,
             "label_conflicts": self.label_conflicts,
+            "label_errors": self.label_errors,
             "failures": [{"clip": c, "error": m} for c, m in self.failures],
             "copy_failures": [{"clip": c, "error": m} for c, m in self.copy_failures],
             "seconds": round(self.seconds, 3),
@@ -148,6 +161,88 @@ def _balanced_extra_copies(
     return extra
 
 
+LabelErrorAction = Literal["off", "keep", "drop", "relabel"]
+#: What ``label_errors`` does with each label error found.
+_ACTIONS = {"keep": "kept", "drop": "dropped", "relabel": "relabelled"}
+
+
+@dataclass(frozen=True)
+class CurationPlan:
+    """What one curation was asked to do (the settings of :func:`curate`, recorded in the
+    OUTPUT's mark so that ``resume`` continues only the same curation).
+
+    Attributes:
+        dedup, fix_leakage, mine_hard, copies, hard_copies, recipe, split, seed,
+        dedup_config, k: as :func:`curate` takes them.
+        label_errors: ``off``, or what to do with each label error: ``keep`` (list it),
+            ``drop`` (leave the clip out) or ``relabel`` (give it the suggested label).
+        label_error_folds: folds of the out-of-fold probabilities that find them.
+        workflow: the training workflow whose out-of-fold probabilities judge the labels.
+    """
+
+    dedup: bool = False
+    fix_leakage: bool = False
+    mine_hard: bool = False
+    copies: int = 0
+    hard_copies: int = 2
+    recipe: RecipeLike = "standard"
+    split: Sequence[float] | None = None
+    seed: int = 0
+    dedup_config: Any = None
+    k: int = 10
+    label_errors: LabelErrorAction = "off"
+    label_error_folds: int = 5
+    workflow: str = DEFAULT_LABEL_ERROR_WORKFLOW
+
+    @property
+    def embeds(self) -> bool:
+        """Whether the clips are embedded and grouped into duplicates (step 2)."""
+        return self.dedup or self.fix_leakage or self.mine_hard or self.label_errors != "off"
+
+    def check(self) -> None:
+        if self.copies < 0 or self.hard_copies < 0:
+            raise VidaugError("copies and hard_copies must be ≥ 0")
+        if self.label_errors not in ("off", *_ACTIONS):
+            raise UsageError(
+                f"label_errors must be off, keep, drop or relabel, got {self.label_errors!r}"
+            )
+        if self.label_error_folds < 2:
+            raise UsageError(f"label_error_folds must be ≥ 2, got {self.label_error_folds}")
+
+
+@dataclass
+class _Hooks:
+    step: Callable[[str], None]
+    embed_start: Callable[[int], None] | None = None
+    embed_clip: Callable[[Any], None] | None = None
+
+
+@dataclass
+class _State:
+    """What the steps of one curation pass along: the rows still in, their splits, whether
+    each is kept, the duplicate groups (lists of ``rel``, representative first)."""
+
+    rows: list[ManifestRow]
+    res: CurationResult
+    paths: dict[str, str] = field(default_factory=dict)  # every input clip: rel → path
+    index: Any = None
+    dup_groups: list[list[str]] = field(default_factory=list)
+    splits: list[str | None] = field(default_factory=list)
+    keep: np.ndarray | None = None
+    hard: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pos(self) -> dict[str, int]:
+        return {r.rel: i for i, r in enumerate(self.rows)}
+
+    def retain(self, rels: Collection[str]) -> None:
+        """Keep only the rows in ``rels`` (and their members in the duplicate groups)."""
+        self.rows = [r for r in self.rows if r.rel in rels]
+        groups = [[c for c in g if c in rels] for g in self.dup_groups]
+        self.dup_groups = [g for g in groups if len(g) > 1]
+
+
 def curate(
     source: str | Path,
     output: str | Path,
@@ -163,6 +258,9 @@ def curate(
     embedder: Any = None,
     dedup_config: Any = None,
     k: int = 10,
+    label_errors: LabelErrorAction = "off",
+    label_error_folds: int = 5,
+    weights: Any = None,
     on_step: Callable[[str], None] | None = None,
     on_embed_start: Callable[[int], None] | None = None,
     on_embed_clip: Callable[[Any], None] | None = None,
@@ -185,10 +283,18 @@ def curate(
             or a transform (:func:`~vidaug.augment.as_recipe`).
         split: ``(train, val[, test])`` shares; None keeps the input's split column (or
             0.7 / 0.15 / 0.15 when it has none).
-        seed: the seed of the split and of the augmented copies.
-        embedder: a :class:`vidaug.mining.FrameEmbedder` (needed for dedup / leakage / hard).
+        seed: the seed of the split, of the label-error folds and of the augmented copies.
+        embedder: a :class:`vidaug.mining.FrameEmbedder` (needed for dedup / leakage / hard /
+            label errors).
         dedup_config: a :class:`vidaug.mining.DedupConfig` (default: calibrated defaults).
         k: neighbours for hard-sample mining.
+        label_errors: ``off`` (default), or find label errors from the out-of-fold
+            probabilities of the recommended workflow (folds keep duplicates and source groups
+            together) and ``keep`` (list), ``drop`` or ``relabel`` them; written to
+            ``OUTPUT/label_errors.jsonl`` and ``curation.json``.
+        label_error_folds: folds of those probabilities.
+        weights: the MobileNetV2 weights file of the label-error model (None: as
+            :func:`~vidaug.mining.resolve_mobilenet_weights` finds them).
         on_step: called with a short description of each step.
         on_embed_start, on_embed_clip: progress hooks of the embedding step (and of the
             readability check, which decodes every clip once).
@@ -204,206 +310,78 @@ def curate(
     Raises:
         UsageError: ``output`` is a file, inside the input, held by another run, not empty
             without a vidaug run's mark, or holds a run and neither ``resume`` nor
-            ``overwrite`` was given; both given.
+            ``overwrite`` was given; both given; a bad ``label_errors``.
         OSError: the system refused a write (a full disk: ``ENOSPC`` naming the file).
-        VidaugError: bad options, unlabeled clips, one class.
+        VidaugError: bad options, unlabeled clips, one class; too few clips for the
+            label-error folds.
         RecipeError: a bad recipe.
     """
     if resume and overwrite:
         raise UsageError("resume and overwrite exclude each other: pick one")
+    plan = CurationPlan(
+        dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard, copies=copies,
+        hard_copies=hard_copies, recipe=recipe, split=split, seed=seed,
+        dedup_config=dedup_config, k=k, label_errors=label_errors,
+        label_error_folds=label_error_folds,
+    )  # fmt: skip
+    plan.check()
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
     rows = load_rows(source)
     check_output_outside_input(out, source, (r.path for r in rows))
+    hooks = _Hooks(on_step or (lambda _msg: None), on_embed_start, on_embed_clip)
     with output_lock(out):
-        return _curate_locked(
-            source, out, rows, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
-            copies=copies, hard_copies=hard_copies, recipe=recipe, split=split, seed=seed,
-            embedder=embedder, dedup_config=dedup_config, k=k, on_step=on_step,
-            on_embed_start=on_embed_start, on_embed_clip=on_embed_clip, resume=resume,
-            overwrite=overwrite,
-        )  # fmt: skip
+        return _curate_locked(source, out, rows, plan, embedder=embedder, weights=weights,
+                              hooks=hooks, resume=resume, overwrite=overwrite)  # fmt: skip
 
 
 def _curate_locked(
     source: str | Path,
     out: Path,
     rows: list[ManifestRow],
+    plan: CurationPlan,
     *,
-    dedup: bool,
-    fix_leakage: bool,
-    mine_hard: bool,
-    copies: int,
-    hard_copies: int,
-    recipe: RecipeLike,
-    split: Sequence[float] | None,
-    seed: int,
     embedder: Any,
-    dedup_config: Any,
-    k: int,
-    on_step: Callable[[str], None] | None,
-    on_embed_start: Callable[[int], None] | None,
-    on_embed_clip: Callable[[Any], None] | None,
+    weights: Any,
+    hooks: _Hooks,
     resume: bool,
     overwrite: bool,
 ) -> CurationResult:
+    """The steps, in order; each one reads and updates the :class:`_State`."""
     t0 = time.perf_counter()
-    step = on_step or (lambda _msg: None)
-    if copies < 0 or hard_copies < 0:
-        raise VidaugError("copies and hard_copies must be ≥ 0")
-    rec = as_recipe(recipe) if (copies or (mine_hard and hard_copies)) else None
+    rec = as_recipe(plan.recipe) if (plan.copies or (plan.mine_hard and plan.hard_copies)) else None
     if not rows:
         raise VidaugError(f"{source}: no clips")
     require_labels(rows, "curation")
     if len({r.label for r in rows}) < 2:
         raise VidaugError(f"{source}: only one class ({rows[0].label}); need at least 2")
-    res = CurationResult(out)
-    res.options = {
-        "source": str(source), "dedup": dedup, "fix_leakage": fix_leakage,
-        "mine_hard": mine_hard, "copies": copies, "hard_copies": hard_copies,
-        "recipe": rec.name if rec else None, "split": list(split) if split else None,
-        "seed": seed,
-    }  # fmt: skip
-    settings = {**res.options, "source": str(Path(source).resolve()),
-                "recipe": rec.to_dict() if rec else None, "k": k,
-                "dedup_config": repr(dedup_config), "embedder": getattr(embedder, "model_id", None)}  # fmt: skip
-    jd = JobDir.open(out, "curate", settings, resume=resume, overwrite=overwrite,
-                     outputs=(MANIFEST, "curation.json"))  # fmt: skip
-
-    # 1b. never copy a clip that does not decode
-    step("checking that every clip decodes")
-    if on_embed_start:
-        on_embed_start(len(rows))
-    bad = _unreadable(rows, on_embed_clip)
-    res.failures.extend((rel, msg) for rel, msg in bad.items())
-    rows_in, rows = rows, [r for r in rows if r.rel not in bad]
-    if len({r.label for r in rows}) < 2:
+    if plan.embeds and embedder is None:
         raise VidaugError(
-            f"{source}: fewer than 2 classes with readable clips ({len(bad)} unreadable)"
+            "dedup, leakage, hard-sample mining and label errors need an embedding model"
         )
-    pos = {r.rel: i for i, r in enumerate(rows)}
-
-    # 2. embeddings and duplicate groups
-    index = None
-    dup_groups: list[list[str]] = []
-    if dedup or fix_leakage or mine_hard:
-        if embedder is None:
-            raise VidaugError("dedup, leakage and hard-sample mining need an embedding model")
-        from vidaug.mining import DEFAULT_DEDUP, find_duplicates
-        from vidaug.pipelines._embed import embed_to_index
-
-        step("embedding clips")
-        rep = embed_to_index(
-            source, embedder, out=out / ".vidaug-index", on_start=on_embed_start,
-            on_clip=on_embed_clip, regions=bool(dedup or fix_leakage),
-        )  # fmt: skip
-        index = rep.index
-        known = set(bad) | {r.path for r in rows_in if r.rel in bad}
-        res.failures.extend(f for f in rep.failures if f[0] not in known)  # each clip once
-        cfg = dedup_config or DEFAULT_DEDUP
-        dup = find_duplicates(index, cfg)
-        dup_groups = [g for g in dup.groups if len(g) > 1]
-        dedup_summary = dup.summary()
-        res.options["dedup_config"] = dedup_summary.pop("config")  # the whole config that ran
-        res.options["dedup_summary"] = dedup_summary
-        res.options["model"] = index.model_id
-        failed = {c for c, _ in rep.failures}
-        failed_rels = {r.rel for r in rows if r.rel in failed or r.path in failed}
-        rows = [r for r in rows if r.rel not in failed_rels]
-        pos = {r.rel: i for i, r in enumerate(rows)}
-        dup_groups = [[c for c in g if c in pos] for g in dup_groups]
-        dup_groups = [g for g in dup_groups if len(g) > 1]
-
-    # 3. splits
-    splits = [r.split for r in rows]
-    has_split = all(s is not None for s in splits)
-    if split is not None or not has_split:
-        frac = _parse_split(split or (0.7, 0.15, 0.15))
-        # source groups and duplicate groups stay whole: split the connected components
-        by_group: dict[Any, int] = {}
-        edges: list[tuple[int, int]] = []
-        for i, r in enumerate(rows):
-            g = r.extra.get("group")
-            if g is not None:
-                edges.extend([(i, by_group[g])] if g in by_group else [])
-                by_group.setdefault(g, i)
-        for g in dup_groups:
-            edges.extend((pos[g[0]], pos[c]) for c in g[1:])
-        ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
-        graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
-        component = connected_components(graph, directed=False)[1]
-        from vidaug.training import group_split
-
-        try:
-            parts = group_split([r.label for r in rows], component.tolist(), frac, seed)
-        except ValueError as e:
-            raise VidaugError(
-                f"cannot split: {e} (source groups and duplicate groups stay whole; "
-                f"{len(dup_groups)} duplicate groups found)"
-            ) from None
-        for name, part in zip(SPLITS, parts, strict=False):
-            for i in part:
-                splits[int(i)] = name
-    elif fix_leakage:
-        for g in dup_groups:
-            keep_split = splits[pos[g[0]]]
-            for c in g[1:]:
-                if splits[pos[c]] != keep_split:
-                    res.moved.append({"clip": c, "from": splits[pos[c]], "to": keep_split,
-                                      "reason": f"duplicate of {g[0]} (in {keep_split})"})  # fmt: skip
-                    splits[pos[c]] = keep_split
-
-    # 4. duplicates
-    keep = np.ones(len(rows), dtype=bool)
-    if dedup:
-        for g in dup_groups:
-            for c in g[1:]:
-                if rows[pos[c]].label != rows[pos[g[0]]].label:
-                    # the same footage under two labels: a labelling question, not a duplicate
-                    res.label_conflicts.append(
-                        {"clip": c, "label": rows[pos[c]].label, "duplicate_of": g[0],
-                         "other_label": rows[pos[g[0]]].label}
-                    )  # fmt: skip
-                    continue
-                keep[pos[c]] = False
-                res.dropped.append({"clip": c, "reason": f"near-duplicate of {g[0]}"})
-
-    # 5. hard samples among the kept train clips
-    hard: dict[str, float] = {}
-    extra: dict[str, int] = {}
-    if mine_hard and index is not None:
-        from vidaug.mining import HardnessConfig, score_hardness
-
-        train_ids = [r.rel for i, r in enumerate(rows) if keep[i] and splits[i] == "train"]
-        if len({rows[pos[c]].label for c in train_ids}) >= 2 and len(train_ids) >= 3:
-            step("mining hard clips")
-            emb = index.clip_emb[[index.position(c) for c in train_ids]]
-            hard_cfg = HardnessConfig(k=min(k, len(train_ids) - 1))
-            result = score_hardness(
-                emb, [rows[pos[c]].label for c in train_ids], ids=train_ids, config=hard_cfg
-            )
-            hard_summary = result.summary()
-            res.options["hardness_config"] = hard_summary.pop("config")  # the config that ran
-            res.options["hardness_summary"] = hard_summary
-            scored = result.table()
-            for s in scored:
-                if s["is_label_suspect"]:
-                    res.label_suspects.append({"clip": s["id"], "label": s["label"],
-                        "seen_as": s["predicted"], "score": s["label_suspect_score"]})  # fmt: skip
-                elif s["is_hard"]:
-                    hard[s["id"]] = float(s["hard_score"])
-            extra = _balanced_extra_copies(scored, hard, hard_copies)
-            res.options["extra_copies_per_class"] = dict(
-                Counter(rows[pos[c]].label for c, n in extra.items() for _ in range(n))
-            )
-
-    # 6. write: originals, then augmented train copies, each committed as it is written
-    step("writing the dataset")
-    kept = [(r, splits[i]) for i, r in enumerate(rows) if keep[i]]
-    manifest = _write_dataset(jd, kept, rec, copies, extra, hard, seed, res)
-
-    # 7. manifest + report
+    st = _State(rows, CurationResult(out), paths={r.rel: r.path for r in rows})
+    st.res.options = _options(source, plan, rec)
+    settings = {**st.res.options, "source": str(Path(source).resolve()),
+                "recipe": rec.to_dict() if rec else None, "k": plan.k,
+                "dedup_config": repr(plan.dedup_config),
+                "embedder": getattr(embedder, "model_id", None)}  # fmt: skip
+    jd = JobDir.open(out, "curate", settings, resume=resume, overwrite=overwrite,
+                     outputs=(MANIFEST, "curation.json", *LABEL_ERROR_FILES))  # fmt: skip
+    _check_readable(st, source, hooks)
+    if plan.embeds:
+        _embed_and_group(st, plan, source, out, embedder, hooks)
+    if plan.label_errors != "off":
+        _label_errors(st, plan, out, weights, hooks)
+    _assign_splits(st, plan)
+    _drop_duplicates(st, plan)
+    if plan.mine_hard:
+        _mine_hard(st, plan, hooks)
+    hooks.step("writing the dataset")
+    assert st.keep is not None
+    kept = [(r, st.splits[i]) for i, r in enumerate(st.rows) if st.keep[i]]
+    manifest = _write_dataset(jd, kept, rec, plan.copies, st.extra, st.hard, plan.seed, st.res)
+    res = st.res
     res.counts = {
         "input": dict(Counter(str(r.label) for r in rows)),
         **{sp: dict(Counter(m["label"] for m in manifest if m["split"] == sp)) for sp in SPLITS},
@@ -412,6 +390,198 @@ def _curate_locked(
     res.seconds = time.perf_counter() - t0
     atomic_write_text(out / "curation.json", json.dumps(res.to_dict(), indent=2, default=str))
     return res
+
+
+def _options(source: str | Path, plan: CurationPlan, rec: Any) -> dict[str, Any]:
+    """The options recorded in ``curation.json`` (and, with more, in the OUTPUT's mark)."""
+    out = {
+        "source": str(source), "dedup": plan.dedup, "fix_leakage": plan.fix_leakage,
+        "mine_hard": plan.mine_hard, "copies": plan.copies, "hard_copies": plan.hard_copies,
+        "recipe": rec.name if rec else None, "split": list(plan.split) if plan.split else None,
+        "seed": plan.seed,
+    }  # fmt: skip
+    if plan.label_errors != "off":
+        out.update(label_errors=plan.label_errors, label_error_folds=plan.label_error_folds,
+                   label_error_workflow=plan.workflow)  # fmt: skip
+    return out
+
+
+def _check_readable(st: _State, source: str | Path, hooks: _Hooks) -> None:
+    """Step 1: never copy a clip that does not decode (it is listed under ``failures``)."""
+    hooks.step("checking that every clip decodes")
+    if hooks.embed_start:
+        hooks.embed_start(len(st.rows))
+    bad = _unreadable(st.rows, hooks.embed_clip)
+    st.res.failures.extend(bad.items())
+    st.retain({r.rel for r in st.rows if r.rel not in bad})
+    if len({r.label for r in st.rows}) < 2:
+        raise VidaugError(
+            f"{source}: fewer than 2 classes with readable clips ({len(bad)} unreadable)"
+        )
+
+
+def _embed_and_group(
+    st: _State, plan: CurationPlan, source: str | Path, out: Path, embedder: Any, hooks: _Hooks
+) -> None:
+    """Step 2: embed the clips (cached in ``OUTPUT/.vidaug-index``) and find duplicate groups;
+    a clip that cannot be embedded is left out (listed once under ``failures``)."""
+    from vidaug.mining import DEFAULT_DEDUP, find_duplicates
+    from vidaug.pipelines._embed import embed_to_index
+
+    hooks.step("embedding clips")
+    rep = embed_to_index(
+        source, embedder, out=out / ".vidaug-index", on_start=hooks.embed_start,
+        on_clip=hooks.embed_clip, regions=bool(plan.dedup or plan.fix_leakage),
+    )  # fmt: skip
+    st.index = rep.index
+    listed = {c for c, _ in st.res.failures}
+    known = listed | {p for rel, p in st.paths.items() if rel in listed}
+    st.res.failures.extend(f for f in rep.failures if f[0] not in known)  # each clip once
+    dup = find_duplicates(st.index, plan.dedup_config or DEFAULT_DEDUP)
+    summary = dup.summary()
+    st.res.options["dedup_config"] = summary.pop("config")  # the whole config that ran
+    st.res.options["dedup_summary"] = summary
+    st.res.options["model"] = st.index.model_id
+    failed = {c for c, _ in rep.failures}
+    st.dup_groups = [list(g) for g in dup.groups if len(g) > 1]
+    st.retain({r.rel for r in st.rows if r.rel not in failed and r.path not in failed})
+
+
+def _label_errors(st: _State, plan: CurationPlan, out: Path, weights: Any, hooks: _Hooks) -> None:
+    """Step 2b: label errors from the out-of-fold probabilities of ``plan.workflow`` (folds keep
+    duplicate groups and source groups together); each is kept, dropped or relabelled, and
+    listed (``label_errors`` in ``curation.json``, ``OUTPUT/label_errors.jsonl`` with its
+    sidecar for ``vidaug report``). Duplicates under two labels are resolved by the same
+    probabilities (:func:`vidaug.mining.find_label_errors`)."""
+    from vidaug.pipelines._label_errors import find_dataset_label_errors
+    from vidaug.report import check_results, save_results
+
+    hooks.step(f"finding label errors ({plan.label_error_folds}-fold out-of-fold predictions)")
+
+    def on_embed(done: int, total: int) -> None:
+        if done == 1 and hooks.embed_start:
+            hooks.embed_start(total)
+        if hooks.embed_clip:
+            hooks.embed_clip(None)
+
+    found = find_dataset_label_errors(
+        st.rows, workflow=plan.workflow, folds=plan.label_error_folds,
+        duplicate_groups=st.dup_groups, seed=plan.seed, weights=weights, on_embed=on_embed,
+    )  # fmt: skip
+    save_results(out / LABEL_ERROR_FILES[0], check_results(found, st.index))
+    summary = found.summary()
+    st.res.options["label_error_config"] = summary.pop("config")
+    st.res.options["label_error_summary"] = summary
+    by_rel = {r.rel: r for r in st.rows}
+    action = _ACTIONS[plan.label_errors]
+    relabel: dict[str, str] = {}
+    for e in found.errors():  # worst first
+        row = by_rel[e["id"]]
+        st.res.label_errors.append({
+            "clip": row.given or row.rel, "id": row.rel, "given": e["label"],
+            "suggested": e["suggested"], "score": e["label_error_score"],
+            "duplicate_of": e["conflict"] if e["conflict"] != row.rel else None, "action": action,
+        })  # fmt: skip
+        relabel[row.rel] = e["suggested"]
+    if plan.label_errors == "drop":
+        st.retain({r.rel for r in st.rows if r.rel not in relabel})
+    elif plan.label_errors == "relabel":
+        st.rows = [replace(r, label=relabel[r.rel]) if r.rel in relabel else r for r in st.rows]
+
+
+def _assign_splits(st: _State, plan: CurationPlan) -> None:
+    """Step 3: with ``split`` fractions (or no split column), a stratified split in which
+    source groups and duplicate groups stay whole; else the input's split column, with
+    ``fix_leakage`` moving a duplicate group that straddles splits to its kept clip's split."""
+    rows, pos = st.rows, st.pos
+    st.splits = [r.split for r in rows]
+    if plan.split is not None or not all(s is not None for s in st.splits):
+        frac = _parse_split(plan.split or (0.7, 0.15, 0.15))
+        # source groups and duplicate groups stay whole: split the connected components
+        by_group: dict[Any, int] = {}
+        edges: list[tuple[int, int]] = []
+        for i, r in enumerate(rows):
+            g = r.extra.get("group")
+            if g is not None:
+                edges.extend([(i, by_group[g])] if g in by_group else [])
+                by_group.setdefault(g, i)
+        for g in st.dup_groups:
+            edges.extend((pos[g[0]], pos[c]) for c in g[1:])
+        ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
+        component = connected_components(graph, directed=False)[1]
+        from vidaug.training import group_split
+
+        try:
+            parts = group_split([r.label for r in rows], component.tolist(), frac, plan.seed)
+        except ValueError as e:
+            raise VidaugError(
+                f"cannot split: {e} (source groups and duplicate groups stay whole; "
+                f"{len(st.dup_groups)} duplicate groups found)"
+            ) from None
+        for name, part in zip(SPLITS, parts, strict=False):
+            for i in part:
+                st.splits[int(i)] = name
+    elif plan.fix_leakage:
+        for g in st.dup_groups:
+            keep_split = st.splits[pos[g[0]]]
+            for c in g[1:]:
+                if st.splits[pos[c]] != keep_split:
+                    st.res.moved.append({"clip": c, "from": st.splits[pos[c]], "to": keep_split,
+                                         "reason": f"duplicate of {g[0]} (in {keep_split})"})  # fmt: skip
+                    st.splits[pos[c]] = keep_split
+
+
+def _drop_duplicates(st: _State, plan: CurationPlan) -> None:
+    """Step 4: with ``dedup``, every duplicate but its group's representative is dropped; a
+    duplicate under another label than the representative is kept and listed under
+    ``label_conflicts`` (``label_errors`` resolves those before this step)."""
+    st.keep = np.ones(len(st.rows), dtype=bool)
+    if not plan.dedup:
+        return
+    rows, pos = st.rows, st.pos
+    for g in st.dup_groups:
+        for c in g[1:]:
+            if rows[pos[c]].label != rows[pos[g[0]]].label:
+                # the same footage under two labels: a labelling question, not a duplicate
+                st.res.label_conflicts.append(
+                    {"clip": c, "label": rows[pos[c]].label, "duplicate_of": g[0],
+                     "other_label": rows[pos[g[0]]].label}
+                )  # fmt: skip
+                continue
+            st.keep[pos[c]] = False
+            st.res.dropped.append({"clip": c, "reason": f"near-duplicate of {g[0]}"})
+
+
+def _mine_hard(st: _State, plan: CurationPlan, hooks: _Hooks) -> None:
+    """Step 5: hard clips among the kept train clips get extra augmented copies (the class
+    balance kept); label suspects get none and are listed."""
+    from vidaug.mining import HardnessConfig, score_hardness
+
+    rows, pos, keep = st.rows, st.pos, st.keep
+    assert keep is not None and st.index is not None
+    train_ids = [r.rel for i, r in enumerate(rows) if keep[i] and st.splits[i] == "train"]
+    if len({rows[pos[c]].label for c in train_ids}) < 2 or len(train_ids) < 3:
+        return
+    hooks.step("mining hard clips")
+    emb = st.index.clip_emb[[st.index.position(c) for c in train_ids]]
+    cfg = HardnessConfig(k=min(plan.k, len(train_ids) - 1))
+    result = score_hardness(emb, [rows[pos[c]].label for c in train_ids], ids=train_ids,
+                            config=cfg)  # fmt: skip
+    summary = result.summary()
+    st.res.options["hardness_config"] = summary.pop("config")  # the config that ran
+    st.res.options["hardness_summary"] = summary
+    scored = result.table()
+    for s in scored:
+        if s["is_label_suspect"]:
+            st.res.label_suspects.append({"clip": s["id"], "label": s["label"],
+                "seen_as": s["predicted"], "score": s["label_suspect_score"]})  # fmt: skip
+        elif s["is_hard"]:
+            st.hard[s["id"]] = float(s["hard_score"])
+    st.extra = _balanced_extra_copies(scored, st.hard, plan.hard_copies)
+    st.res.options["extra_copies_per_class"] = dict(
+        Counter(rows[pos[c]].label for c, n in st.extra.items() for _ in range(n))
+    )
 
 
 def _write_dataset(

@@ -63,6 +63,7 @@ def label_error_probs(
     on_progress: Callable[[str], None] | None = None,
     on_embed: Callable[[int, int], None] | None = None,
     feature_cache: dict | None = None,
+    repeats: int = 1,
 ) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold class probabilities of every row (NaN rows: unreadable clips).
 
@@ -76,6 +77,8 @@ def label_error_probs(
         on_progress, on_embed: progress callbacks of :func:`cross_validate`.
         feature_cache: a dict that keeps the backbone's features of ``rows`` between calls
             (the same rows in the same order).
+        repeats: cross-validations averaged, each with other folds and heads (seeds
+            ``seed … seed + repeats − 1``).
 
     Returns:
         ``(probs, class_names)``: ``probs`` is ``(len(rows), classes)``.
@@ -102,10 +105,14 @@ def label_error_probs(
         )
     config = workflow if isinstance(workflow, TrainConfig) else TrainConfig.parse(workflow)
     grouped = [replace(r, extra={**r.extra, "group": g}) for r, g in zip(rows, groups, strict=True)]
-    cv = cross_validate(grouped, config, k=folds, seeds=(seed,), class_names=classes,
-                        weights=weights, fold_seed=seed, on_progress=on_progress,
-                        on_embed=on_embed, _banks=feature_cache)  # fmt: skip
-    return cv.probs[seed], classes
+    cache = feature_cache if feature_cache is not None else {}
+    runs = []
+    for rep in range(repeats):  # other folds and heads each time; the features are computed once
+        cv = cross_validate(grouped, config, k=folds, seeds=(seed + rep,), class_names=classes,
+                            weights=weights, fold_seed=seed + rep, on_progress=on_progress,
+                            on_embed=on_embed, _banks=cache)  # fmt: skip
+        runs.append(cv.probs[seed + rep])
+    return np.mean(runs, axis=0), classes
 
 
 def find_dataset_label_errors(
@@ -119,6 +126,7 @@ def find_dataset_label_errors(
     on_progress: Callable[[str], None] | None = None,
     on_embed: Callable[[int, int], None] | None = None,
     feature_cache: dict | None = None,
+    repeats: int = 1,
 ) -> Any:
     """Label errors of ``rows`` (:class:`~vidaug.mining.LabelErrorResult`, ids = ``rel``),
     from out-of-fold probabilities (:func:`label_error_probs`, same arguments). Clips that
@@ -133,6 +141,7 @@ def find_dataset_label_errors(
     probs, classes = label_error_probs(
         rows, workflow=workflow, folds=folds, duplicate_groups=duplicate_groups, seed=seed,
         weights=weights, on_progress=on_progress, on_embed=on_embed, feature_cache=feature_cache,
+        repeats=repeats,
     )  # fmt: skip
     ok = np.isfinite(probs).all(axis=1)
     if not ok.any():
