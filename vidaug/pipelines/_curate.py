@@ -47,7 +47,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vidaug.augment import RecipeLike, as_recipe
+from vidaug.augment import RecipeLike, as_recipe, to_jsonable
 from vidaug.datasets import (
     JobDir,
     ManifestRow,
@@ -388,7 +388,8 @@ def _curate_locked(
     }
     res.counts = {k: v for k, v in res.counts.items() if v}
     res.seconds = time.perf_counter() - t0
-    atomic_write_text(out / "curation.json", json.dumps(res.to_dict(), indent=2, default=str))
+    text = json.dumps(to_jsonable(res.to_dict()), indent=2, allow_nan=False)  # strict JSON
+    atomic_write_text(out / "curation.json", text)
     return res
 
 
