@@ -63,6 +63,7 @@ bench-scale: $(VENV)/.installed-dev
 bench-training: $(VENV)/.installed-dev
 	$(PY) benchmarks/hook_overhead.py
 	$(PY) benchmarks/training_cv.py
+	$(PY) benchmarks/dirty_data.py --write
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check vidaug tests benchmarks
