@@ -13,6 +13,7 @@ Example:
     >>> again = aug.replay(clip, res.params)      # no randomness
 """
 
+from vidaug._json import to_jsonable  # re-exported: the one JSON encoder lives in vidaug._json
 from vidaug.augment._albu import Albu
 from vidaug.augment._color import (
     CLAHE,
@@ -35,7 +36,6 @@ from vidaug.augment._core import (
     Transform,
     check_clip,
     registry,
-    to_jsonable,
 )
 from vidaug.augment._describe import describe_params
 from vidaug.augment._privacy import Anonymize

@@ -1,6 +1,6 @@
 """Transform base class, registry, params records, boxes and the fused geometric path.
 
-Every transform splits randomness from work (shared/STYLE.md §3)::
+Every transform splits randomness from work (docs/ARCHITECTURE.md)::
 
     params = t.sample(rng, clip.shape)   # all randomness, once per clip
     out = t.apply(clip, params)          # deterministic, the same params for every frame
@@ -18,8 +18,6 @@ instead of once per transform.
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -591,24 +589,3 @@ class TemporalTransform(Transform):
         moved = boxes[box_i].copy()
         moved[:, 0] = out_j
         return moved
-
-
-def to_jsonable(x: Any) -> Any:
-    """numpy scalars / arrays, tuples, sets and paths → plain Python (JSON-serialisable)
-    values; non-finite floats → None. vidaug's one JSON encoder: anything else is returned
-    as is (``json.dumps`` then names its type)."""
-    if isinstance(x, dict):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    if isinstance(x, (set, frozenset)):
-        return [to_jsonable(v) for v in sorted(x, key=str)]
-    if isinstance(x, os.PathLike):
-        return os.fspath(x)
-    if isinstance(x, np.ndarray):
-        return to_jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        return to_jsonable(x.item())  # np.float32(inf) too becomes None
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x

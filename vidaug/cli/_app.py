@@ -331,3 +331,21 @@ class ClipProgress:
 def clip_progress(verb: str) -> ClipProgress:
     """A :class:`ClipProgress` for ``verb``."""
     return ClipProgress(verb)
+
+
+@contextmanager
+def resumable(progress: ClipProgress, output: Path) -> Iterator[None]:
+    """Run a job that writes OUTPUT with ``progress`` shown: the bar stops however it ends;
+    Ctrl-C (or SIGTERM) says the finished clips are kept and how to continue, then exits 130
+    (143)."""
+    try:
+        yield
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (see main)
+        progress.stop()
+        err_console.print(
+            "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
+            f"continue ({escape(str(output))})"
+        )
+        raise typer.Exit(getattr(e, "exit_code", 130)) from None
+    finally:
+        progress.stop()

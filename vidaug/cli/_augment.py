@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,9 +15,9 @@ from vidaug.cli._app import (
     cli_errors,
     clip_progress,
     err_console,
-    fail,
     out_console,
     plural,
+    resumable,
 )
 from vidaug.cli._choices import Damaged, Engine
 from vidaug.cli._options import AsJson, EngineOpt, RayAddress, Recipe
@@ -88,8 +88,6 @@ def augment(
     so). Unreadable clips are reported and skipped; the exit code is then 1. A bad recipe or a
     missing input exits 2 before anything is written.
     """
-    if resume and overwrite:
-        fail("--resume continues a run and --overwrite redoes it: choose one", 2)
     check_out_dir(output, "OUTPUT")
     from vidaug.pipelines import augment_dataset
 
@@ -100,34 +98,18 @@ def augment(
             progress.say(f"[yellow]warning:[/yellow] {escape(res.warning)}")
         progress.advance(res.rel)
 
-    with cli_errors():
-        try:
-            summary = augment_dataset(
-                input,
-                output,
-                recipe=recipe,
-                copies=copies,
-                seed=seed,
-                workers=workers,
-                resume=resume,
-                overwrite=overwrite,
-                clip_frames=clip_frames,
-                damaged=damaged.value,
-                segment=segment,
-                engine=engine.value,
-                ray_address=ray_address,
-                on_start=progress.start,
-                on_row=on_row,
-            )
-        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (see vidaug.cli._app.main)
-            progress.stop()
-            err_console.print(
-                "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
-                f"continue ({escape(str(output))})"
-            )
-            raise typer.Exit(getattr(e, "exit_code", 130)) from None
-        finally:
-            progress.stop()
+    with cli_errors(), resumable(progress, output):
+        summary = augment_dataset(
+            input, output, recipe=recipe, copies=copies, seed=seed, workers=workers,
+            resume=resume, overwrite=overwrite, clip_frames=clip_frames, damaged=damaged.value,
+            segment=segment, engine=engine.value, ray_address=ray_address,
+            on_start=progress.start, on_row=on_row,
+        )  # fmt: skip
+    _show_augment(summary, as_json)
+
+
+def _show_augment(summary: Any, as_json: bool) -> None:
+    """``augment``'s summary (``--json`` on stdout too), its failures, then exit 1 if any."""
     if as_json:
         out_console.print_json(json.dumps(summary.to_dict()))
     color = "green" if summary.ok else "red"

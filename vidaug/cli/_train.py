@@ -19,6 +19,7 @@ from vidaug.cli._app import (
     err_console,
     out_console,
     plural,
+    resumable,
 )
 from vidaug.cli._choices import HookViews, LabelErrors
 from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Offline, Weights
@@ -54,20 +55,6 @@ def _quiet_tf() -> None:
         import tensorflow as tf
 
         tf.constant(1.0) + 1.0  # the runtime's first-op chatter happens here
-
-
-def _rows_of(manifest: Path, split: str | None):
-    from vidaug.datasets import load_rows
-    from vidaug.errors import VidaugError
-
-    rows = load_rows(manifest)
-    if split is None:
-        return rows
-    picked = [r for r in rows if r.split == split]
-    if not picked:
-        have = sorted({str(r.split) for r in rows})
-        raise VidaugError(f"{manifest}: no clips in split {split!r} (splits: {', '.join(have)})")
-    return picked
 
 
 class _EpochLine:
@@ -181,50 +168,42 @@ def curate(
     for train clips whose augmented copies fail ("failed copies").
     """
     check_out_dir(output, "OUTPUT")
+    progress = clip_progress("embed")
+
+    def on_step(msg: str) -> None:
+        progress.stop()
+        err_console.print(f"[bold]{escape(msg)}[/bold]…")
+
     with cli_errors():
-        fractions = None if split is None else _split_shares(split)
-        frame_model = None
-        if dedup or fix_leakage or mine_hard or label_errors is not LabelErrors.off:
-            from vidaug.datasets import load_rows
-
-            load_rows(input)  # a bad input fails before the model loads
-            needed = embedder == "mobilenet_v2" or label_errors is not LabelErrors.off
-            weights = _weights_first(weights, offline, needed)
-            _quiet_tf()
-            from vidaug.mining import load_embedder
-
-            with err_console.status("loading the embedding model…"):
-                frame_model = load_embedder(embedder, weights=weights, offline=offline)
+        from vidaug.datasets import load_rows
         from vidaug.pipelines import curate as run
 
-        progress = clip_progress("embed")
-
-        def on_clip(cf) -> None:
-            progress.advance(cf.row.rel if cf is not None else "")
-
-        def on_step(msg: str) -> None:
-            progress.stop()
-            err_console.print(f"[bold]{escape(msg)}[/bold]…")
-
-        try:
+        fractions = None if split is None else _split_shares(split)
+        rows = load_rows(input)  # read once: a bad input fails before the model loads
+        frame_model = None
+        if dedup or fix_leakage or mine_hard or label_errors is not LabelErrors.off:
+            needed = embedder == "mobilenet_v2" or label_errors is not LabelErrors.off
+            weights = _weights_first(weights, offline, needed)
+            frame_model = _load_embedder(embedder, weights, offline)
+        with resumable(progress, output):
             res = run(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
                 seed=seed, embedder=frame_model, label_errors=label_errors.value,
                 label_error_folds=label_error_folds, weights=weights, on_step=on_step,
-                on_embed_start=progress.start, on_embed_clip=on_clip, resume=resume,
-                overwrite=overwrite,
+                on_embed_start=progress.start, resume=resume, overwrite=overwrite, rows=rows,
+                on_embed_clip=lambda cf: progress.advance(cf.row.rel if cf is not None else ""),
             )  # fmt: skip
-        except KeyboardInterrupt as e:
-            progress.stop()
-            err_console.print(
-                "[red]interrupted[/red]: finished clips are kept; run again with --resume to "
-                f"continue ({escape(str(output))})"
-            )
-            raise typer.Exit(getattr(e, "exit_code", 130)) from None
-        finally:
-            progress.stop()
     _show_curation(res, output, as_json)
+
+
+def _load_embedder(embedder: str, weights: Path | None, offline: bool) -> Any:
+    """Start TensorFlow (muted) and load the frame embedding model, with a spinner."""
+    _quiet_tf()
+    from vidaug.mining import load_embedder
+
+    with err_console.status("loading the embedding model…"):
+        return load_embedder(embedder, weights=weights, offline=offline)
 
 
 def _label_error_line(res: Any, output: Path) -> str:
@@ -356,86 +335,34 @@ def train(
     history, hook log).
     """
     with cli_errors():
-        from vidaug.datasets import load_rows, require_labels
-        from vidaug.errors import VidaugError
-        from vidaug.training import TrainConfig
+        from vidaug.pipelines import build_for_training, plan_training, train_workflow
 
-        from_file = model.endswith(".keras")
-        config = TrainConfig.parse({
-            "model": "motion" if from_file else model,
-            "streams": streams.split(",") if streams else None,
-            "frames": frames, "pair_gap": pair_gap, "members": members, "epochs": epochs,
-            "batch": batch, "recipe": recipe, "views": views, "tta": tta, "hook": hook,
+        plan = plan_training(manifest, model, {
+            "streams": streams.split(",") if streams else None, "frames": frames,
+            "pair_gap": pair_gap, "members": members, "epochs": epochs, "batch": batch,
+            "recipe": recipe, "views": views, "tta": tta, "hook": hook,
             "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": fps,
         })  # fmt: skip
-        rows = load_rows(manifest)
-        with_split = any(r.split for r in rows)
-        train_rows = [r for r in rows if r.split == "train"] if with_split else rows
-        val_rows = [r for r in rows if r.split == "val"] if with_split else []
-        if not train_rows:
-            raise VidaugError(f"{manifest}: the train split is empty")
-        require_labels(train_rows, "training")
-        names = sorted({str(r.label) for r in train_rows})
-        if len(names) < 2:
-            from vidaug.errors import UsageError
-
-            raise UsageError(f"training needs at least 2 classes, the train split has {names}")
-        weights = _weights_first(weights, offline, not from_file and model != "seed")
+        weights = _weights_first(weights, offline, plan.needs_weights)
         _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
-        rec = None
-        if config.recipe is not None:
-            from vidaug.augment import load_recipe
-
-            rec = load_recipe(config.recipe)
-        from vidaug.training import build_model, load_classifier, save_classifier, train_model
-
         with err_console.status("building the model…"):
-            if from_file:
-                net = load_classifier(model)
-            else:
-                net = build_model(
-                    config.model, len(names), weights=weights, seed=seed, **config.model_kwargs()
-                )
-        n_epochs = config.resolved_epochs
+            net, rec = build_for_training(plan, weights=weights, seed=seed)
+        n_epochs = plan.config.resolved_epochs
         err_console.print(
-            f"training {escape(net.name)} on {len(train_rows)} clips"
-            + (f", validating on {len(val_rows)}" if val_rows else "")
-            + f", {len(names)} classes, {n_epochs} epochs"
+            f"training {escape(net.name)} on {len(plan.train_rows)} clips"
+            + (f", validating on {len(plan.val_rows)}" if plan.val_rows else "")
+            + f", {len(plan.names)} classes, {n_epochs} epochs"
             + (f", recipe {escape(rec.name)}" if rec else "")
             + (", hard-sample hook on" if hook else "")
         )
-        log_path = out.with_name(out.name + ".hook.jsonl") if hook else None
-        if log_path is not None and log_path.exists():
-            log_path.unlink()
-        progress = clip_progress("embed")
+        res, info = train_workflow(plan, net, rec, out=out, seed=seed, hook_every=every,
+                                   callbacks=[_EpochLine(n_epochs)],
+                                   on_embed=clip_progress("embed").count)  # fmt: skip
+    _show_training(res, info, out, as_json)
 
-        res = train_model(
-            net, train_rows, val_rows=val_rows or None, class_names=names,
-            recipe=rec, hook_every=every, seed=seed,
-            log_path=log_path, callbacks=[_EpochLine(n_epochs)], on_embed=progress.count,
-            **config.fit_kwargs(),
-        )  # fmt: skip
-        info: dict[str, Any] = {
-            "class_names": res.class_names,
-            "model": model,
-            "workflow": config.describe() if not from_file else f"continued {model}",
-            "epochs": n_epochs,
-            "batch": batch,
-            "recipe": rec.name if rec else None,
-            "recipe_spec": config.recipe,
-            "tta": tta,
-            "hook": hook,
-            "seed": seed,
-            "fps": fps,
-            "train_clips": len(train_rows),
-            "history": res.history,
-            "seconds": round(res.seconds, 2),
-            "hook_seconds": round(res.hook_seconds, 3),
-            "failures": res.failures,
-        }
-        if not from_file:  # a continued model's architecture is the file's, not a workflow's
-            info["config"] = config.model_dump()
-        save_classifier(res.model, out, info)
+
+def _show_training(res: Any, info: dict[str, Any], out: Path, as_json: bool) -> None:
+    """``train``'s summary (or ``--json``), then the clips it skipped (exit 1)."""
     summary = {"model": str(out), **{k: v for k, v in info.items() if k != "history"}}
     summary["final"] = {k: v[-1] for k, v in res.history.items()}
     if as_json:
@@ -471,14 +398,15 @@ Seeds = Annotated[
 
 
 def _seeds(text: str) -> list[int]:
-    from vidaug.errors import VidaugError
+    """``--seeds`` as integers ≥ 0; else a usage error (exit 2, as for ``--split``)."""
+    from vidaug.errors import UsageError
 
     try:
         seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise VidaugError(f"--seeds {text!r}: expected integers like 0,1,2") from None
+        raise UsageError(f"--seeds {text!r}: expected integers like 0,1,2") from None
     if not seeds or min(seeds) < 0:
-        raise VidaugError(f"--seeds {text!r}: expected integers ≥ 0 like 0,1,2")
+        raise UsageError(f"--seeds {text!r}: expected integers ≥ 0 like 0,1,2")
     return seeds
 
 
@@ -533,54 +461,29 @@ def evaluate(
     """Accuracy, per-class precision / recall / F1, macro F1 and the confusion matrix."""
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
-        from vidaug.errors import VidaugError
+        from vidaug.pipelines import model_class_names
 
         rows = load_rows(manifest)
         _quiet_tf()  # the model itself needs TensorFlow
-        from vidaug.training import evaluate_model, format_report, load_with_meta
+        from vidaug.training import format_report, load_with_meta
 
         net, meta = load_with_meta(model)
-        names = meta.get("class_names") or sorted({str(r.label) for r in rows if r.label})
+        names = model_class_names(meta, rows)
         if cv is None:
-            if split is None and any(r.split == "test" for r in rows):
-                split = "test"
-            eval_rows = _rows_of(manifest, split) if split else rows
-            n_tta = tta or int(meta.get("tta") or 1)
-            rec = None
-            if n_tta > 1:
-                spec = meta.get("recipe_spec")
-                if not spec:
-                    raise VidaugError("--tta needs a model trained with --recipe (its views)")
-                from vidaug.augment import load_recipe
+            from vidaug.pipelines import evaluate_workflow, plan_evaluation
 
-                rec = load_recipe(spec)
-            with err_console.status(f"evaluating {len(eval_rows)} clips…"):
-                report = evaluate_model(net, eval_rows, names, fps=fps, tta=n_tta, recipe=rec)
-            report["split"] = split
-            report["tta"] = n_tta
+            plan = plan_evaluation(rows, meta, source=manifest, split=split, tta=tta)
+            with err_console.status(f"evaluating {len(plan.rows)} clips…"):
+                report = evaluate_workflow(net, plan, names, fps=fps)
             text = format_report(report)
         else:
-            from vidaug.training import TrainConfig
+            from vidaug.pipelines import cv_config
 
-            if "config" not in meta:
-                raise VidaugError(
-                    "--cv retrains the model's workflow: it needs a model trained by "
-                    "`vidaug train` (its .keras.json sidecar records the workflow)"
-                )
-            cfg = dict(meta["config"])
-            if epochs:
-                cfg["epochs"] = epochs
-            if fps:
-                cfg["fps"] = fps
-            if tta:
-                cfg["tta"] = tta
-            config = TrainConfig.parse(cfg)
+            config = cv_config(meta, epochs=epochs, fps=fps, tta=tta)
             weights = _weights_first(weights, offline, config.model != "seed")  # --cv retrains
             res = _run_cv(rows, config, cv, _seeds(seeds), names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
             text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
-        if not report.get("n", 1) and cv is None:
-            raise VidaugError("no clip could be evaluated")
         if out is not None:
             atomic_write_text(out, json.dumps(report, indent=2, default=str))
     if as_json:
@@ -640,7 +543,7 @@ def compare(
     for all folds and seeds.
     """
     with cli_errors():
-        from vidaug.datasets import atomic_write_text, load_rows
+        from vidaug.datasets import atomic_write_text, class_names, load_rows
         from vidaug.pipelines import compare_cv
         from vidaug.training import TrainConfig
 
@@ -648,7 +551,7 @@ def compare(
         weights = _weights_first(weights, offline, ca.model != "seed" or cb.model != "seed")
         _quiet_tf()  # after the weights: a missing file is refused before TensorFlow starts
         rows = load_rows(manifest)
-        names = sorted({str(r.label) for r in rows if r.label is not None})
+        names = class_names(rows)
         banks: dict = {}
         s = _seeds(seeds)
         err_console.print(f"[bold]A[/bold]: {escape(ca.describe())}")
@@ -697,22 +600,19 @@ def export(
     --manifest too): a failed export leaves nothing there.
     """
     with cli_errors():
-        from vidaug.errors import UsageError, VidaugError
+        from vidaug.errors import UsageError
 
         if not model.is_file():
             raise UsageError(f"{model}: no such model file")
         rows = None
         if manifest is not None:
             from vidaug.datasets import load_rows
+            from vidaug.pipelines import rows_in_split
 
-            all_rows = load_rows(manifest)
-            rows = [r for r in all_rows if r.split == split] or (
-                all_rows if not any(r.split for r in all_rows) else None
-            )
-            if rows is None:
-                raise VidaugError(f"{manifest}: no clips in split {split!r}")
+            rows = rows_in_split(load_rows(manifest), split, manifest, whole_without_splits=True)
         _quiet_tf()
         from vidaug.datasets import atomic_path
+        from vidaug.pipelines import model_class_names
         from vidaug.training import compare_tflite, export_tflite, load_with_meta
 
         net, meta = load_with_meta(model)
@@ -721,9 +621,8 @@ def export(
             with err_console.status("converting…"):
                 info = export_tflite(net, tmp, int8=int8, calibration_rows=rows)
             if rows is not None:
-                names = meta.get("class_names") or sorted({str(r.label) for r in rows})
                 with err_console.status("comparing accuracy…"):
-                    info.update(compare_tflite(net, tmp, rows, names))
+                    info.update(compare_tflite(net, tmp, rows, model_class_names(meta, rows)))
         info["tflite"] = str(dest)
     if as_json:
         out_console.print_json(json.dumps(info, default=str))

@@ -1,8 +1,15 @@
 """Datasets: reading and writing clips, manifests and the bundled sample clips.
 
-Reading and writing files lives here (STYLE §2: I/O at the edges); transforms never open files.
+Reading and writing files lives here (I/O at the edges, see docs/ARCHITECTURE.md); transforms
+never open files. The Keras pipelines (``ClipDataset``, ``ClipLoader``, ``FramePairs``,
+``clip_tf_dataset``) load on first use, so ``import vidaug.datasets`` imports no Keras.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vidaug._lazy import lazy_names
 from vidaug.datasets._atomic import (
     atomic_path,
     atomic_write_bytes,
@@ -13,12 +20,14 @@ from vidaug.datasets._atomic import (
 )
 from vidaug.datasets._boxes import load_boxes
 from vidaug.datasets._guard import check_output_outside_input, output_lock
-from vidaug.datasets._io import VIDEO_EXTENSIONS, Clip, quiet_ffmpeg, read_clip, write_clip
+from vidaug.datasets._io import VIDEO_EXTENSIONS, Clip, is_truncated, quiet_ffmpeg, read_clip
 from vidaug.datasets._jobdir import JobDir, copy_verified, inside, remove_temp_files
 from vidaug.datasets._manifest import (
     ManifestRow,
+    class_names,
     load_rows,
     read_jsonl,
+    require_classes,
     require_labels,
     safe_relpath,
     write_jsonl,
@@ -33,6 +42,7 @@ from vidaug.datasets._stream import (
     VideoInfo,
     VideoSource,
     probe_video,
+    write_clip,
 )
 
 __all__ = [
@@ -44,12 +54,14 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "class_names",
     "check_output_outside_input",
     "clip_seed",
     "copy_verified",
     "frame_indices",
     "fsync_path",
     "inside",
+    "is_truncated",
     "load_boxes",
     "load_rows",
     "native_stderr_muted",
@@ -58,6 +70,7 @@ __all__ = [
     "read_clip",
     "read_jsonl",
     "remove_temp_files",
+    "require_classes",
     "require_labels",
     "probe_video",
     "safe_relpath",
@@ -76,12 +89,9 @@ __all__ = [
     "clip_tf_dataset",
 ]
 
-_KERAS = {"ClipDataset", "ClipLoader", "FramePairs", "clip_tf_dataset"}
+_KERAS = {name: "_keras" for name in ("ClipDataset", "ClipLoader", "FramePairs", "clip_tf_dataset")}
 
+__getattr__, __dir__ = lazy_names("vidaug.datasets", _KERAS)
 
-def __getattr__(name: str):
-    if name in _KERAS:
-        from vidaug.datasets import _keras
-
-        return getattr(_keras, name)
-    raise AttributeError(f"module 'vidaug.datasets' has no attribute {name!r}")
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
+    from vidaug.datasets._keras import ClipDataset, ClipLoader, FramePairs, clip_tf_dataset

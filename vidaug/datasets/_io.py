@@ -1,8 +1,11 @@
-"""Reading and writing clips: the video I/O edge of vidaug (atomic files: ``_atomic``).
+"""Reading clips: the video decode edge of vidaug (writing: :mod:`vidaug.datasets._stream`,
+atomic files: ``_atomic``).
 
-A clip in memory is ``np.ndarray`` ``(T, H, W, 3)`` uint8 **RGB**. :func:`read_clip` is the one
-place where OpenCV's BGR frames are converted to RGB, and :func:`write_clip` the one place where
-they are converted back.
+A clip in memory is ``np.ndarray`` ``(T, H, W, 3)`` uint8 **RGB**. :func:`read_clip` (and the
+streaming :class:`~vidaug.datasets.VideoSource`) convert OpenCV's BGR frames to RGB, and
+:class:`~vidaug.datasets.ClipWriter` converts them back. The capture helpers here
+(:func:`open_capture`, :func:`capture_fps`, :func:`capture_count`, :func:`is_truncated`) are
+the one home of what every reader asks of a file.
 
 FFmpeg's and OpenCV's logs never reach the terminal (see :mod:`vidaug.datasets._quiet`, which
 imports ``cv2`` for this module); capture always uses ``cv2.CAP_FFMPEG``: with ``CAP_ANY`` a file
@@ -16,7 +19,7 @@ import math
 import os
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +34,21 @@ from vidaug.datasets._quiet import (
 from vidaug.errors import VideoReadError
 
 __all__ = [
+    "COUNTED_CONTAINERS",
+    "DEFAULT_FPS",
     "VIDEO_EXTENSIONS",
     "Clip",
+    "capture_count",
+    "capture_fps",
+    "check_fps",
+    "check_video_file",
+    "container_defect",
+    "grab_count",
+    "is_truncated",
+    "open_capture",
     "quiet_ffmpeg",
     "read_clip",
-    "write_clip",
+    "unopenable_error",
 ]
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (
@@ -51,10 +64,8 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (
     ".flv",
 )
 
-# Containers write_clip produces, with their fourcc. Matroska/WebM are left out on purpose: the
-# muxer writes a random segment UID, so the same frames would not give the same bytes.
-_WRITE_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
-_DEFAULT_FPS = 30.0
+#: The frame rate of a file whose container reports none (0 or NaN).
+DEFAULT_FPS = 30.0
 
 # ---------------------------------------------------------------------------------------------
 # Reading
@@ -201,7 +212,7 @@ def container_defect(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
+def unopenable_error(path: Path, shown: str) -> VideoReadError:
     """Why OpenCV could not open an existing, non-empty file (cheap container checks)."""
     defect = container_defect(path)
     if defect is not None:
@@ -230,12 +241,211 @@ def _sniff_unopenable(path: Path, shown: str) -> VideoReadError:
 
 #: Containers whose frame count (``CAP_PROP_FRAME_COUNT``) is stored, not estimated
 #: (Matroska / WebM estimate it from the duration, often off by a few frames).
-_COUNTED = frozenset({".mp4", ".m4v", ".mov", ".avi"})
+COUNTED_CONTAINERS = frozenset({".mp4", ".m4v", ".mov", ".avi"})
+
+#: Frames a stream may fall short of its container's count before it counts as truncated: 2, or
+#: 2% of the count for long clips (containers round their duration, so a whole file can decode
+#: a frame or two fewer than it claims).
+TRUNCATION_SLACK_FRAMES = 2
+TRUNCATION_SLACK_SHARE = 0.02
+
+
+def is_truncated(decoded: int, claimed: int) -> bool:
+    """Whether a stream that decoded ``decoded`` frames of the ``claimed`` ones (the
+    container's count; 0: unknown) stopped clearly early: the one truncation rule of vidaug."""
+    slack = max(TRUNCATION_SLACK_FRAMES, TRUNCATION_SLACK_SHARE * claimed)
+    return bool(claimed) and decoded < claimed - slack
+
+
+def open_capture(shown: str) -> cv2.VideoCapture:
+    """An opened FFmpeg capture of a video file, decoder errors counted from here on.
+
+    Raises:
+        VideoReadError: missing, empty or unopenable file (why, from :func:`container_defect`).
+    """
+    p = check_video_file(shown)
+    cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise unopenable_error(p, shown)
+    count_decode_errors()
+    return cap
+
+
+def capture_fps(cap: cv2.VideoCapture) -> float:
+    """The capture's frame rate (``DEFAULT_FPS`` when the container reports 0 or NaN)."""
+    fps = float(cap.get(cv2.CAP_PROP_FPS))
+    return fps if math.isfinite(fps) and fps > 0 else DEFAULT_FPS
+
+
+def capture_count(cap: cv2.VideoCapture) -> int:
+    """The frame count the container states (0 when it states none)."""
+    claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
+
+
+def grab_count(cap: cv2.VideoCapture) -> int:
+    """Frames left in the capture, counted by grabbing (decoding, never converting) them."""
+    n = 0
+    while cap.grab():
+        n += 1
+    return n
 
 
 def _selected(select: Callable[[int, float], Sequence[int]], n: int, fps: float) -> np.ndarray:
     idx = np.unique(np.asarray(select(n, fps), dtype=np.int64)) if n > 0 else np.zeros(0, int)
     return idx[(idx >= 0) & (idx < n)]
+
+
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int ≥ 1, got {value!r}")
+
+
+def check_fps(fps) -> None:
+    """Refuse a frame rate that is not a finite number > 0 (``ValueError`` naming ``fps``)."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
+        raise ValueError(f"fps must be a number > 0, got {fps!r}")
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps!r}")
+
+
+def _check_read_args(max_frames, stride, fps, size, select) -> None:
+    """:func:`read_clip`'s argument checks (``ValueError`` naming the argument)."""
+    _check_count("stride", stride)
+    if max_frames is not None:
+        _check_count("max_frames", max_frames)
+    if fps is not None:
+        check_fps(fps)
+        if stride != 1:
+            raise ValueError("stride and fps are mutually exclusive: give one of them")
+    _check_size(size)
+    if select is not None and (stride != 1 or fps is not None or max_frames is not None):
+        raise ValueError("select is exclusive with stride, fps and max_frames")
+
+
+@dataclass(frozen=True)
+class _Want:
+    """Which frames one decoding pass keeps: ``indices`` (sorted source indices) when given,
+    else every ``step``-th frame (``stride``, or the ``fps`` resampling), at most
+    ``max_frames``; ``size`` as :func:`read_clip` takes it."""
+
+    indices: np.ndarray | None
+    step: float
+    max_frames: int | None
+    size: int | tuple[int, int] | None
+
+    def first(self) -> int:
+        if self.indices is None:
+            return 0
+        return int(self.indices[0]) if len(self.indices) else -1
+
+    def after(self, kept: int) -> int:
+        """The source index to keep once ``kept`` frames are kept (-1: none)."""
+        if self.indices is None:
+            return math.floor(kept * self.step + 0.5)
+        return int(self.indices[kept]) if kept < len(self.indices) else -1
+
+
+@dataclass
+class _Pass:
+    """What one decoding pass over a file gave."""
+
+    frames: list[np.ndarray] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)
+    decoded: int = 0  # frames read from the file
+    stopped_on_purpose: bool = False
+    source_size: tuple[int, int] | None = None
+    source_fps: float = DEFAULT_FPS
+    claimed: int = 0
+    step: float = 1.0
+    wanted: np.ndarray | None = None
+    errors: int = 0
+
+
+def _keep_frames(cap: cv2.VideoCapture, want: _Want, out: _Pass) -> None:
+    """Decode the capture to its end (or ``want.max_frames``), keeping the frames of ``want``
+    in ``out``; the others are grabbed, never converted."""
+    out_size: tuple[int, int] | None = None
+    next_keep = want.first()
+    while True:
+        if want.max_frames is not None and len(out.frames) >= want.max_frames:
+            out.stopped_on_purpose = True
+            return
+        keep = out.decoded == next_keep
+        if keep:
+            ok, bgr = cap.read()
+        else:
+            ok = cap.grab()  # skipped frames are decoded but never converted
+        if not ok:
+            return
+        out.decoded += 1
+        if not keep:
+            continue
+        if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+            return
+        if out.source_size is None:
+            out.source_size = (int(bgr.shape[0]), int(bgr.shape[1]))
+            out_size = _target_size(want.size, *out.source_size)
+        # OpenCV decodes to BGR; this is the one place vidaug converts it to RGB.
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        out.frames.append(_resize(rgb, out_size))
+        out.indices.append(out.decoded - 1)
+        next_keep = want.after(len(out.frames))
+
+
+def _decode(shown: str, wanted: np.ndarray | None, select, kw: dict) -> _Pass:
+    """One pass over the file: keep the frames of ``wanted`` (sorted source indices), those
+    ``select`` names (from the frame count) or the stride / fps / max_frames sample of ``kw``
+    (:func:`read_clip`'s arguments)."""
+    out = _Pass()
+    with maybe_quiet():
+        cap = open_capture(shown)
+        try:
+            errors_before = decode_errors()
+            out.source_fps, out.claimed = capture_fps(cap), capture_count(cap)
+            if wanted is None and select is not None:  # the sample needs the frame count
+                n = out.claimed if Path(shown).suffix.lower() in COUNTED_CONTAINERS else 0
+                if not n:
+                    n = grab_count(cap)
+                    cap.release()
+                    cap = open_capture(shown)
+                    errors_before = decode_errors()
+                wanted = _selected(select, n, out.source_fps)
+            fps, stride = kw["fps"], kw["stride"]
+            slower = fps is not None and fps < out.source_fps
+            out.step = out.source_fps / fps if slower else float(stride)
+            out.wanted = wanted
+            _keep_frames(cap, _Want(wanted, out.step, kw["max_frames"], kw["size"]), out)
+        finally:
+            cap.release()
+    out.errors = decode_errors() - errors_before
+    return out
+
+
+def _to_clip(shown: str, got: _Pass, allow_truncated: bool) -> Clip:
+    """The clip of a decoding pass, or why it is none (no frame, a truncated stream)."""
+    if not got.frames:
+        listed = f" (the container lists {got.claimed})" if got.claimed else ""
+        raise VideoReadError(shown, f"no frame could be decoded{listed}", reason="no_frames")
+    truncated = not got.stopped_on_purpose and is_truncated(got.decoded, got.claimed)
+    if truncated and not allow_truncated:
+        raise VideoReadError(
+            shown,
+            f"stream is truncated: decoded {got.decoded} of {got.claimed} frames",
+            reason="truncated",
+        )
+    return Clip(
+        frames=np.ascontiguousarray(np.stack(got.frames)),
+        fps=float(got.source_fps / got.step),
+        source_fps=got.source_fps,
+        source_size=got.source_size,
+        frame_count=got.decoded,
+        path=shown,
+        indices=np.asarray(got.indices, dtype=np.int64),
+        truncated=truncated,
+        decode_errors=got.errors,
+    )
 
 
 def read_clip(
@@ -280,163 +490,16 @@ def read_clip(
             or the file is cut short so it cannot open at all — then even with
             ``allow_truncated``) or ``unreadable`` (a damaged container).
     """
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride must be an int ≥ 1, got {stride!r}")
-    if max_frames is not None and (
-        isinstance(max_frames, bool)
-        or not isinstance(max_frames, (int, np.integer))
-        or max_frames < 1
-    ):
-        raise ValueError(f"max_frames must be an int ≥ 1, got {max_frames!r}")
-    if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
-            raise ValueError(f"fps must be a number > 0, got {fps!r}")
-        if not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be > 0, got {fps!r}")
-        if stride != 1:
-            raise ValueError("stride and fps are mutually exclusive: give one of them")
-    _check_size(size)
-    if select is not None and (stride != 1 or fps is not None or max_frames is not None):
-        raise ValueError("select is exclusive with stride, fps and max_frames")
-
+    _check_read_args(max_frames, stride, fps, size, select)
     shown = os.fspath(path)
-    p = check_video_file(shown)
-
-    def decode(wanted: np.ndarray | None):
-        """One pass over the file: keep the frames of ``wanted`` (sorted source indices), or
-        the stride / fps / max_frames sample when it is None; grab (never convert) the rest."""
-        with maybe_quiet():
-            cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
-            try:
-                if not cap.isOpened():
-                    raise _sniff_unopenable(p, shown)
-                count_decode_errors()
-                errors_before = decode_errors()
-                source_fps = float(cap.get(cv2.CAP_PROP_FPS))
-                if not math.isfinite(source_fps) or source_fps <= 0:
-                    source_fps = _DEFAULT_FPS
-                claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-                claimed = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
-                if wanted is None and select is not None:  # the sample needs the frame count
-                    n = claimed if p.suffix.lower() in _COUNTED else 0
-                    if not n:
-                        while cap.grab():
-                            n += 1
-                        cap.release()
-                        cap = cv2.VideoCapture(shown, cv2.CAP_FFMPEG)
-                        errors_before = decode_errors()
-                    wanted = _selected(select, n, source_fps)
-                step = source_fps / fps if fps is not None and fps < source_fps else float(stride)
-                frames: list[np.ndarray] = []
-                indices: list[int] = []
-                decoded = 0  # frames read from the file
-                next_keep = 0 if wanted is None else (int(wanted[0]) if len(wanted) else -1)
-                stopped_on_purpose = False
-                source_size: tuple[int, int] | None = None
-                out_size: tuple[int, int] | None = None
-                while True:
-                    if max_frames is not None and len(frames) >= max_frames:
-                        stopped_on_purpose = True
-                        break
-                    keep = decoded == next_keep
-                    if keep:
-                        ok, bgr = cap.read()
-                    else:
-                        ok = cap.grab()  # skipped frames are decoded but never converted
-                    if not ok:
-                        break
-                    decoded += 1
-                    if not keep:
-                        continue
-                    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
-                        break
-                    if source_size is None:
-                        source_size = (int(bgr.shape[0]), int(bgr.shape[1]))
-                        out_size = _target_size(size, *source_size)
-                    # OpenCV decodes to BGR; this is the one place vidaug converts it to RGB.
-                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    frames.append(_resize(rgb, out_size))
-                    indices.append(decoded - 1)
-                    if wanted is None:
-                        next_keep = math.floor(len(frames) * step + 0.5)
-                    else:
-                        next_keep = int(wanted[len(frames)]) if len(frames) < len(wanted) else -1
-            finally:
-                cap.release()
-        errors = decode_errors() - errors_before
-        return (frames, indices, decoded, stopped_on_purpose, source_size, source_fps,
-                claimed, step, wanted, errors)  # fmt: skip
-
-    (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
-     wanted, errors) = decode(None)  # fmt: skip
-    again = _selected(select, decoded, source_fps) if select is not None and decoded else None
-    if again is not None and not np.array_equal(wanted, again):
+    check_video_file(shown)
+    kw = {"max_frames": max_frames, "stride": stride, "fps": fps, "size": size}
+    got = _decode(shown, None, select, kw)
+    if select is not None and got.decoded:
+        again = _selected(select, got.decoded, got.source_fps)
+    else:
+        again = None
+    if again is not None and not np.array_equal(got.wanted, again):
         # the container's frame count was wrong: sample the frames that are really there
-        (frames, indices, decoded, stopped_on_purpose, source_size, source_fps, claimed, step,
-         wanted, errors) = decode(again)  # fmt: skip
-    out_fps = source_fps / step
-    if not frames:
-        listed = f" (the container lists {claimed})" if claimed else ""
-        raise VideoReadError(shown, f"no frame could be decoded{listed}", reason="no_frames")
-    truncated = False
-    if not stopped_on_purpose and claimed and decoded < claimed - max(2, 0.02 * claimed):
-        if not allow_truncated:
-            raise VideoReadError(
-                shown,
-                f"stream is truncated: decoded {decoded} of {claimed} frames",
-                reason="truncated",
-            )
-        truncated = True
-    return Clip(
-        frames=np.ascontiguousarray(np.stack(frames)),
-        fps=float(out_fps),
-        source_fps=source_fps,
-        source_size=source_size,
-        frame_count=decoded,
-        path=shown,
-        indices=np.asarray(indices, dtype=np.int64),
-        truncated=truncated,
-        decode_errors=errors,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------------------------
-
-
-def write_clip(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Path:
-    """Write an RGB clip as a video file, atomically.
-
-    The container follows the suffix: ``.mp4`` / ``.m4v`` / ``.mov`` (MPEG-4 Part 2, ``mp4v``)
-    or ``.avi`` (Motion JPEG); a path without a suffix gets ``.mp4``. The same frames and fps
-    give byte-identical files (with the same OpenCV build).
-
-    Args:
-        path: destination file; its directory is created if needed.
-        frames: ``(T, H, W, 3)`` uint8 RGB with ``T ≥ 1`` and even ``H`` and ``W``.
-        fps: frames per second, > 0.
-
-    Returns:
-        The path written.
-
-    Raises:
-        ValueError: bad frames (shape, dtype, empty, odd height/width), fps or suffix.
-            OpenCV's FFmpeg writer silently drops the last row/column of an odd-sized frame,
-            so odd sizes are refused instead of written wrong.
-        VideoWriteError: OpenCV could not open a writer or wrote nothing.
-    """
-    from vidaug.datasets._stream import ClipWriter  # one writer: whole clips and streams
-
-    if not isinstance(frames, np.ndarray):
-        raise ValueError(f"frames must be a numpy array, got {type(frames).__name__}")
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must have shape (T, H, W, 3), got {frames.shape}")
-    if frames.dtype != np.uint8:
-        raise ValueError(f"frames must be uint8, got {frames.dtype}")
-    if min(frames.shape[:3]) == 0:
-        raise ValueError(f"frames must not be empty, got shape {frames.shape}")
-    with ClipWriter(path, fps, frames.shape[1:3]) as w:
-        w.write(frames)
-    dest = w.path
-    return dest
+        got = _decode(shown, again, select, kw)
+    return _to_clip(shown, got, allow_truncated)

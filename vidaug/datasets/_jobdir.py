@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from vidaug._json import to_jsonable  # the one JSON encoder (as write_jsonl)
 from vidaug._version import __version__
 from vidaug.datasets._atomic import (
     atomic_path,
@@ -47,6 +48,7 @@ from vidaug.datasets._atomic import (
     fsync_path,
     is_temp_name,
 )
+from vidaug.datasets._manifest import write_jsonl
 from vidaug.datasets._stream import container_frames, write_failure
 from vidaug.errors import UsageError, VidaugError, VideoReadError
 
@@ -105,8 +107,6 @@ def copy_verified(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
 
 
 def _line(obj: dict[str, Any]) -> str:
-    from vidaug.augment import to_jsonable  # the one JSON encoder (as write_jsonl)
-
     return json.dumps(to_jsonable(obj), ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False) + "\n"  # fmt: skip
 
@@ -208,6 +208,16 @@ class JobDir:
             job._remove_listed(mark)
         job._start()
         return job
+
+    @staticmethod
+    def check_flags(resume: bool, overwrite: bool) -> None:
+        """Refuse ``resume`` with ``overwrite`` (one message for every job).
+
+        Raises:
+            UsageError: both given.
+        """
+        if resume and overwrite:
+            raise UsageError("--resume continues a run and --overwrite redoes it: choose one")
 
     def _read_mark(self) -> dict[str, Any] | None:
         """The mark (``{}`` when it exists but does not parse), None without one."""
@@ -371,8 +381,6 @@ class JobDir:
 
     def finish(self, rows: list[dict[str, Any]]) -> None:
         """The job is done: the manifest written whole as ``rows``, temporary files removed."""
-        from vidaug.datasets._manifest import write_jsonl
-
         self.close()
         write_jsonl(self.root / MANIFEST, rows)
         remove_temp_files(self.root)

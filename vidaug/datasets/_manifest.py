@@ -24,11 +24,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from vidaug._json import to_jsonable
 from vidaug.datasets._atomic import atomic_write_text
 from vidaug.datasets._io import VIDEO_EXTENSIONS
-from vidaug.errors import ManifestError, ManifestWarning, VidaugError
+from vidaug.errors import ManifestError, ManifestWarning, UsageError, VidaugError
 
-__all__ = ["ManifestRow", "load_rows", "read_jsonl", "safe_relpath", "write_jsonl"]
+__all__ = [
+    "ManifestRow",
+    "class_names",
+    "load_rows",
+    "read_jsonl",
+    "require_classes",
+    "safe_relpath",
+    "write_jsonl",
+]
 
 _RESERVED = ("path", "label", "split")
 _DRIVE = re.compile(r"^[A-Za-z]:(?=/|$)")
@@ -173,14 +182,13 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
     """Write one compact JSON object per line (keys in their order, UTF-8), atomically.
 
-    Values go through vidaug's one JSON encoder (:func:`vidaug.augment.to_jsonable`): numpy
+    Values go through vidaug's one JSON encoder (:func:`vidaug._json.to_jsonable`): numpy
     values become plain ones and a non-finite float becomes ``null``, so the file is strict
     JSON (never ``NaN`` / ``Infinity``).
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    from vidaug.augment import to_jsonable  # on first use: the encoder's package is heavier
 
     text = "".join(
         json.dumps(to_jsonable(row), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -449,3 +457,35 @@ def require_labels(rows: Sequence[ManifestRow], purpose: str = "training") -> No
             f"{len(unlabeled)} clips have no label (e.g. {unlabeled[0]}): {purpose} needs class "
             "subfolders or a label column"
         )
+
+
+def class_names(rows: Iterable[ManifestRow]) -> list[str]:
+    """The sorted, distinct labels of the labelled ``rows``: the default class order of every
+    classifier (an unlabelled row is no class).
+
+    Args:
+        rows: manifest rows, labelled or not.
+
+    Returns:
+        The classes, sorted.
+    """
+    return sorted({str(r.label) for r in rows if r.label is not None})
+
+
+def require_classes(rows: Sequence[ManifestRow]) -> list[str]:
+    """The classes of the training ``rows``, when there are at least 2 (checked before any
+    model starts).
+
+    Args:
+        rows: the labelled training rows.
+
+    Returns:
+        :func:`class_names` of ``rows``.
+
+    Raises:
+        UsageError: fewer than 2 classes.
+    """
+    names = class_names(rows)
+    if len(names) < 2:
+        raise UsageError(f"training needs at least 2 classes, the train split has {names}")
+    return names

@@ -1,17 +1,16 @@
-"""Video files frame by frame: probe, read any frames, write chunk by chunk.
+"""Video files frame by frame: probe, read any frames, write chunk by chunk (or whole).
 
 The streaming side of :mod:`vidaug.datasets._io` for recordings that do not fit in memory:
 :func:`probe_video` reads a file's size and frame count without decoding it,
 :class:`VideoSource` decodes just the frames asked for (sequentially, keeping a few recent ones,
 seeking back when an index map goes backwards), and :class:`ClipWriter` writes frames as they
-come, atomically, with the same encoder settings as :func:`~vidaug.datasets.write_clip`, so a
-streamed clip has the same bytes as one written whole.
+come, atomically; :func:`write_clip` writes a whole clip through it, so a streamed clip has the
+same bytes as one written whole.
 """
 
 from __future__ import annotations
 
 import errno
-import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,14 +21,15 @@ import numpy as np
 
 from vidaug.datasets._atomic import atomic_path, final_path, fsync_path
 from vidaug.datasets._io import (
-    _COUNTED,
-    _DEFAULT_FPS,
-    _WRITE_FOURCC,
-    _sniff_unopenable,
-    check_video_file,
+    COUNTED_CONTAINERS,
+    capture_count,
+    capture_fps,
+    check_fps,
     container_defect,
+    grab_count,
+    open_capture,
 )
-from vidaug.datasets._quiet import count_decode_errors, cv2, decode_errors, maybe_quiet
+from vidaug.datasets._quiet import cv2, decode_errors, maybe_quiet
 from vidaug.errors import VideoReadError, VideoWriteError
 
 __all__ = [
@@ -38,8 +38,13 @@ __all__ = [
     "VideoSource",
     "container_frames",
     "probe_video",
+    "write_clip",
     "write_failure",
 ]
+
+# Containers write_clip produces, with their fourcc. Matroska/WebM are left out on purpose: the
+# muxer writes a random segment UID, so the same frames would not give the same bytes.
+_WRITE_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
 
 #: A write that fails verification while the disk has less free space than this is reported as
 #: a full disk (``ENOSPC``): OpenCV's writer does not report failed writes itself.
@@ -69,16 +74,6 @@ class VideoInfo:
         return self.height * self.width * 3
 
 
-def _open(path: str) -> cv2.VideoCapture:
-    p = check_video_file(path)
-    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        cap.release()
-        raise _sniff_unopenable(p, path)
-    count_decode_errors()
-    return cap
-
-
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Frame count, rate and size of a video file, without decoding it where the container
     stores its count (MP4, MOV, AVI); other containers are counted by a grab-only pass.
@@ -88,19 +83,14 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     """
     shown = os.fspath(path)
     with maybe_quiet():
-        cap = _open(shown)
+        cap = open_capture(shown)
         try:
-            fps = float(cap.get(cv2.CAP_PROP_FPS))
-            fps = fps if math.isfinite(fps) and fps > 0 else _DEFAULT_FPS
+            fps, n = capture_fps(cap), capture_count(cap)
             h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-            n = int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
-            counted = False
-            if not n or Path(shown).suffix.lower() not in _COUNTED:
-                n, counted = 0, True
-                while cap.grab():
-                    n += 1
+            counted = not n or Path(shown).suffix.lower() not in COUNTED_CONTAINERS
+            if counted:
+                n = grab_count(cap)
         finally:
             cap.release()
     if n < 1 or h < 1 or w < 1:
@@ -115,14 +105,12 @@ def container_frames(path: str | os.PathLike) -> int:
     Raises:
         VideoReadError: missing, empty or unopenable file.
     """
-    shown = os.fspath(path)
     with maybe_quiet():
-        cap = _open(shown)
+        cap = open_capture(os.fspath(path))
         try:
-            claimed = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            return capture_count(cap)
         finally:
             cap.release()
-    return int(claimed) if math.isfinite(claimed) and claimed > 0 else 0
 
 
 def free_bytes(folder: str | os.PathLike) -> int | None:
@@ -194,7 +182,7 @@ class VideoSource:
 
     def _seek(self, index: int) -> None:
         if self._cap is None:
-            self._cap = _open(self.path)
+            self._cap = open_capture(self.path)
             self._next = 0
         if index == self._next:
             return
@@ -211,7 +199,7 @@ class VideoSource:
             self._next = index
             return
         self._cap.release()  # no reliable seek: reopen and read forward
-        self._cap = _open(self.path)
+        self._cap = open_capture(self.path)
         self._next = 0
         while self._next < index:
             if not self._cap.grab():
@@ -276,10 +264,7 @@ class ClipWriter:
                 f"{dest}: cannot write '{dest.suffix}' videos; use one of "
                 + ", ".join(_WRITE_FOURCC)
             )
-        if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)):
-            raise ValueError(f"fps must be a number > 0, got {fps!r}")
-        if not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be > 0, got {fps!r}")
+        check_fps(fps)
         h, w = int(size[0]), int(size[1])
         if h < 1 or w < 1:
             raise ValueError(f"frame size must be ≥ 1, got {h}x{w}")
@@ -367,3 +352,38 @@ class ClipWriter:
                 raise exc
             return
         self._atomic.__exit__(None, None, None)
+
+
+def write_clip(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Path:
+    """Write an RGB clip as a video file, atomically (a :class:`ClipWriter` given the whole
+    clip: whole clips and streams share one writer).
+
+    The container follows the suffix: ``.mp4`` / ``.m4v`` / ``.mov`` (MPEG-4 Part 2, ``mp4v``)
+    or ``.avi`` (Motion JPEG); a path without a suffix gets ``.mp4``. The same frames and fps
+    give byte-identical files (with the same OpenCV build).
+
+    Args:
+        path: destination file; its directory is created if needed.
+        frames: ``(T, H, W, 3)`` uint8 RGB with ``T ≥ 1`` and even ``H`` and ``W``.
+        fps: frames per second, > 0.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: bad frames (shape, dtype, empty, odd height/width), fps or suffix.
+            OpenCV's FFmpeg writer silently drops the last row/column of an odd-sized frame,
+            so odd sizes are refused instead of written wrong.
+        VideoWriteError: OpenCV could not open a writer or wrote nothing.
+    """
+    if not isinstance(frames, np.ndarray):
+        raise ValueError(f"frames must be a numpy array, got {type(frames).__name__}")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must have shape (T, H, W, 3), got {frames.shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frames.dtype}")
+    if min(frames.shape[:3]) == 0:
+        raise ValueError(f"frames must not be empty, got shape {frames.shape}")
+    with ClipWriter(path, fps, frames.shape[1:3]) as w:
+        w.write(frames)
+    return w.path

@@ -65,7 +65,13 @@ from vidaug.mining._store import (
     read_index_dir,
     write_index_dir,
 )
-from vidaug.mining._vectors import _CHUNK, _one_frame_each, clip_means, l2_normalize
+from vidaug.mining._vectors import (
+    _CHUNK,
+    _one_frame_each,
+    clip_means,
+    l2_normalize,
+    rows_by_clip,
+)
 
 __all__ = ["FORMAT", "KINDS", "EmbeddingIndex", "is_index_dir"]
 
@@ -410,6 +416,11 @@ class EmbeddingIndex:
     def frames_of(self, position: int) -> np.ndarray:
         """Frame rows (ascending) of the clip at ``position``."""
         return np.flatnonzero(self.frame_clip == position)
+
+    def frame_rows(self) -> list[np.ndarray]:
+        """Each clip's frame embeddings in row (time) order, one array a clip in position order
+        (gathered here: a copy of :attr:`frame_emb`)."""
+        return [self.frame_emb[r] for r in rows_by_clip(self.frame_clip, len(self))]
 
     def search_clips(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` most similar clips to each query vector (cosine = inner product).

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from vidaug.mining._regions import REGION_GRID, region_boxes
-from vidaug.mining._vectors import sequence_signature
+from vidaug.mining._vectors import _pair_codes, sequence_signature
 
 __all__ = [
     "SPEEDS",
@@ -55,8 +55,9 @@ def window_means(region_emb: np.ndarray, lo: int = 0, hi: int | None = None) -> 
 
 
 def region_candidates(region_emb: np.ndarray, clip_emb: np.ndarray, k: int) -> np.ndarray:
-    """Pair codes ``lo * N + hi`` of clips where one clip's embedding is among the ``k``
-    nearest windows of the other (exact search, windows in chunks of 4096 clips)."""
+    """Pair codes (``lo * N + hi``, :func:`~vidaug.mining._vectors._pair_codes`) of clips
+    where one clip's embedding is among the ``k`` nearest windows of the other (exact search,
+    windows in chunks of 4096 clips)."""
     import faiss
 
     n = len(clip_emb)
@@ -76,10 +77,7 @@ def region_candidates(region_emb: np.ndarray, clip_emb: np.ndarray, k: int) -> n
             top = np.argsort(-best_s, axis=1, kind="stable")[:, :kk]
             best_s = np.take_along_axis(best_s, top, axis=1)
             best_c = np.take_along_axis(best_c, top, axis=1)
-    a = np.repeat(np.arange(n), best_c.shape[1])
-    b = best_c.ravel()
-    ok = (b >= 0) & (b != a)
-    return np.minimum(a[ok], b[ok]) * n + np.maximum(a[ok], b[ok])
+    return _pair_codes(np.repeat(np.arange(n), best_c.shape[1]), best_c.ravel(), n)
 
 
 def region_pairs(

@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from vidaug._version import __version__
-from vidaug.augment import to_jsonable
+from vidaug._json import to_jsonable
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._vectors import _CHUNK

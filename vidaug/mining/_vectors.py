@@ -1,11 +1,19 @@
-"""Row vectors: the one L2 normalisation, the one per-clip mean of frame embeddings and the one
-motion signature of a frame sequence."""
+"""Row vectors: the one L2 normalisation, the one grouping of frame rows by clip, the one
+per-clip mean of frame embeddings, the one motion signature of a frame sequence, and the one
+code of an unordered clip pair."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["clip_means", "l2_normalize", "motion_projection", "sequence_signature"]
+__all__ = [
+    "clip_means",
+    "clip_slices",
+    "l2_normalize",
+    "motion_projection",
+    "rows_by_clip",
+    "sequence_signature",
+]
 
 _CHUNK = 65536  # rows per block where a full-size temporary would double the memory
 
@@ -40,14 +48,37 @@ def _one_frame_each(frame_clip: np.ndarray, n: int) -> bool:
     return len(frame_clip) == n and bool(np.array_equal(frame_clip, np.arange(n)))
 
 
+def clip_slices(frame_clip: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame rows grouped by clip: ``(order, starts, counts)``, where clip ``c``'s rows, in row
+    (time) order, are ``order[starts[c] : starts[c] + counts[c]]``."""
+    order = np.argsort(frame_clip, kind="stable")
+    counts = np.bincount(frame_clip, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return order, starts, counts
+
+
+def rows_by_clip(frame_clip: np.ndarray, n: int) -> list[np.ndarray]:
+    """Each of the ``n`` clips' frame rows, in row (time) order (:func:`clip_slices` split)."""
+    if not n:
+        return []
+    order, starts, _ = clip_slices(frame_clip, n)
+    return np.split(order, starts[1:])
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Codes ``lo * n + hi`` of the unordered clip pairs ``(a[i], b[i])`` of ``n`` clips, with
+    ``lo < hi``; entries where ``b`` is missing (``-1``) or equals ``a`` are dropped. Decode
+    with ``code // n``, ``code % n``."""
+    ok = (b >= 0) & (b != a)
+    return np.minimum(a[ok], b[ok]) * n + np.maximum(a[ok], b[ok])
+
+
 def clip_means(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> np.ndarray:
     """Normalised mean frame embedding of each clip (every clip has ≥ 1 frame); ``frame_emb``
     itself when every clip is one frame (no copy)."""
     if _one_frame_each(frame_clip, n):
         return frame_emb
-    order = np.argsort(frame_clip, kind="stable")
-    counts = np.bincount(frame_clip, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    order, starts, counts = clip_slices(frame_clip, n)
     out = np.empty((n, frame_emb.shape[1]), dtype=np.float32)
     step = 4096
     for c0 in range(0, n, step):

@@ -4,10 +4,11 @@
 cached FAISS index), ``curate`` (a curated dataset: splits, duplicates, hard clips, copies) and
 ``cross_validate`` / ``compare_cv`` (training workflows on group folds),
 ``find_dataset_label_errors`` (label errors from out-of-fold probabilities), ``classifier_probs``
-(a trained model's evidence for hard-sample mining). Each job's per-clip work
-is a pure function of (manifest row, settings), so the CLI and a distributed engine can call
-the same names. Names load on first use: ``import vidaug.pipelines`` imports no FAISS and no
-TensorFlow.
+(a trained model's evidence for hard-sample mining), ``plan_training`` / ``train_workflow``
+and ``plan_evaluation`` / ``evaluate_workflow`` (what ``vidaug train`` and ``evaluate`` run).
+Each job's per-clip work is a pure function of (manifest row, settings), so the CLI and a
+distributed engine can call the same names. Names load on first use: ``import
+vidaug.pipelines`` imports no FAISS and no TensorFlow.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ _WHERE = {
     "DEFAULT_LABEL_ERROR_WORKFLOW": "_label_errors",
     "find_dataset_label_errors": "_label_errors",
     "label_error_probs": "_label_errors",
+    "EvalPlan": "_workflows",
+    "TrainPlan": "_workflows",
+    "build_for_training": "_workflows",
+    "cv_config": "_workflows",
+    "evaluate_workflow": "_workflows",
+    "model_class_names": "_workflows",
+    "plan_evaluation": "_workflows",
+    "plan_training": "_workflows",
+    "rows_in_split": "_workflows",
+    "train_workflow": "_workflows",
 }
 
 __all__ = sorted(_WHERE)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vidaug._json import to_jsonable
 from vidaug._version import __version__
 from vidaug.augment import (
     Plan,
@@ -39,7 +40,6 @@ from vidaug.augment import (
     iter_chunks,
     parse_recipe,
     plan,
-    to_jsonable,
 )
 from vidaug.datasets import (
     Clip,
@@ -558,8 +558,7 @@ def augment_dataset(
         raise VidaugError("clip_frames must be ≥ 1")
     if segment is not None and not segment > 0:
         raise VidaugError("segment must be > 0 seconds")
-    if resume and overwrite:
-        raise UsageError("resume and overwrite exclude each other: pick one")
+    JobDir.check_flags(resume, overwrite)
     from vidaug.pipelines._ray import check_engine
 
     check_engine(engine)

@@ -47,7 +47,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vidaug.augment import RecipeLike, as_recipe, to_jsonable
+from vidaug._json import to_jsonable
+from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets import (
     JobDir,
     ManifestRow,
@@ -266,6 +267,7 @@ def curate(
     on_embed_clip: Callable[[Any], None] | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    rows: Sequence[ManifestRow] | None = None,
 ) -> CurationResult:
     """Build a curated dataset folder (see the module doc).
 
@@ -302,6 +304,7 @@ def curate(
             input (files still whole are kept, the others redone).
         overwrite: replace a curation in ``output``, deleting exactly the files it listed in
             its mark (also those an interrupted curation wrote).
+        rows: ``source``'s rows when the caller has read them already (else read here).
 
     Unreadable clips (missing, not a video, empty, truncated) are never copied: they are left
     out and listed under ``failures``; a kept train clip whose augmented copies fail is listed
@@ -316,8 +319,7 @@ def curate(
             label-error folds.
         RecipeError: a bad recipe.
     """
-    if resume and overwrite:
-        raise UsageError("resume and overwrite exclude each other: pick one")
+    JobDir.check_flags(resume, overwrite)
     plan = CurationPlan(
         dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard, copies=copies,
         hard_copies=hard_copies, recipe=recipe, split=split, seed=seed,
@@ -328,7 +330,7 @@ def curate(
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
-    rows = load_rows(source)
+    rows = load_rows(source) if rows is None else list(rows)
     check_output_outside_input(out, source, (r.path for r in rows))
     hooks = _Hooks(on_step or (lambda _msg: None), on_embed_start, on_embed_clip)
     with output_lock(out):

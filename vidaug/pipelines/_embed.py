@@ -101,6 +101,7 @@ def embed_to_index(
     on_start: Callable[[int], None] | None = None,
     on_clip: Callable[[ClipFrames | None], None] | None = None,
     on_interrupt: Callable[[int, int], None] | None = None,
+    rows: list[ManifestRow] | None = None,
 ) -> EmbedReport:
     """Embed every clip of ``source`` into an index, saved to ``out`` when given.
 
@@ -133,6 +134,7 @@ def embed_to_index(
     evidence :func:`~vidaug.mining.find_duplicates` needs for a clip shown inside another
     (picture-in-picture); ``regions=False`` embeds only the sampled frames (faster; no
     regional evidence). Clips cached with other region settings are embedded again.
+    ``rows`` are ``source``'s rows when the caller has read them already (else read here).
 
     Raises:
         ManifestError: bad source. IndexMismatchError: ``out`` holds another model's index.
@@ -150,7 +152,7 @@ def embed_to_index(
     check_engine(engine)
     if engine == "ray" and not embedder.spec:
         raise UsageError("the ray engine needs an embedder made by vidaug.mining.load_embedder")
-    rows = load_rows(source)
+    rows = load_rows(source) if rows is None else rows
     job = _EmbedJob(source, rows, embedder, frames, fps, batch, kind, nprobe, on_clip,
                     engine, actors, gpus, regions, on_interrupt)  # fmt: skip
     if engine == "ray":

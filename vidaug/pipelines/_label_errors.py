@@ -115,22 +115,11 @@ def label_error_probs(
     return np.mean(runs, axis=0), classes
 
 
-def find_dataset_label_errors(
-    rows: Sequence[ManifestRow],
-    *,
-    workflow: Any = DEFAULT_LABEL_ERROR_WORKFLOW,
-    folds: int = 5,
-    duplicate_groups: Sequence[Sequence[str]] = (),
-    seed: int = 0,
-    weights: Any = None,
-    on_progress: Callable[[str], None] | None = None,
-    on_embed: Callable[[int, int], None] | None = None,
-    feature_cache: dict | None = None,
-    repeats: int = 1,
-) -> Any:
+def find_dataset_label_errors(rows: Sequence[ManifestRow], **options: Any) -> Any:
     """Label errors of ``rows`` (:class:`~vidaug.mining.LabelErrorResult`, ids = ``rel``),
-    from out-of-fold probabilities (:func:`label_error_probs`, same arguments). Clips that
-    could not be read are left out of the result.
+    from out-of-fold probabilities: ``options`` are :func:`label_error_probs`' keyword
+    arguments (``workflow``, ``folds``, ``duplicate_groups``, ``seed``, ``weights``, …). Clips
+    that could not be read are left out of the result.
 
     Raises:
         VidaugError: as :func:`label_error_probs`; no clip could be read.
@@ -138,11 +127,10 @@ def find_dataset_label_errors(
     from vidaug.mining import LabelErrorConfig, find_label_errors
 
     rows = list(rows)
-    probs, classes = label_error_probs(
-        rows, workflow=workflow, folds=folds, duplicate_groups=duplicate_groups, seed=seed,
-        weights=weights, on_progress=on_progress, on_embed=on_embed, feature_cache=feature_cache,
-        repeats=repeats,
-    )  # fmt: skip
+    probs, classes = label_error_probs(rows, **options)
+    folds = options.get("folds", 5)
+    workflow = options.get("workflow", DEFAULT_LABEL_ERROR_WORKFLOW)
+    duplicate_groups = options.get("duplicate_groups", ())
     ok = np.isfinite(probs).all(axis=1)
     if not ok.any():
         raise VidaugError("finding label errors: no clip could be read")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vidaug._version import __version__
-from vidaug.augment import to_jsonable
+from vidaug._json import to_jsonable
 from vidaug.errors import VidaugError
 
 __all__ = [
