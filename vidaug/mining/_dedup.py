@@ -39,7 +39,7 @@ Algorithm:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
@@ -50,13 +50,20 @@ from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._relations import (
     align_pairs,
     frame_times,
+    no_region_evidence,
     region_candidates,
     region_pairs,
     window_box,
     window_means,
 )
 from vidaug.mining._result import CheckResult
-from vidaug.mining._vectors import motion_projection, sequence_signature
+from vidaug.mining._vectors import (
+    _pair_codes,
+    clip_slices,
+    motion_projection,
+    rows_by_clip,
+    sequence_signature,
+)
 
 __all__ = [
     "DEFAULT",
@@ -223,11 +230,7 @@ def _clip_candidates(index: EmbeddingIndex, k: int) -> np.ndarray:
     n = len(index)
     kc = min(n, k + 1)
     _, nb = index.search_clips(index.clip_emb, kc)
-    a = np.repeat(np.arange(n), kc)
-    b = nb.ravel()
-    ok = (b >= 0) & (b != a)
-    lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
-    return lo * n + hi
+    return _pair_codes(np.repeat(np.arange(n), kc), nb.ravel(), n)
 
 
 #: Motion signatures: time steps and per-frame dimensions (after a fixed random projection).
@@ -246,16 +249,11 @@ def motion_signatures(frame_emb: np.ndarray, frame_clip: np.ndarray, n: int) -> 
         ``(n, MOTION_STEPS × MOTION_DIMS)`` float32, L2-normalised; zero rows for clips with
         fewer than 2 frames or no change over time.
     """
-    fe, fc = frame_emb, frame_clip
-    d = fe.shape[1]
+    d = frame_emb.shape[1]
     proj = motion_projection(d, MOTION_DIMS)
-    order = np.argsort(fc, kind="stable")
-    counts = np.bincount(fc, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     out = np.zeros((n, MOTION_STEPS * (MOTION_DIMS if proj is not None else d)), np.float32)
-    for c in range(n):
-        seq = fe[order[starts[c] : starts[c] + int(counts[c])]].astype(np.float32)
-        got = sequence_signature(seq, proj, MOTION_STEPS, _STATIC)
+    for c, rows in enumerate(rows_by_clip(frame_clip, n)):
+        got = sequence_signature(frame_emb[rows].astype(np.float32), proj, MOTION_STEPS, _STATIC)
         if got is not None:
             out[c] = got
     return out
@@ -272,11 +270,8 @@ def _motion_candidates(sig: np.ndarray, k: int) -> np.ndarray:
     ix.add(np.ascontiguousarray(sig[has]))
     kc = min(len(has), k + 1)
     _, nb = ix.search(np.ascontiguousarray(sig[has]), kc)
-    a = np.repeat(has, kc)
     b = np.where(nb.ravel() >= 0, has[np.maximum(nb.ravel(), 0)], -1)
-    ok = (b >= 0) & (b != a)
-    lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
-    return lo * n + hi
+    return _pair_codes(np.repeat(has, kc), b, n)
 
 
 def _frame_candidates(
@@ -291,9 +286,7 @@ def _frame_candidates(
         own = fc[q][:, None]
         other = (rows >= 0) & (fc[np.maximum(rows, 0)] != own)
         keep = other & (np.cumsum(other, axis=1) <= k) & (sims >= threshold)
-        a = np.broadcast_to(own, rows.shape)[keep]
-        b = fc[rows[keep]]
-        out.append(np.minimum(a, b) * n + np.maximum(a, b))
+        out.append(_pair_codes(np.broadcast_to(own, rows.shape)[keep], fc[rows[keep]], n))
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
@@ -301,10 +294,8 @@ def _evidence(
     index: EmbeddingIndex, lo: np.ndarray, hi: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``frac_ab`` and ``frac_ba`` for pairs sorted by ``lo``."""
-    n, fe, fc = len(index), index.frame_emb, index.frame_clip
-    counts = np.bincount(fc, minlength=n)
-    order = np.argsort(fc, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    fe = index.frame_emb
+    order, starts, counts = clip_slices(index.frame_clip, len(index))
     frac_ab = np.zeros(len(lo))
     frac_ba = np.zeros(len(lo))
     if not len(lo):
@@ -382,6 +373,31 @@ def _picture(c: Mapping[str, Any]) -> float:
     return w * h * (1 - (_number(c.get("border")) or 0.0))
 
 
+# Tolerances of ``keep="original"`` (:func:`original_key`). Set by hand against the copy kinds
+# of the dedup calibration (benchmarks/dedup_calibration.py, copies made by
+# benchmarks/_copies.py); how often they keep the original: benchmarks/RESULTS.md, "Duplicate
+# groups: is the original kept?".
+#: Black bars (share of the frame) beyond the group's least that make a copy for another
+#: screen: the calibration letterboxes onto a canvas whose aspect differs by more than 10 %,
+#: which puts at least 9 % of the frame in bars; encoder edge rows stay below.
+_EXTRA_BORDER = 0.08
+#: Share of the group's most picture (content pixels) a member needs: crop and resize copies
+#: keep at most 81 % of it (80-90 % of each side), re-encodes, flips and stamps all of it.
+_PICTURE_SHARE = 0.85
+#: Share of the group's top frame rate that is native: 29.97 and 30 fps tie, a half-fps copy
+#: (50 %) does not.
+_FPS_SHARE = 0.97
+#: Colourfulness (:func:`~vidaug.mining._embed.chroma`, 0-510) above which a clip is in colour:
+#: grayscale copies measure about 0 (a grayscale clip of ../shared/data 0.04), the least
+#: colourful colour clip of a sample of 22 of them 6.4.
+_COLOUR = 3.0
+#: Native speed: a change rate within this band of the group's median. The calibration's
+#: speed copies play at ×0.5, ×1.5 and ×2 (×0.75-×1.5 with a mirror and crop); the band marks
+#: ×0.5 and ×2 and leaves room for the rate's noise (a crop or re-encode changes its frame
+#: embeddings a little faster or slower).
+_NATIVE_SPEED = (0.6, 1.6)
+
+
 def original_key(
     c: Mapping[str, Any],
     length: float | None = None,
@@ -405,12 +421,12 @@ def original_key(
     chroma = _number(c.get("chroma"))
     fps = _number(c.get("fps")) or 0.0
     typical = g.get("typical_change")
-    native = not (change and typical) or 0.6 <= change / typical <= 1.6
+    native = not (change and typical) or (_NATIVE_SPEED[0] <= change / typical <= _NATIVE_SPEED[1])
     return (
-        -int(border > g.get("least_border", 0.0) + 0.08),  # letterbox for another screen
-        int(_picture(c) >= 0.85 * g.get("most_picture", 0.0)),
-        int(fps >= 0.97 * g.get("top_fps", 0.0)),
-        int(chroma is None or chroma > 3.0),  # a grayscale copy of a colour original
+        -int(border > g.get("least_border", 0.0) + _EXTRA_BORDER),  # letterbox for another screen
+        int(_picture(c) >= _PICTURE_SHARE * g.get("most_picture", 0.0)),
+        int(fps >= _FPS_SHARE * g.get("top_fps", 0.0)),
+        int(chroma is None or chroma > _COLOUR),  # a grayscale copy of a colour original
         int(native),
         _bucket(length, 0.02),  # a trim is shorter than its source
         round(centrality, 6) if centrality is not None else 0.0,
@@ -508,16 +524,17 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     lo, hi, n_candidates = _candidate_pairs(index, config, sig)
     # each clip's frames in time order, gathered once (alignment and keep="original" read them)
     needs_rows = config.align_threshold is not None or config.keep == "original"
-    frame_rows = _frame_rows(index) if needs_rows and n else None
+    frame_rows = index.frame_rows() if needs_rows and n else None
     ev = _pair_evidence(index, config, sig, lo, hi, frame_rows)
-    rel = _relations(lo, hi, ev)
-    related = _backgrounds(index, ids, lo, hi, ev, rel, config.region_threshold or 1.0)
-    is_leak = _leaks(clips, lo, hi, ev["is_dup"])
-    dup = ev["is_dup"]
-    containers = {int(o) for o, d in zip(rel["outer"], dup, strict=True) if d and o >= 0}
+    rel = _relations(ev)
+    related, is_dup = _backgrounds(index, ids, ev, rel, config.region_threshold or 1.0)
+    ev = replace(ev, is_dup=is_dup)
+    is_leak = _leaks(clips, ev.lo, ev.hi, ev.is_dup)
+    dup = ev.is_dup
+    containers = {int(o) for o, d in zip(rel.outer, dup, strict=True) if d and o >= 0}
     groups, group_of, reps = _groups(index, config, lo[dup], hi[dup], containers, frame_rows)
-    rows = _clip_table(ids, lo, hi, ev, rel, is_leak, group_of, reps)
-    pairs = [_pair_dict(ids, lo, hi, ev, rel, is_leak, p) for p in np.flatnonzero(dup)]
+    rows = _clip_table(ids, ev, rel, is_leak, group_of, reps)
+    pairs = [_pair_dict(ids, ev, rel, is_leak, p) for p in np.flatnonzero(dup)]
     return DedupResult(pairs=pairs, groups=groups, config=config, candidates=n_candidates,
                        related=related, _rows=rows)  # fmt: skip
 
@@ -526,23 +543,28 @@ def _seg(x: np.ndarray) -> list[float] | None:
     return None if np.isnan(x).any() else [round(float(x[0]), 3), round(float(x[1]), 3)]
 
 
-def _pair_dict(ids, lo, hi, ev, rel, is_leak, p: int) -> dict[str, Any]:
+def _pair_dict(
+    ids: list[str], ev: PairEvidence, rel: PairRelations, is_leak: np.ndarray, p: int
+) -> dict[str, Any]:
     """One duplicate pair as the result lists it."""
-    inner = int(rel["inner"][p])
+    inner = int(rel.inner[p])
+    overlaps = rel.relation[p] == "overlaps"
     return {
-        "a": ids[lo[p]], "b": ids[hi[p]],
-        "relation": rel["relation"][p],
-        "evidence": rel["evidence"][p],
+        "a": ids[ev.lo[p]], "b": ids[ev.hi[p]],
+        "relation": rel.relation[p],
+        "evidence": rel.evidence[p],
         "inside": ids[inner] if inner >= 0 else None,
-        "region": window_box(int(ev["window"][p])) if inner >= 0 else None,
-        "segment_a": _seg(ev["seg_a"][p]) if rel["relation"][p] == "overlaps" else None,
-        "segment_b": _seg(ev["seg_b"][p]) if rel["relation"][p] == "overlaps" else None,
-        "speed": round(float(ev["speed"][p]), 3) if rel["relation"][p] == "overlaps" else None,
-        "clip_sim": float(ev["clip_sim"][p]), "frac_ab": float(ev["frac_ab"][p]),
-        "frac_ba": float(ev["frac_ba"][p]), "motion_sim": float(ev["motion_sim"][p]),
-        "region_sim": float(ev["region_sim"][p]), "align_sim": float(ev["align_sim"][p]),
-        "score": float(ev["score"][p]), "is_leak": bool(is_leak[p]),
+        "region": window_box(int(ev.window[p])) if inner >= 0 else None,
+        "segment_a": _seg(ev.seg_a[p]) if overlaps else None,
+        "segment_b": _seg(ev.seg_b[p]) if overlaps else None,
+        "speed": round(float(ev.speed[p]), 3) if overlaps else None,
+        **{k: float(getattr(ev, k)[p]) for k in _PAIR_SIMS},
+        "is_leak": bool(is_leak[p]),
     }  # fmt: skip
+
+
+#: The evidence fields each listed pair carries, in :attr:`DedupResult.pairs` order.
+_PAIR_SIMS = ("clip_sim", "frac_ab", "frac_ba", "motion_sim", "region_sim", "align_sim", "score")
 
 
 def _candidate_pairs(
@@ -570,6 +592,61 @@ def _candidate_pairs(
     return codes // max(n, 1), codes % max(n, 1), len(codes)
 
 
+@dataclass(frozen=True, eq=False)
+class PairEvidence:
+    """The evidence of the candidate pairs ``(lo[i], hi[i])``: one read-only array a field, one
+    entry a pair. Built by :func:`_pair_evidence`; a later step that changes a decision
+    returns a new one (``dataclasses.replace``), so the order of the steps cannot matter
+    silently.
+
+    Attributes:
+        lo, hi: clip positions of each pair, ``lo < hi``.
+        clip_sim: clip-embedding cosine.
+        frac_ab, frac_ba: share of ``lo``'s (``hi``'s) frames with a match among the other's.
+        motion_sim: motion-signature cosine (0 when the motion evidence is off or the clip
+            cosine is below ``motion_clip_floor``).
+        region_sim, region_motion, inner, window, window_agreement: regional evidence
+            (:func:`~vidaug.mining._relations.region_pairs`; zeros when off).
+        align_sim, speed, seg_a, seg_b, cover_a, cover_b: the time alignment
+            (:func:`~vidaug.mining._relations.align_pairs`; pairs not aligned: 0, 1, NaN, NaN,
+            1, 1).
+        by_frame, by_motion, by_region, by_align: which evidence fired.
+        score: the strongest evidence, in [0, 1].
+        is_dup: the duplicate decision.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    clip_sim: np.ndarray
+    frac_ab: np.ndarray
+    frac_ba: np.ndarray
+    motion_sim: np.ndarray
+    region_sim: np.ndarray
+    region_motion: np.ndarray
+    inner: np.ndarray
+    window: np.ndarray
+    window_agreement: np.ndarray
+    align_sim: np.ndarray
+    speed: np.ndarray
+    seg_a: np.ndarray
+    seg_b: np.ndarray
+    cover_a: np.ndarray
+    cover_b: np.ndarray
+    by_frame: np.ndarray
+    by_motion: np.ndarray
+    by_region: np.ndarray
+    by_align: np.ndarray
+    score: np.ndarray
+    is_dup: np.ndarray
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            getattr(self, f.name).flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.lo)
+
+
 def _pair_evidence(
     index: EmbeddingIndex,
     config: DedupConfig,
@@ -577,87 +654,138 @@ def _pair_evidence(
     lo: np.ndarray,
     hi: np.ndarray,
     frame_rows: Sequence[np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """Per pair: ``clip_sim``, ``frac_ab`` / ``frac_ba`` (matching frames), ``motion_sim``,
-    regional evidence (``region_sim``, ``region_motion``, ``inner``, ``window``), alignment
-    (``align_sim``, ``speed``, ``seg_a``, ``seg_b``), which evidence fired (``by_frame``,
-    ``by_motion``, ``by_region``, ``by_align``), ``score`` in [0, 1] and the decision
-    ``is_dup``."""
-    p = len(lo)
+) -> PairEvidence:
+    """The evidence of each pair and the duplicate decision: whole-frame (clip cosine and
+    matching frames), then :func:`_motion_evidence`, :func:`_region_evidence` and
+    :func:`_align_evidence`; ``score`` is the strongest of them."""
     clip_sim = np.einsum("pd,pd->p", index.clip_emb[lo], index.clip_emb[hi]).astype(np.float64)
     frac_ab, frac_ba = _evidence(index, lo, hi, config.frame_threshold - _EPS)
     score = np.maximum(np.clip(clip_sim, 0.0, 1.0), np.maximum(frac_ab, frac_ba))
     by_frame = (clip_sim >= config.clip_threshold - _EPS) | (
         np.maximum(frac_ab, frac_ba) >= config.match_fraction
     )
-    motion_sim = np.zeros(p)
-    by_motion = np.zeros(p, bool)
-    if sig is not None and config.motion_threshold is not None:
-        mt = config.motion_threshold
-        motion_sim = np.einsum("pd,pd->p", sig[lo], sig[hi]).astype(np.float64)
-        motion_sim = np.where(clip_sim >= config.motion_clip_floor - _EPS, motion_sim, 0.0)
-        by_motion = motion_sim >= mt - _EPS
-        score = np.maximum(score, np.where(motion_sim > 0, _scaled(motion_sim, mt), 0.0))
-    ev: dict[str, np.ndarray] = {
-        "clip_sim": clip_sim, "frac_ab": frac_ab, "frac_ba": frac_ba, "motion_sim": motion_sim,
-        "region_sim": np.zeros(p), "region_motion": np.zeros(p),
-        "inner": np.zeros(p, np.int8), "window": np.zeros(p, np.int64),
-        "window_agreement": np.zeros(p), "align_sim": np.zeros(p), "speed": np.ones(p),
-        "seg_a": np.full((p, 2), np.nan), "seg_b": np.full((p, 2), np.nan),
-        "by_frame": by_frame, "by_motion": by_motion,
-        "by_region": np.zeros(p, bool), "by_align": np.zeros(p, bool),
-        "cover_a": np.ones(p), "cover_b": np.ones(p),
-    }  # fmt: skip
-    if config.region_threshold is not None and index.region_emb is not None and p:
-        rt = config.region_threshold
-        proj = motion_projection(index.dims, MOTION_DIMS)
-        ev.update(region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
-                               rt - _EPS))  # fmt: skip
-        ev["by_region"] = (
-            (ev["region_sim"] >= rt - _EPS)
-            & (ev["region_motion"] >= config.region_motion_floor - _EPS)
-            & (ev["region_sim"] >= clip_sim + config.contain_margin - _EPS)
-            & (ev["window_agreement"] < ev["region_sim"])
-        )
-        _one_inset_per_window(lo, hi, ev, by_frame | by_motion)
-        score = np.maximum(score, np.where(ev["by_region"], _scaled(ev["region_sim"], rt), 0.0))
-    if config.align_threshold is not None and p:
-        at = config.align_threshold
-        # every pair of one scene: a copy found by other evidence may still be a partial
-        # overlap (its relation then says so)
-        todo = np.flatnonzero(clip_sim >= config.motion_clip_floor - _EPS)
-        rows = frame_rows if frame_rows is not None else _frame_rows(index)
-        got = align_pairs(rows, index.clips, lo[todo], hi[todo], config.align_min_frames, at)
-        for key in ("align_sim", "speed", "seg_a", "seg_b", "cover_a", "cover_b"):
-            ev[key][todo] = got[key]
-        ev["by_align"] = ev["align_sim"] >= at - _EPS
-        score = np.maximum(score, np.where(ev["by_align"], _scaled(ev["align_sim"], at), 0.0))
-    ev["score"] = score
-    ev["is_dup"] = by_frame | by_motion | ev["by_region"] | ev["by_align"]
-    return ev
+    motion_sim, by_motion, s_motion = _motion_evidence(config, sig, lo, hi, clip_sim)
+    region, by_region, s_region = _region_evidence(
+        index, config, sig, lo, hi, clip_sim, by_frame | by_motion
+    )
+    align, by_align, s_align = _align_evidence(index, config, lo, hi, clip_sim, frame_rows)
+    for s in (s_motion, s_region, s_align):
+        if s is not None:  # evidence that is off leaves the score as it is
+            score = np.maximum(score, s)
+    return PairEvidence(
+        lo=lo, hi=hi, clip_sim=clip_sim, frac_ab=frac_ab, frac_ba=frac_ba, motion_sim=motion_sim,
+        **region, **align, by_frame=by_frame, by_motion=by_motion, by_region=by_region,
+        by_align=by_align, score=score, is_dup=by_frame | by_motion | by_region | by_align,
+    )  # fmt: skip
 
 
-def _one_inset_per_window(lo, hi, ev, linked: np.ndarray) -> None:
-    """A window shows one clip: among the clips found inside one window of one clip, only the
-    best match and the clips linked to it by other evidence (its copies) stay regional
-    evidence; another moment of the same camera matches that window too, but less well."""
-    hits = np.flatnonzero(ev["by_region"])
+def _motion_evidence(
+    config: DedupConfig, sig: np.ndarray | None, lo: np.ndarray, hi: np.ndarray, clip_sim
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(motion_sim, by_motion, score)`` of the pairs; score None when the evidence is off."""
+    p = len(lo)
+    if sig is None or config.motion_threshold is None:
+        return np.zeros(p), np.zeros(p, bool), None
+    mt = config.motion_threshold
+    motion_sim = np.einsum("pd,pd->p", sig[lo], sig[hi]).astype(np.float64)
+    motion_sim = np.where(clip_sim >= config.motion_clip_floor - _EPS, motion_sim, 0.0)
+    score = np.where(motion_sim > 0, _scaled(motion_sim, mt), 0.0)
+    return motion_sim, motion_sim >= mt - _EPS, score
+
+
+def _region_evidence(
+    index: EmbeddingIndex,
+    config: DedupConfig,
+    sig: np.ndarray | None,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    clip_sim: np.ndarray,
+    linked: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """``(fields, by_region, score)``: the regional fields of :class:`PairEvidence`, which
+    pairs show one clip inside the other (``linked``: pairs tied by other evidence, see
+    :func:`_one_inset_per_window`) and their score (None when the evidence is off)."""
+    p = len(lo)
+    if config.region_threshold is None or index.region_emb is None or not p:
+        return no_region_evidence(p), np.zeros(p, bool), None
+    rt = config.region_threshold
+    proj = motion_projection(index.dims, MOTION_DIMS)
+    reg = region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
+                       rt - _EPS)  # fmt: skip
+    by_region = (
+        (reg["region_sim"] >= rt - _EPS)
+        & (reg["region_motion"] >= config.region_motion_floor - _EPS)
+        & (reg["region_sim"] >= clip_sim + config.contain_margin - _EPS)
+        & (reg["window_agreement"] < reg["region_sim"])
+    )
+    by_region = _one_inset_per_window(lo, hi, reg, by_region, linked)
+    return reg, by_region, np.where(by_region, _scaled(reg["region_sim"], rt), 0.0)
+
+
+def _no_alignment(p: int) -> dict[str, np.ndarray]:
+    """The alignment fields of :class:`PairEvidence` for ``p`` pairs not aligned."""
+    return {"align_sim": np.zeros(p), "speed": np.ones(p), "seg_a": np.full((p, 2), np.nan),
+            "seg_b": np.full((p, 2), np.nan), "cover_a": np.ones(p),
+            "cover_b": np.ones(p)}  # fmt: skip
+
+
+def _align_evidence(
+    index: EmbeddingIndex,
+    config: DedupConfig,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    clip_sim: np.ndarray,
+    frame_rows: Sequence[np.ndarray] | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+    """``(fields, by_align, score)``: the alignment fields of :class:`PairEvidence`, which
+    pairs share a stretch and their score (None when the evidence is off). Every pair of one
+    scene is aligned: a copy found by other evidence may still be a partial overlap (its
+    relation then says so)."""
+    p = len(lo)
+    out = _no_alignment(p)
+    if config.align_threshold is None or not p:
+        return out, np.zeros(p, bool), None
+    at = config.align_threshold
+    todo = np.flatnonzero(clip_sim >= config.motion_clip_floor - _EPS)
+    rows = frame_rows if frame_rows is not None else index.frame_rows()
+    got = align_pairs(rows, index.clips, lo[todo], hi[todo], config.align_min_frames, at)
+    for key, values in out.items():
+        values[todo] = got[key]
+    by_align = out["align_sim"] >= at - _EPS
+    return out, by_align, np.where(by_align, _scaled(out["align_sim"], at), 0.0)
+
+
+def _one_inset_per_window(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    region: Mapping[str, np.ndarray],
+    by_region: np.ndarray,
+    linked: np.ndarray,
+) -> np.ndarray:
+    """``by_region`` where a window shows one clip: among the clips found inside one window
+    of one clip, only the best match and the clips linked to it by other evidence (its
+    copies) stay regional evidence; another moment of the same camera matches that window
+    too, but less well. Returns a new mask."""
+    out = by_region.copy()
+    hits = np.flatnonzero(by_region)
     if len(hits) < 2:
-        return
-    outer = np.where(ev["inner"][hits] == 1, lo[hits], hi[hits])
-    inner = np.where(ev["inner"][hits] == 1, hi[hits], lo[hits])
+        return out
+    first = region["inner"][hits] == 1
+    outer = np.where(first, lo[hits], hi[hits])
+    inner = np.where(first, hi[hits], lo[hits])
     copies = {(int(a), int(b)) for a, b in zip(lo[linked], hi[linked], strict=True)}
     slots: dict[tuple[int, int], list[int]] = {}
     for h, o in zip(hits.tolist(), outer.tolist(), strict=True):
-        slots.setdefault((o, int(ev["window"][h])), []).append(h)
+        slots.setdefault((o, int(region["window"][h])), []).append(h)
     pos = dict(zip(hits.tolist(), inner.tolist(), strict=True))
     for members in slots.values():
-        best = max(members, key=lambda h: ev["region_sim"][h])
+        best = max(members, key=lambda h: region["region_sim"][h])
         b = pos[best]
         for h in members:
             x = pos[h]
             if h != best and (min(x, b), max(x, b)) not in copies:
-                ev["by_region"][h] = False
+                out[h] = False
+    return out
 
 
 def _scaled(x: np.ndarray, threshold: float) -> np.ndarray:
@@ -665,80 +793,98 @@ def _scaled(x: np.ndarray, threshold: float) -> np.ndarray:
     return np.clip(0.5 + 0.5 * (x - threshold) / max(1.0 - threshold, 1e-9), 0.0, 1.0)
 
 
-def _frame_rows(index: EmbeddingIndex) -> list[np.ndarray]:
-    """Each clip's frame embeddings in row (time) order."""
-    order = np.argsort(index.frame_clip, kind="stable")
-    bounds = np.cumsum(np.bincount(index.frame_clip, minlength=len(index)))[:-1]
-    return [index.frame_emb[r] for r in np.split(order, bounds)]
-
-
 #: An aligned stretch covering at least this share of a clip makes the pair a (trimmed) copy
 #: rather than a partial overlap.
 _WHOLE = 0.8
 
 
-def _relations(lo, hi, ev) -> dict[str, list[Any]]:
-    """Each pair's relation (``copy_of``, ``contains``, ``overlaps``), the evidence that
-    fired (``whole-frame``, ``motion``, ``regional``, ``alignment``), and for ``contains`` the
-    outer and inner clip positions (-1 otherwise)."""
+@dataclass(frozen=True)
+class PairRelations:
+    """How the clips of each pair relate (:func:`_relations`).
+
+    Attributes:
+        relation: ``copy_of``, ``contains`` (one is shown inside the other) or ``overlaps``
+            (each has a stretch the other lacks).
+        evidence: the kinds of evidence that fired (``whole-frame``, ``motion``,
+            ``regional``, ``alignment``).
+        outer, inner: for ``contains``, the positions of the outer and the inner clip (-1
+            otherwise).
+    """
+
+    relation: list[str]
+    evidence: list[list[str]]
+    outer: list[int]
+    inner: list[int]
+
+
+#: Kinds of evidence as :attr:`PairRelations.evidence` names them, and their flags.
+_KINDS = (("whole-frame", "by_frame"), ("motion", "by_motion"), ("regional", "by_region"),
+          ("alignment", "by_align"))  # fmt: skip
+
+
+def _relations(ev: PairEvidence) -> PairRelations:
+    """Each pair's relation, the evidence that fired, and where ``contains`` the outer and
+    inner clip positions."""
     relation, evidence, outer, inner = [], [], [], []
-    for p in range(len(lo)):
-        kinds = [k for k, f in (("whole-frame", "by_frame"), ("motion", "by_motion"),
-                                ("regional", "by_region"), ("alignment", "by_align"))
-                 if ev[f][p]]  # fmt: skip
+    for p in range(len(ev)):
         o = i = -1
-        if ev["by_region"][p]:
+        if ev.by_region[p]:
             rel = "contains"
-            o, i = (lo[p], hi[p]) if ev["inner"][p] == 1 else (hi[p], lo[p])
-        elif ev["by_align"][p] and max(ev["cover_a"][p], ev["cover_b"][p]) < _WHOLE:
+            o, i = (ev.lo[p], ev.hi[p]) if ev.inner[p] == 1 else (ev.hi[p], ev.lo[p])
+        elif ev.by_align[p] and max(ev.cover_a[p], ev.cover_b[p]) < _WHOLE:
             rel = "overlaps"  # each clip has a stretch the other lacks
         else:
             rel = "copy_of"
         relation.append(rel)
-        evidence.append(kinds)
+        evidence.append([k for k, flag in _KINDS if getattr(ev, flag)[p]])
         outer.append(int(o))
         inner.append(int(i))
-    return {"relation": relation, "evidence": evidence, "outer": outer, "inner": inner}
+    return PairRelations(relation, evidence, outer, inner)
 
 
-def _backgrounds(index, ids, lo, hi, ev, rel, threshold) -> list[dict[str, Any]]:
+def _backgrounds(
+    index: EmbeddingIndex, ids: list[str], ev: PairEvidence, rel: PairRelations, threshold: float
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Composites are not copies of their background: a pair ``(c, b)`` where ``c`` contains
     another clip ``x`` (picture-in-picture) that ``b`` is not linked to, ``b`` is not inside
     ``c``, and ``b``'s own window where ``c`` shows ``x`` does not match ``c``'s there (below
-    ``threshold``: a copy of ``c`` would show ``x`` there too), stops being a duplicate pair;
-    it is listed as ``related`` (relation ``background``: ``b`` is what ``c`` shows around
-    ``x``) and its ``ev["is_dup"]`` is cleared here."""
-    dup = ev["is_dup"]
+    ``threshold``: a copy of ``c`` would show ``x`` there too), stops being a duplicate pair.
+
+    Returns:
+        ``(related, is_dup)``: those pairs, listed as ``related`` (relation ``background``:
+        ``b`` is what ``c`` shows around ``x``), and a new ``is_dup`` without them.
+    """
+    dup, is_dup = ev.is_dup, ev.is_dup.copy()
     contains: dict[int, dict[int, int]] = {}  # outer → inner → window
     for p in np.flatnonzero(dup):
-        if rel["outer"][p] >= 0:
-            contains.setdefault(rel["outer"][p], {})[rel["inner"][p]] = int(ev["window"][p])
+        if rel.outer[p] >= 0:
+            contains.setdefault(rel.outer[p], {})[rel.inner[p]] = int(ev.window[p])
     if not contains or index.region_emb is None:
-        return []
+        return [], is_dup
 
     def window(clip: int, w: int) -> np.ndarray:
         return window_means(index.region_emb[[clip]])[0, w]
 
-    linked = {(int(a), int(b)) for a, b in zip(lo[dup], hi[dup], strict=True)}
+    linked = {(int(a), int(b)) for a, b in zip(ev.lo[dup], ev.hi[dup], strict=True)}
     linked |= {(b, a) for a, b in linked}
     related = []
     for p in np.flatnonzero(dup):
-        a, b = int(lo[p]), int(hi[p])
+        a, b = int(ev.lo[p]), int(ev.hi[p])
         for c, other in ((a, b), (b, a)):
             insets = {x: w for x, w in contains.get(c, {}).items() if x != other}
-            if rel["inner"][p] == other or not insets:
+            if rel.inner[p] == other or not insets:
                 continue
             if any((other, x) in linked for x in insets):
                 continue  # other shows the same inset: both are copies of one composite
             if any(float(window(c, w) @ window(other, w)) >= threshold for w in insets.values()):
                 continue  # other shows what c shows where the inset is: a copy of c
-            dup[p] = False
+            is_dup[p] = False
             related.append({"composite": ids[c], "background": ids[other],
                             "insets": sorted(ids[x] for x in insets),
-                            "relation": "background", "clip_sim": float(ev["clip_sim"][p]),
-                            "evidence": rel["evidence"][p]})  # fmt: skip
+                            "relation": "background", "clip_sim": float(ev.clip_sim[p]),
+                            "evidence": rel.evidence[p]})  # fmt: skip
             break
-    return related
+    return related, is_dup
 
 
 def _leaks(clips: Sequence[Mapping[str, Any]], lo, hi, is_dup) -> np.ndarray:
@@ -785,15 +931,13 @@ def _groups(
 
 def _clip_table(
     ids: list[str],
-    lo: np.ndarray,
-    hi: np.ndarray,
-    ev: dict[str, np.ndarray],
-    rel: dict[str, list[Any]],
+    ev: PairEvidence,
+    rel: PairRelations,
     is_leak: np.ndarray,
     group_of: dict[int, int],
     reps: set[int],
 ) -> list[dict[str, Any]]:
-    """One row per clip (STYLE §6): its best evidence over all candidate pairs, nearest clip,
+    """One row per clip (the check contract, docs/ARCHITECTURE.md): its best evidence over all candidate pairs, nearest clip,
     group, leaks, and how it relates to its strongest duplicate partner."""
     n = len(ids)
     best_score = np.zeros(n)
@@ -802,8 +946,8 @@ def _clip_table(
     partner = np.full(n, -1)  # the duplicate pair with the highest score
     partner_score = np.full(n, -np.inf)
     for p, (a, b, s, cs, d) in enumerate(zip(
-        lo.tolist(), hi.tolist(), ev["score"].tolist(), ev["clip_sim"].tolist(),
-        ev["is_dup"].tolist(), strict=True,
+        ev.lo.tolist(), ev.hi.tolist(), ev.score.tolist(), ev.clip_sim.tolist(),
+        ev.is_dup.tolist(), strict=True,
     )):  # fmt: skip
         for x, y in ((a, b), (b, a)):
             best_score[x] = max(best_score[x], s)
@@ -812,7 +956,7 @@ def _clip_table(
             if d and s > partner_score[x]:
                 partner_score[x], partner[x] = s, p
     leak_with: list[set[str]] = [set() for _ in range(n)]
-    for a, b in zip(lo[is_leak].tolist(), hi[is_leak].tolist(), strict=True):
+    for a, b in zip(ev.lo[is_leak].tolist(), ev.hi[is_leak].tolist(), strict=True):
         leak_with[a].add(ids[b])
         leak_with[b].add(ids[a])
     rows = []
@@ -828,13 +972,15 @@ def _clip_table(
             "similarity": float(near_sim[i]) if nearest[i] >= 0 else None,
             "is_leak": bool(leak_with[i]),
             "leak_with": sorted(leak_with[i]),
-            **_partner_fields(i, int(partner[i]), ids, lo, hi, ev, rel),
+            **_partner_fields(ids, ev, rel, i, int(partner[i])),
         }
         rows.append(row)
     return rows
 
 
-def _partner_fields(i, p, ids, lo, hi, ev, rel) -> dict[str, Any]:
+def _partner_fields(
+    ids: list[str], ev: PairEvidence, rel: PairRelations, i: int, p: int
+) -> dict[str, Any]:
     """``relation`` of clip ``i`` to its strongest duplicate partner ``related_to``: copy_of,
     inside (``i`` is shown inside the partner), contains, overlaps; ``evidence``; ``segment``
     (seconds of ``i`` shared with the partner, overlaps only) and ``region`` (where the inner
@@ -842,15 +988,15 @@ def _partner_fields(i, p, ids, lo, hi, ev, rel) -> dict[str, Any]:
     if p < 0:
         return {"relation": None, "related_to": None, "evidence": [], "segment": None,
                 "region": None}  # fmt: skip
-    other = int(hi[p]) if lo[p] == i else int(lo[p])
-    r = rel["relation"][p]
+    other = int(ev.hi[p]) if ev.lo[p] == i else int(ev.lo[p])
+    r = rel.relation[p]
     if r == "contains":
-        r = "contains" if rel["outer"][p] == i else "inside"
-    seg = ev["seg_a"][p] if lo[p] == i else ev["seg_b"][p]
+        r = "contains" if rel.outer[p] == i else "inside"
+    seg = ev.seg_a[p] if ev.lo[p] == i else ev.seg_b[p]
     return {
         "relation": r,
         "related_to": ids[other],
-        "evidence": list(rel["evidence"][p]),
+        "evidence": list(rel.evidence[p]),
         "segment": _seg(seg) if r == "overlaps" else None,
-        "region": window_box(int(ev["window"][p])) if r in ("contains", "inside") else None,
+        "region": window_box(int(ev.window[p])) if r in ("contains", "inside") else None,
     }

@@ -244,6 +244,11 @@ def score_hardness(
 ) -> HardnessResult:
     """Score every clip for hardness, outlierness and label suspicion (see the module doc).
 
+    Steps: the settings (:func:`_settings`), the inputs checked (:func:`_check_inputs`), the
+    neighbours' votes (:func:`_knn_votes`), outliers (:func:`_outliers`), the verdicts from
+    the neighbours or the classifier (:func:`_knn_verdict`, :func:`_classifier_verdict`), the
+    per-clip table (:func:`_hardness_rows`).
+
     Args:
         clip_emb: ``(N, D)`` clip embeddings (normalised here).
         labels: the label of each clip; every clip needs one, in at least 2 classes.
@@ -266,13 +271,46 @@ def score_hardness(
         VidaugError: a clip without label, fewer than 2 classes, or unusable ``probs``.
         ValueError: inconsistent shapes or ``k < 1``.
     """
+    cfg = _settings(config, k, hard_threshold)
+    emb, ids = _check_inputs(clip_emb, labels, index, ids)
+    classes = _check_labels(labels, ids)
+    cls_pos = {c: i for i, c in enumerate(classes)}
+    y = np.array([cls_pos[lab] for lab in labels])  # type: ignore[index]
+    if probs is not None:
+        p, names = _check_probs(probs, labels, class_names)  # type: ignore[arg-type]
+    emb = l2_normalize(emb)
+    votes = _knn_votes(emb, y, len(classes), min(cfg.k, len(emb) - 1), index)
+    margin_c = _centroid_margin(emb, y, len(classes))
+    knn_hard = 0.5 * votes.disagreement + 0.5 * np.clip((1 - margin_c) / 2, 0.0, 1.0)
+    outliers = _outliers(votes, cfg.outlier_z)
+    if probs is None:
+        verdict = _knn_verdict(votes, margin_c, knn_hard, classes, cfg)
+    else:
+        verdict = _classifier_verdict(p, names, labels, knn_hard, cfg)  # type: ignore[arg-type]
+    rows = _hardness_rows(ids, labels, votes, margin_c, outliers, verdict, cfg.hard_threshold)
+    return HardnessResult(config=cfg, classifier=probs is not None, _rows=rows)
+
+
+def _settings(
+    config: HardnessConfig | None, k: int | None, hard_threshold: float | None
+) -> HardnessConfig:
+    """The config that runs: ``config`` (or the default) with ``k`` / ``hard_threshold``
+    overriding it when given."""
     if k is not None and k < 1:
         raise ValueError(f"k must be ≥ 1, got {k}")
     overrides = {"k": k, "hard_threshold": hard_threshold}
-    cfg = replace(
+    return replace(
         config or DEFAULT_HARDNESS, **{n: v for n, v in overrides.items() if v is not None}
     )
-    k, hard_threshold = cfg.k, cfg.hard_threshold
+
+
+def _check_inputs(
+    clip_emb: np.ndarray,
+    labels: Sequence[str | None],
+    index: EmbeddingIndex | None,
+    ids: Sequence[str] | None,
+) -> tuple[np.ndarray, list[str]]:
+    """``(embeddings, ids)`` once their shapes agree with the labels, ids and index."""
     emb = np.asarray(clip_emb)
     if emb.ndim != 2:
         raise ValueError(f"clip_emb must be (N, D), got shape {emb.shape}")
@@ -286,15 +324,34 @@ def score_hardness(
         raise ValueError(
             f"index holds {len(index)} clips of dim {index.dims}, clip_emb is {emb.shape}"
         )
-    classes = _check_labels(labels, ids)
-    cls_pos = {c: i for i, c in enumerate(classes)}
-    y = np.array([cls_pos[lab] for lab in labels])  # type: ignore[index]
-    n_cls = len(classes)
-    if probs is not None:
-        p, names = _check_probs(probs, labels, class_names)  # type: ignore[arg-type]
+    return emb, ids
 
-    emb = l2_normalize(emb)
-    kk = min(k, n - 1)
+
+@dataclass(frozen=True, eq=False)
+class _Votes:
+    """The neighbours of each clip and how they vote (:func:`_knn_votes`).
+
+    Attributes:
+        sims, nb, valid: ``(N, k)`` similarities, neighbour positions and which are found.
+        disagreement: similarity-weighted share of neighbours with another label.
+        top_other_share: weighted share of the single most common other label.
+        predicted: the weighted majority class (own class on a tie).
+    """
+
+    sims: np.ndarray
+    nb: np.ndarray
+    valid: np.ndarray
+    disagreement: np.ndarray
+    top_other_share: np.ndarray
+    predicted: np.ndarray
+
+
+def _knn_votes(
+    emb: np.ndarray, y: np.ndarray, n_cls: int, kk: int, index: EmbeddingIndex | None
+) -> _Votes:
+    """Each clip's ``kk`` nearest other clips and their similarity-weighted class votes
+    (weights ``max(sim, 0)``; unweighted if all of a clip's weights are 0)."""
+    n = len(emb)
     sims, nb = _knn_index(index, emb, kk) if index is not None else _knn_exact(emb, kk)
     valid = nb >= 0
     w = np.where(valid, np.maximum(np.nan_to_num(sims, nan=0.0), 0.0), 0.0).astype(np.float64)
@@ -307,72 +364,145 @@ def score_hardness(
     total = votes.sum(axis=1)
     safe = np.maximum(total, 1e-12)
     own_votes = votes[np.arange(n), y]
-    disagreement = np.where(total > 0, 1 - own_votes / safe, 0.0)
     other = votes.copy()
     other[np.arange(n), y] = -1.0
-    top_other_share = np.where(total > 0, other.max(axis=1).clip(0) / safe, 0.0)
-    knn_pred = np.where(votes.max(axis=1) > own_votes, votes.argmax(axis=1), y)
+    return _Votes(
+        sims=sims, nb=nb, valid=valid,
+        disagreement=np.where(total > 0, 1 - own_votes / safe, 0.0),
+        top_other_share=np.where(total > 0, other.max(axis=1).clip(0) / safe, 0.0),
+        predicted=np.where(votes.max(axis=1) > own_votes, votes.argmax(axis=1), y),
+    )  # fmt: skip
 
-    margin_c = _centroid_margin(emb, y, n_cls)
-    knn_hard = 0.5 * disagreement + 0.5 * np.clip((1 - margin_c) / 2, 0.0, 1.0)
 
+@dataclass(frozen=True, eq=False)
+class _Outliers:
+    """``z``: robust z-score of ``1 − sim(k-th neighbour)``; ``score``: ``outlier_score``;
+    ``flag``: ``is_outlier`` (module doc)."""
+
+    z: np.ndarray
+    score: np.ndarray
+    flag: np.ndarray
+
+
+def _outliers(votes: _Votes, outlier_z: float) -> _Outliers:
+    """How far each clip's ``k``-th neighbour is, against all clips (module doc)."""
+    n, sims, valid = len(votes.nb), votes.sims, votes.valid
     last = np.where(valid.any(axis=1), valid.sum(axis=1) - 1, 0)
     kth = np.where(valid.any(axis=1), np.nan_to_num(sims[np.arange(n), last], nan=0.0), 0.0)
     z = _robust_z(1.0 - kth.astype(np.float64))
-    outlier_score = 0.5 * (1.0 + np.tanh((z - cfg.outlier_z) / 2.0))  # logistic, overflow-free
-    is_outlier = z > cfg.outlier_z
+    outlier_score = 0.5 * (1.0 + np.tanh((z - outlier_z) / 2.0))  # logistic, overflow-free
+    return _Outliers(z, outlier_score, z > outlier_z)
 
-    if probs is None:
-        hard = knn_hard
-        suspect_score = top_other_share
-        suspect = (
-            (disagreement >= cfg.suspect_disagreement) & (top_other_share > 0.5) & (margin_c < 0)
-        )
-        predicted = [classes[c] for c in knn_pred]
-    else:
-        col = {c: i for i, c in enumerate(names)}
-        t = np.array([col[lab] for lab in labels])  # type: ignore[index]
-        p_true = p[np.arange(n), t]
-        p_other = p.copy()
-        p_other[np.arange(n), t] = -1.0
-        p_other_max = p_other.max(axis=1)
-        loss = -np.log(np.clip(p_true, 1e-12, 1.0))
-        margin_p = p_true - p_other_max
-        arg = p.argmax(axis=1)
-        hard = 0.5 * (1 - margin_p) / 2 + 0.5 * knn_hard
-        suspect_score = np.clip(p_other_max, 0.0, 1.0)
-        suspect = p_other_max >= cfg.label_suspect_p
-        predicted = [names[c] for c in arg]
-    hard = np.clip(hard, 0.0, 1.0)
-    is_hard = (hard >= hard_threshold) & ~suspect
 
+@dataclass(frozen=True, eq=False)
+class _Verdict:
+    """Hardness and label suspicion of each clip, from the neighbours or a classifier.
+
+    Attributes:
+        hard: ``hard_score`` before clipping to [0, 1].
+        suspect_score, suspect: ``label_suspect_score`` and ``is_label_suspect``.
+        predicted: the predicted class name of each clip.
+        evidence: the classifier's per-clip evidence (``loss``, ``margin``,
+            ``misclassified``); empty without one.
+    """
+
+    hard: np.ndarray
+    suspect_score: np.ndarray
+    suspect: np.ndarray
+    predicted: list[str]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _knn_verdict(
+    votes: _Votes,
+    margin_c: np.ndarray,
+    knn_hard: np.ndarray,
+    classes: list[str],
+    cfg: HardnessConfig,
+) -> _Verdict:
+    """Without a classifier: the neighbours' disagreement decides."""
+    suspect = (
+        (votes.disagreement >= cfg.suspect_disagreement)
+        & (votes.top_other_share > 0.5)
+        & (margin_c < 0)
+    )
+    return _Verdict(knn_hard, votes.top_other_share, suspect, [classes[c] for c in votes.predicted])
+
+
+def _classifier_verdict(
+    p: np.ndarray,
+    names: list[str],
+    labels: Sequence[str],
+    knn_hard: np.ndarray,
+    cfg: HardnessConfig,
+) -> _Verdict:
+    """With a classifier: its margin is blended half-and-half with the neighbours'
+    hardness; the probability of another class decides suspicion."""
+    n = len(p)
+    col = {c: i for i, c in enumerate(names)}
+    t = np.array([col[lab] for lab in labels])
+    p_true = p[np.arange(n), t]
+    p_other = p.copy()
+    p_other[np.arange(n), t] = -1.0
+    p_other_max = p_other.max(axis=1)
+    loss = -np.log(np.clip(p_true, 1e-12, 1.0))
+    margin_p = p_true - p_other_max
+    arg = p.argmax(axis=1)
+    evidence = [
+        {
+            "loss": float(loss[i]),
+            "margin": float(margin_p[i]),
+            "misclassified": bool(arg[i] != t[i]),
+        }
+        for i in range(n)
+    ]
+    return _Verdict(
+        hard=0.5 * (1 - margin_p) / 2 + 0.5 * knn_hard,
+        suspect_score=np.clip(p_other_max, 0.0, 1.0),
+        suspect=p_other_max >= cfg.label_suspect_p,
+        predicted=[names[c] for c in arg],
+        evidence=evidence,
+    )
+
+
+def _hardness_rows(
+    ids: list[str],
+    labels: Sequence[str | None],
+    votes: _Votes,
+    margin_c: np.ndarray,
+    outliers: _Outliers,
+    verdict: _Verdict,
+    hard_threshold: float,
+) -> list[dict[str, Any]]:
+    """One row per clip (the :class:`HardnessResult` table): ``is_hard`` is ``hard_score ≥
+    hard_threshold`` and not a label suspect."""
+    hard = np.clip(verdict.hard, 0.0, 1.0)
+    is_hard = (hard >= hard_threshold) & ~verdict.suspect
     rows = []
-    for i in range(n):
-        nbrs = nb[i][valid[i]]
+    for i in range(len(ids)):
+        nbrs = votes.nb[i][votes.valid[i]]
         evidence: dict[str, Any] = {
             "neighbours": [ids[j] for j in nbrs],
             "neighbour_labels": [labels[j] for j in nbrs],
-            "similarities": [float(s) for s in sims[i][valid[i]]],
-            "knn_disagreement": float(disagreement[i]),
+            "similarities": [float(s) for s in votes.sims[i][votes.valid[i]]],
+            "knn_disagreement": float(votes.disagreement[i]),
             "centroid_margin": float(margin_c[i]),
-            "outlier_z": float(z[i]),
+            "outlier_z": float(outliers.z[i]),
         }
-        if probs is not None:
-            evidence.update(
-                loss=float(loss[i]), margin=float(margin_p[i]), misclassified=bool(arg[i] != t[i])
-            )
+        if verdict.evidence:
+            evidence.update(verdict.evidence[i])
         rows.append(
             {
                 "id": ids[i],
                 "label": labels[i],
                 "is_hard": bool(is_hard[i]),
                 "hard_score": float(hard[i]),
-                "is_outlier": bool(is_outlier[i]),
-                "outlier_score": float(outlier_score[i]),
-                "is_label_suspect": bool(suspect[i]),
-                "label_suspect_score": float(suspect_score[i]),
-                "predicted": predicted[i],
+                "is_outlier": bool(outliers.flag[i]),
+                "outlier_score": float(outliers.score[i]),
+                "is_label_suspect": bool(verdict.suspect[i]),
+                "label_suspect_score": float(verdict.suspect_score[i]),
+                "predicted": verdict.predicted[i],
                 "evidence": evidence,
             }
         )
-    return HardnessResult(config=cfg, classifier=probs is not None, _rows=rows)
+    return rows

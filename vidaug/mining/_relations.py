@@ -31,6 +31,7 @@ __all__ = [
     "SPEEDS",
     "align_pairs",
     "frame_times",
+    "no_region_evidence",
     "region_candidates",
     "region_pairs",
     "window_means",
@@ -80,6 +81,13 @@ def region_candidates(region_emb: np.ndarray, clip_emb: np.ndarray, k: int) -> n
     return _pair_codes(np.repeat(np.arange(n), best_c.shape[1]), best_c.ravel(), n)
 
 
+def no_region_evidence(p: int) -> dict[str, np.ndarray]:
+    """The regional evidence of ``p`` pairs with none (the fields of :func:`region_pairs`)."""
+    return {"region_sim": np.zeros(p), "region_motion": np.zeros(p),
+            "inner": np.zeros(p, np.int8), "window": np.zeros(p, np.int64),
+            "window_agreement": np.zeros(p)}  # fmt: skip
+
+
 def region_pairs(
     region_emb: np.ndarray,
     clip_emb: np.ndarray,
@@ -105,9 +113,7 @@ def region_pairs(
     """
     g = REGION_GRID**2
     p = len(lo)
-    out = {"region_sim": np.zeros(p), "region_motion": np.zeros(p),
-           "inner": np.zeros(p, np.int8), "window": np.zeros(p, np.int64),
-           "window_agreement": np.zeros(p)}  # fmt: skip
+    out = no_region_evidence(p)
     if not p:
         return out
     d = clip_emb.shape[1]

@@ -200,9 +200,41 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+class _ClipRefs:
+    """The page's clip table, filled as clips are referenced: calling it with a clip id
+    returns the clip's position (id, label, split and thumbnail index, added on first use)."""
+
+    def __init__(self, results: Results, thumbs: Mapping[str, str]) -> None:
+        self._info = {c["id"]: c for c in results.clips if isinstance(c, Mapping) and "id" in c}
+        self._rows = {r["id"]: r for r in results.rows}
+        self._thumbs = thumbs
+        self._pos: dict[str, int] = {}
+        self.clips: list[dict[str, Any]] = []
+        self.thumbs: list[str] = []
+
+    def __call__(self, cid: str, label: Any = None) -> int:
+        if cid not in self._pos:
+            c = self._info.get(cid, {})
+            lab = c.get("label", self._rows.get(cid, {}).get("label", label))
+            t = -1
+            if cid in self._thumbs:
+                t = len(self.thumbs)
+                self.thumbs.append(self._thumbs[cid])
+            self._pos[cid] = len(self.clips)
+            self.clips.append(
+                {
+                    "id": cid,
+                    "label": None if lab is None else str(lab),
+                    "split": None if c.get("split") is None else str(c["split"]),
+                    "t": t,
+                }
+            )
+        return self._pos[cid]
+
+
 def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The JSON the page's script renders: a clip table (id, label, split, thumbnail index)
-    referenced by position from groups (dedup) or ranked rows (hard samples).
+    referenced by position from groups (dedup) or ranked rows (hard samples, label errors).
 
     Args:
         results: rows and metadata.
@@ -211,99 +243,87 @@ def report_data(results: Results, thumbs: Mapping[str, str] | None = None) -> di
     Returns:
         ``{"kind", "clips", "thumbs", "labels", "groups" | "rows"}``.
     """
-    thumbs = thumbs or {}
-    info = {c["id"]: c for c in results.clips if isinstance(c, Mapping) and "id" in c}
-    rows_by_id = {r["id"]: r for r in results.rows}
-    clips: list[dict[str, Any]] = []
-    thumb_list: list[str] = []
-    pos: dict[str, int] = {}
-
-    def ref(cid: str, label: Any = None) -> int:
-        if cid not in pos:
-            c = info.get(cid, {})
-            lab = c.get("label", rows_by_id.get(cid, {}).get("label", label))
-            t = -1
-            if cid in thumbs:
-                t = len(thumb_list)
-                thumb_list.append(thumbs[cid])
-            pos[cid] = len(clips)
-            clips.append(
-                {
-                    "id": cid,
-                    "label": None if lab is None else str(lab),
-                    "split": None if c.get("split") is None else str(c["split"]),
-                    "t": t,
-                }
-            )
-        return pos[cid]
-
+    ref = _ClipRefs(results, thumbs or {})
     data: dict[str, Any] = {"kind": results.kind, "pageSize": PAGE_SIZE}
     if results.kind == "dedup":
-        groups = results.meta.get("groups") or _groups_from_rows(results.rows)
-        pair_score: dict[tuple[str, str], float] = {}
-        for p in results.meta.get("pairs") or []:
-            s = _num(p.get("score"))
-            if s is not None:
-                pair_score[(p["a"], p["b"])] = pair_score[(p["b"], p["a"])] = s
-        out_groups = []
-        for g in groups:
-            members = []
-            for j, cid in enumerate(g):
-                row = rows_by_id.get(cid, {})
-                pairs = [pair_score[(cid, o)] for o in g if (cid, o) in pair_score]
-                s = max(pairs) if pairs else _num(row.get("duplicate_score"))
-                members.append(
-                    {
-                        "c": ref(cid),
-                        "keep": j == 0,
-                        "s": None if s is None else round(s, 4),
-                        "leak": [ref(x) for x in row.get("leak_with") or []],
-                        "rel": relation_text(row),
-                        "box": _box(row),
-                    }
-                )
-            scores = [m["s"] for m in members if m["s"] is not None]
-            out_groups.append(
-                {
-                    "m": members,
-                    "s": max(scores) if scores else None,
-                    "leak": any(m["leak"] for m in members),
-                }
-            )
-        data["groups"] = out_groups
+        data["groups"] = _dedup_groups(results, ref)
     elif results.kind == "label_errors":
         data["rows"] = _label_error_rows(results.rows, ref)
     else:
-        out_rows = []
-        ranked = sorted(results.rows, key=lambda r: -(_num(r.get("hard_score")) or 0.0))
-        for r in ranked:  # hardest first (stable: ties keep clip order)
-            ev = r.get("evidence") or {}
-            nb = ev.get("neighbours") or []
-            nl = ev.get("neighbour_labels") or [None] * len(nb)
-            ns = ev.get("similarities") or [None] * len(nb)
-            out_rows.append(
+        data["rows"] = _hard_rows(results.rows, ref)
+    data["clips"] = ref.clips
+    data["thumbs"] = ref.thumbs
+    data["labels"] = sorted({c["label"] for c in ref.clips if c["label"] is not None})
+    return data
+
+
+def _dedup_groups(results: Results, ref: Callable[..., int]) -> list[dict]:
+    """The duplicate groups, kept clip first: each member's strongest pair score within the
+    group (else its ``duplicate_score``), leaks, relation and region; each group's best
+    score and whether it leaks."""
+    rows_by_id = {r["id"]: r for r in results.rows}
+    groups = results.meta.get("groups") or _groups_from_rows(results.rows)
+    pair_score: dict[tuple[str, str], float] = {}
+    for p in results.meta.get("pairs") or []:
+        s = _num(p.get("score"))
+        if s is not None:
+            pair_score[(p["a"], p["b"])] = pair_score[(p["b"], p["a"])] = s
+    out_groups = []
+    for g in groups:
+        members = []
+        for j, cid in enumerate(g):
+            row = rows_by_id.get(cid, {})
+            pairs = [pair_score[(cid, o)] for o in g if (cid, o) in pair_score]
+            s = max(pairs) if pairs else _num(row.get("duplicate_score"))
+            members.append(
                 {
-                    "c": ref(r["id"], r.get("label")),
-                    "s": _num(r.get("hard_score")),
-                    "p": None if r.get("predicted") is None else str(r["predicted"]),
-                    "h": bool(r.get("is_hard")),
-                    "o": bool(r.get("is_outlier")),
-                    "su": bool(r.get("is_label_suspect")),
-                    "ss": _num(r.get("label_suspect_score")),
-                    "os": _num(r.get("outlier_score")),
-                    "kd": _num(ev.get("knn_disagreement")),
-                    "cm": _num(ev.get("centroid_margin")),
-                    "nb": [
-                        [ref(str(i), lab), None if s is None else round(float(s), 4)]
-                        for i, lab, s in list(zip(nb, nl, ns, strict=False))[:NEIGHBOURS]
-                    ],
+                    "c": ref(cid),
+                    "keep": j == 0,
+                    "s": None if s is None else round(s, 4),
+                    "leak": [ref(x) for x in row.get("leak_with") or []],
+                    "rel": relation_text(row),
+                    "box": _box(row),
                 }
             )
-        data["rows"] = out_rows
-    data["clips"] = clips
-    data["thumbs"] = thumb_list
-    data["labels"] = sorted({c["label"] for c in clips if c["label"] is not None})
-    return data
+        scores = [m["s"] for m in members if m["s"] is not None]
+        out_groups.append(
+            {
+                "m": members,
+                "s": max(scores) if scores else None,
+                "leak": any(m["leak"] for m in members),
+            }
+        )
+    return out_groups
+
+
+def _hard_rows(rows: Sequence[Mapping[str, Any]], ref: Callable[..., int]) -> list[dict]:
+    """The hard samples, hardest first (stable: ties keep clip order), with their flags,
+    scores and first neighbours."""
+    out_rows = []
+    for r in sorted(rows, key=lambda r: -(_num(r.get("hard_score")) or 0.0)):
+        ev = r.get("evidence") or {}
+        nb = ev.get("neighbours") or []
+        nl = ev.get("neighbour_labels") or [None] * len(nb)
+        ns = ev.get("similarities") or [None] * len(nb)
+        out_rows.append(
+            {
+                "c": ref(r["id"], r.get("label")),
+                "s": _num(r.get("hard_score")),
+                "p": None if r.get("predicted") is None else str(r["predicted"]),
+                "h": bool(r.get("is_hard")),
+                "o": bool(r.get("is_outlier")),
+                "su": bool(r.get("is_label_suspect")),
+                "ss": _num(r.get("label_suspect_score")),
+                "os": _num(r.get("outlier_score")),
+                "kd": _num(ev.get("knn_disagreement")),
+                "cm": _num(ev.get("centroid_margin")),
+                "nb": [
+                    [ref(str(i), lab), None if s is None else round(float(s), 4)]
+                    for i, lab, s in list(zip(nb, nl, ns, strict=False))[:NEIGHBOURS]
+                ],
+            }
+        )
+    return out_rows
 
 
 def _label_error_rows(rows: Sequence[Mapping[str, Any]], ref: Callable[..., int]) -> list[dict]:
