@@ -1,4 +1,4 @@
-"""Shared helpers of the vidaug benchmarks (shared/STYLE.md §10: benchmarks are not tests).
+"""Shared helpers of the vidaug benchmarks (benchmarks are not tests: docs/ARCHITECTURE.md).
 
 Import this module *first* in a benchmark script: it pins every thread pool to one thread
 before numpy / OpenCV are imported, so that all rows of a table measure single-threaded work.

@@ -1,9 +1,10 @@
 """Perturbed copies of a clip for the dedup calibration (``dedup_calibration.py``).
 
-Each kind is a pure function of frames + params, split the STYLE §3 way: :func:`sample` draws
-every random choice from an explicit ``np.random.Generator`` (and needs only the clip's shape
-and fps), :func:`render` applies the params deterministically and yields the output frames one
-at a time, so a copy streams into its video writer without a second whole clip in memory.
+Each kind is a pure function of frames + params, split as vidaug's transforms are
+(docs/ARCHITECTURE.md): :func:`sample` draws every random choice from an explicit
+``np.random.Generator`` (and needs only the clip's shape and fps), :func:`render` applies the
+params deterministically and yields the output frames one at a time, so a copy streams into
+its video writer without a second whole clip in memory.
 Frames are RGB uint8 ``(T, H, W, 3)`` in and out; output sizes are even (mp4 needs it).
 
 Kinds (issue 4 §3, then issue 13's hidden evaluation set):

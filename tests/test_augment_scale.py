@@ -243,10 +243,10 @@ def test_workers_start_from_a_clean_fork_server(data, tmp_path):
     hang its forked children."""
     import cv2
 
-    import vidaug.pipelines._augment as job
+    from vidaug.pipelines._workers import pool_context
 
     cv2.resize(np.zeros((600, 800, 3), np.uint8), (400, 300))  # OpenCV's threads, in use
     expect = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    assert job._context().get_start_method() == expect
+    assert pool_context().get_start_method() == expect
     s = augment_dataset(data, tmp_path / "o", recipe="light", workers=2)
     assert s.ok and s.written == 3

@@ -1,5 +1,5 @@
 """The package layers point one way and no package reaches into another's private modules
-(issue 10 §2; STYLE §1, §12). Walks every import statement of the package with ``ast``."""
+(issue 10 §2; docs/ARCHITECTURE.md). Walks every import statement of the package with ``ast``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ RANK = {
     "errors": 0,
     "_version": 0,
     "_lazy": 0,
+    "_json": 0,
     "augment": 1,
     "datasets": 2,
     "mining": 3,
@@ -95,3 +96,165 @@ def test_one_json_encoder():
         json.dumps(to_jsonable({"o": object()}))  # unknown types are not guessed
     sources = "".join(p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py"))
     assert "_json_default" not in sources
+
+
+# ---------------------------------------------------------------------------------------------
+# Files, not only packages: no import circle (issue 22 §4)
+# ---------------------------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(test)
+
+
+def _all_imports(body: list[ast.stmt]):
+    """Every import statement, at module level or inside functions and classes (an import in a
+    function closes a circle too, the first time it runs), except ``if TYPE_CHECKING`` ones."""
+    for node in body:
+        if _type_checking_only(node):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            sub = getattr(node, field, None)
+            if isinstance(sub, list):
+                yield from _all_imports(sub)
+
+
+def _import_graph() -> dict[str, dict[str, int]]:
+    """``module → {imported vidaug module: line}`` over every file of the package."""
+    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, dict[str, int]] = {m: {} for m in files}
+    for mod, path in files.items():
+        for node in _all_imports(ast.parse(path.read_text(encoding="utf-8")).body):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                base = node.module or ""
+                if node.level:  # relative: from the package of this file
+                    pkg = mod.split(".")[: None if path.name == "__init__.py" else -1]
+                    pkg = pkg[: len(pkg) - node.level + 1]
+                    base = ".".join([*pkg, base] if base else pkg)
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            for t in targets:
+                if t in files and t != mod:
+                    graph[mod].setdefault(t, node.lineno)
+    return graph
+
+
+def _cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while (w := stack.pop()) != v:
+                comp.append(w)
+            if comp:
+                found.append(sorted([v, *comp]))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle_between_files():
+    """Layers point one way between files too: no file imports one that (through others)
+    imports it back, not even from inside a function."""
+    graph = _import_graph()
+    assert "vidaug.datasets._io" in graph["vidaug.datasets._stream"]  # the walk sees imports
+    lines = []
+    for comp in _cycles(graph):
+        edges = [f"{a}:{graph[a][b]} -> {b}" for a in comp for b in graph[a] if b in comp]
+        lines.append("circle: " + "; ".join(edges))
+    assert not lines, "\n".join(lines)
+
+
+def test_cycle_finder_finds_a_circle():
+    graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_one_lazy_loading_mechanism():
+    """Packages load names lazily through ``vidaug._lazy.lazy_names`` only: no hand-written
+    module ``__getattr__``."""
+    hand_written = [
+        str(p.relative_to(ROOT.parent))
+        for p in ROOT.rglob("*.py")
+        for node in ast.parse(p.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name in ("__getattr__", "__dir__")
+    ]
+    assert not hand_written
+    import vidaug.datasets as d
+
+    assert {"ClipLoader", "read_clip"} <= set(dir(d))
+
+
+def test_json_encoder_on_the_bottom_floor():
+    """The one JSON encoder is a module of the bottom floor: packages below augment use it
+    without importing augment."""
+    import vidaug.augment
+    from vidaug._json import to_jsonable
+
+    assert vidaug.augment.to_jsonable is to_jsonable
+    bad = [
+        f"{p.relative_to(ROOT.parent)}:{node.lineno}"
+        for p in ROOT.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "vidaug.augment"
+        and any(a.name == "to_jsonable" for a in node.names)
+    ]
+    assert not bad
+
+
+def test_no_unused_private_functions():
+    """A private module-level function or class (not registered by a decorator) is used
+    somewhere in the package."""
+    import re
+
+    sources = {p: p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py")}
+    every = "\n".join(sources.values())
+    unused = [
+        f"{p.relative_to(ROOT.parent)}:{node.lineno} {node.name}"
+        for p, text in sources.items()
+        for node in ast.parse(text).body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+        and node.name.startswith("_")
+        and not node.name.startswith("__")
+        and not node.decorator_list
+        and len(re.findall(rf"\b{re.escape(node.name)}\b", every)) < 2
+    ]
+    assert not unused
+
+
+def test_one_truncation_rule():
+    """A stream counts as truncated by one rule, with a name: 2 frames or 2% of the container's
+    count short (read_clip and the streaming augment path both ask it)."""
+    from vidaug.datasets import is_truncated
+
+    assert not is_truncated(98, 100) and is_truncated(97, 100)
+    assert not is_truncated(980, 1000) and is_truncated(979, 1000)
+    assert not is_truncated(5, 0)  # no count in the container: nothing to compare with
+    sources = "".join(p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py"))
+    assert "0.02 * claimed" not in sources

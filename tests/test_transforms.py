@@ -1,4 +1,4 @@
-"""Table-driven tests over every registered transform (shared/STYLE.md §9)."""
+"""Table-driven tests over every registered transform (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -45,10 +45,6 @@ def _lut(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
-def _per_frame(v, t: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(v, dtype=np.float64), (t,))
-
-
 @register
 class Identity(Transform):
     """Leave the clip as it is (useful inside ``OneOf``)."""
@@ -204,6 +200,15 @@ class CLAHE(Transform):
         return out
 
 
+def _noisy_frames(src: np.ndarray, dst: np.ndarray, params, sigma: float) -> np.ndarray:
+    """``dst[j]`` = frame ``j`` of ``src`` with its own noise, drawn from ``noise_seed`` and the
+    frame's index in the clip (``params["_frames"]`` for a chunk), so a streamed clip gets the
+    same noise as one augmented whole."""
+    for j, i in enumerate(params.get("_frames", range(src.shape[0]))):
+        dst[j] = _add_noise(src[j], params["noise_seed"], i, sigma)
+    return dst
+
+
 def _add_noise(frame: np.ndarray, seed: int, index: int, sigma: float) -> np.ndarray:
     """``frame`` plus Gaussian noise drawn from ``(seed, index)``: each frame's noise is its
     own, whatever frames are processed with it (chunks, any order)."""
@@ -240,8 +245,7 @@ class LowLight(Transform):
         lut = np.stack([_lut(dark * tint), _lut(dark * tint), _lut(dark)], -1).reshape(256, 1, 3)
         out = cv2.LUT(_tall(clip), lut).reshape(clip.shape)
         if params["noise"] > 0:
-            for j, i in enumerate(params.get("_frames", range(out.shape[0]))):
-                out[j] = _add_noise(out[j], params["noise_seed"], i, params["noise"])
+            _noisy_frames(out, out, params, params["noise"])
         return out
 
     def apply_chunk(self, chunk, params, frames, shape):
@@ -259,10 +263,7 @@ class SensorNoise(Transform):
         return {"sigma": uniform(rng, self.sigma), "noise_seed": int(rng.integers(2**31))}
 
     def apply(self, clip, params):
-        out = np.empty_like(clip)
-        for j, i in enumerate(params.get("_frames", range(clip.shape[0]))):
-            out[j] = _add_noise(clip[j], params["noise_seed"], i, params["sigma"])
-        return out
+        return _noisy_frames(clip, np.empty_like(clip), params, params["sigma"])
 
     def apply_chunk(self, chunk, params, frames, shape):
         return self.apply(chunk, {**params, "_frames": frames})

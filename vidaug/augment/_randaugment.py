@@ -14,7 +14,7 @@ __all__ = ["RANDAUGMENT_OPS", "build_pool"]
 _STILL = {"scale": (1.0, 1.0), "translate_x": (0.0, 0.0), "translate_y": (0.0, 0.0)}
 
 
-def _affine(m: float, temporal: str, **kw) -> Affine:
+def _affine(temporal: str, **kw) -> Affine:
     return Affine(**{**_STILL, "rotate": (0.0, 0.0), **kw}, temporal=temporal)
 
 
@@ -26,11 +26,11 @@ def _jitter(temporal: str, **kw) -> ColorJitter:
 #: op name → builder(m, temporal), with m = magnitude / 10 in [0, 1].
 RANDAUGMENT_OPS: dict[str, Callable[[float, str], Transform]] = {
     "Identity": lambda m, t: Identity(),
-    "Rotate": lambda m, t: _affine(m, t, rotate=(-30 * m, 30 * m)),
-    "ShearX": lambda m, t: _affine(m, t, shear_x=(-17 * m, 17 * m)),
-    "ShearY": lambda m, t: _affine(m, t, shear_y=(-17 * m, 17 * m)),
-    "TranslateX": lambda m, t: _affine(m, t, translate_x=(-0.3 * m, 0.3 * m)),
-    "TranslateY": lambda m, t: _affine(m, t, translate_y=(-0.3 * m, 0.3 * m)),
+    "Rotate": lambda m, t: _affine(t, rotate=(-30 * m, 30 * m)),
+    "ShearX": lambda m, t: _affine(t, shear_x=(-17 * m, 17 * m)),
+    "ShearY": lambda m, t: _affine(t, shear_y=(-17 * m, 17 * m)),
+    "TranslateX": lambda m, t: _affine(t, translate_x=(-0.3 * m, 0.3 * m)),
+    "TranslateY": lambda m, t: _affine(t, translate_y=(-0.3 * m, 0.3 * m)),
     "Brightness": lambda m, t: _jitter(t, brightness=0.9 * m),
     "Contrast": lambda m, t: _jitter(t, contrast=0.9 * m),
     "Color": lambda m, t: _jitter(t, saturation=0.9 * m),

@@ -1,5 +1,5 @@
 """Files written atomically: a temporary file in the same folder, flushed and synced, then
-``os.replace`` (STYLE §5), so an interrupted run never leaves a half-written file."""
+``os.replace`` (docs/ARCHITECTURE.md), so an interrupted run never leaves a half-written file."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _LOST = frozenset({errno.EIO, errno.ENOSPC, errno.EDQUOT})
 def temp_path(path: str | os.PathLike) -> Path:
     """A fresh temporary name next to ``path``: ``.<name>.<pid>-<n>.tmp<suffix>``.
 
-    It keeps the real suffix, unlike STYLE's ``<name>.tmp``, because OpenCV picks the container
+    It keeps the real suffix (not a plain ``<name>.tmp``) because OpenCV picks the container
     from the extension; the leading dot hides it from directory scans.
     """
     dest = Path(path)

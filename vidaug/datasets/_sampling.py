@@ -1,4 +1,4 @@
-"""Which frames of a clip to use: the one frame-sampling function of vidaug (STYLE §12)."""
+"""Which frames of a clip to use: the one frame-sampling function of vidaug (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

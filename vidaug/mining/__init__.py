@@ -2,7 +2,7 @@
 
 Importing this package does not import TensorFlow; :func:`load_embedder` does, when called.
 Checks return one shape, :class:`CheckResult`: a table with one row per clip in clip order
-following the STYLE §6 contract (``is_<check>``, ``<check>_score`` in [0, 1], evidence), a
+following the check contract of docs/ARCHITECTURE.md (``is_<check>``, ``<check>_score`` in [0, 1], evidence), a
 summary, and the config that ran.
 """
 

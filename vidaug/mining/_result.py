@@ -1,4 +1,4 @@
-"""One output shape for the mining checks (STYLE §6), as cleanlab's issue managers have.
+"""One output shape for the mining checks (docs/ARCHITECTURE.md), as cleanlab's issue managers have.
 
 Every check (:func:`~vidaug.mining.find_duplicates`, :func:`~vidaug.mining.score_hardness`)
 returns a :class:`CheckResult`: a per-clip :meth:`~CheckResult.table` in clip order with

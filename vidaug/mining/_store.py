@@ -1,4 +1,4 @@
-"""The on-disk store of an :class:`~vidaug.mining.EmbeddingIndex` (STYLE §5).
+"""The on-disk store of an :class:`~vidaug.mining.EmbeddingIndex` (atomic files, see docs/ARCHITECTURE.md).
 
 A directory holds::
 
@@ -40,8 +40,8 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
-from vidaug._version import __version__
 from vidaug._json import to_jsonable
+from vidaug._version import __version__
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
 from vidaug.mining._vectors import _CHUNK

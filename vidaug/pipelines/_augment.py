@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import errno
 import json
-import multiprocessing
-import multiprocessing.util
 import os
-import sys
 import time
 from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -52,6 +49,7 @@ from vidaug.datasets import (
     check_output_outside_input,
     clip_seed,
     inside,
+    is_truncated,
     load_rows,
     output_lock,
     probe_video,
@@ -61,8 +59,14 @@ from vidaug.datasets import (
     write_clip,
 )
 from vidaug.errors import UsageError, VidaugError, VideoReadError, VideoWriteError
+from vidaug.pipelines._workers import (
+    WorkerPool,
+    default_workers,
+    memory_bytes,
+    worker_queue,
+)
 
-__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row", "default_workers"]
+__all__ = ["AugmentJob", "AugmentSummary", "augment_dataset", "augment_row"]
 
 MANIFEST = "manifest.jsonl"
 Damaged = Literal["keep", "skip"]
@@ -179,8 +183,6 @@ _inside = inside
 
 
 _RECIPES: dict[str, Recipe] = {}
-#: Worker processes get at most one per this much memory (a 1080p clip streams in well under).
-_WORKER_BYTES = 2 * 2**30
 
 
 def _recipe(d: dict[str, Any]) -> Recipe:
@@ -386,7 +388,7 @@ def _stream_copy(
                     row.path, "no frame could be decoded", reason="no_frames"
                 ) from None
             claimed = p.in_shape[0]
-            if job.damaged == "skip" and e.available < claimed - max(2, 0.02 * claimed):
+            if job.damaged == "skip" and is_truncated(e.available, claimed):
                 raise VideoReadError(
                     row.path, f"stream is truncated: decoded {e.available} of {claimed} frames",
                     reason="truncated",
@@ -402,79 +404,6 @@ def _even(frames: np.ndarray) -> np.ndarray:
     if h % 2 == 0 and w % 2 == 0:
         return frames
     return frames[:, : h - h % 2 or h, : w - w % 2 or w]
-
-
-def _worker_setup() -> None:
-    """A worker process holds one core: OpenCV and FFmpeg on one thread, freed buffers kept."""
-    import cv2
-
-    cv2.setNumThreads(1)  # one process per core already
-    os.environ["OPENCV_FFMPEG_THREADS"] = "1"  # FFmpeg's decoder threads too (read at open)
-    _keep_freed_memory()
-
-
-def _worker_init(copies: Any = None) -> None:
-    import signal
-
-    global _copies
-    _copies = copies
-    _worker_setup()
-    # the parent stops its workers itself (on Ctrl-C it terminates them): Ctrl-C is ignored
-    # here and SIGTERM ends the worker at once, whatever handlers a fork inherited
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
-
-
-def _keep_freed_memory() -> None:
-    """glibc: keep freed clip buffers for reuse instead of returning them to the kernel and
-    faulting fresh pages in for the next clip (a worker allocates the same sizes clip after
-    clip; this saves about half of its kernel time)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 256 * 2**20)  # M_MMAP_THRESHOLD: buffers below it come from the heap
-        libc.mallopt(-1, 512 * 2**20)  # M_TRIM_THRESHOLD: keep up to this much freed heap
-    except (OSError, AttributeError):
-        pass
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel send this worker SIGTERM when the parent dies (even by SIGKILL),
-    so no worker outlives the run."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass
-
-
-def default_workers(rows: int = 1 << 30) -> int:
-    """Worker processes for a run: the cores this process may use, at most one per clip and
-    at most one per ``_WORKER_BYTES`` of memory."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, rows, _memory_bytes() // _WORKER_BYTES or 1))
-
-
-def _memory_bytes() -> int:
-    """Physical memory (``sysconf``; 8 GB when unknown)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 8 * 2**30
 
 
 def _entry_key(e: dict[str, Any]) -> tuple[str, int, int]:
@@ -569,7 +498,7 @@ def augment_dataset(
         raise UsageError(f"{root}: output exists and is not a folder")
     check_output_outside_input(root, source, (r.path for r in rows))
     n_workers = default_workers(len(rows)) if workers is None else workers
-    limit = memory_limit if memory_limit is not None else _memory_bytes() // (2 * n_workers)
+    limit = memory_limit if memory_limit is not None else memory_bytes() // (2 * n_workers)
     job = AugmentJob(
         str(root), rec.to_dict(), copies, seed, clip_frames, damaged, segment, int(limit),
         int(stream_above),
@@ -642,7 +571,7 @@ def _run(
         from vidaug.pipelines._ray import quiet_ray_session, ray_augment_rows
 
         with quiet_ray_session(ray_address):
-            for kind, item in ray_augment_rows(work, job):
+            for kind, item in ray_augment_rows(work, job, row_copies, RowResult):
                 if kind == "copy":
                     commit(*item)
                 else:
@@ -659,30 +588,6 @@ def _run(
     return summary
 
 
-def _context() -> Any:
-    """Linux: a fork server (a clean process that imports vidaug once; each worker is then a
-    fork of it and starts in milliseconds, where ``spawn`` re-imports numpy, OpenCV and
-    vidaug in every worker: ≈ 0.5 s of CPU each). Never a plain fork of this process: a
-    process that has used OpenCV's thread pool, Ray, gRPC or TensorFlow hangs its forked
-    children. Elsewhere ``spawn``."""
-    if not sys.platform.startswith("linux"):
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["vidaug.pipelines._forkserver"])
-    return ctx
-
-
-#: multiprocessing's resource tracker warns about the semaphores of a killed run when it
-#: removes them (``There appear to be 5 leaked semaphore objects``): nothing to act on.
-_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
-
-
-def _quiet_resource_tracker() -> None:
-    """Start the resource tracker (it passes ``sys.warnoptions`` on) without that warning."""
-    if _QUIET_TRACKER not in sys.warnoptions:
-        sys.warnoptions.append(_QUIET_TRACKER)
-
-
 def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
     """Biggest files first: the last clips to finish are then small ones (less idle time)."""
     try:
@@ -691,12 +596,9 @@ def _size_desc(item: tuple[ManifestRow, Any, Any]) -> int:
         return 0
 
 
-_copies: Any = None  # in a worker: the queue its finished copies go to
-
-
 def _pool_row(row: ManifestRow, job: AugmentJob, missing: Any, done: Any) -> RowResult:
     """A worker's task: :func:`augment_row`, each copy sent to the parent as it is done."""
-    return augment_row(row, job, missing, done, emit=lambda e, t: _copies.put((e, t)))
+    return augment_row(row, job, missing, done, emit=lambda e, t: worker_queue().put((e, t)))
 
 
 def _run_pool(
@@ -711,11 +613,7 @@ def _run_pool(
     queue at once and is committed here (one journal, one writer). On an interruption (Ctrl-C,
     SIGTERM) or an error the workers are stopped at once and their temporary files removed;
     committed clips stay."""
-    ctx = _context()
-    _quiet_resource_tracker()
-    copies = ctx.SimpleQueue()
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(copies,))  # fmt: skip
+    pool = WorkerPool(workers)
     todo = iter(sorted(work, key=_size_desc))
     pending: set[Future] = set()
     try:
@@ -723,22 +621,17 @@ def _run_pool(
             while len(pending) < 2 * workers and (item := next(todo, None)) is not None:
                 row, missing, done = item
                 pending.add(pool.submit(_pool_row, row, job, missing, done))
-                if ctx.get_start_method() == "forkserver" and len(pending) == 1:
-                    out.note_scratch(multiprocessing.util.get_temp_dir())
+                if len(pending) == 1 and (scratch := pool.scratch_dir()) is not None:
+                    out.note_scratch(scratch)
             if not pending:
                 break
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while not copies.empty():  # a finished task's copies are all queued by now
-                commit(*copies.get())
+            for copy in pool.results():  # a finished task's copies are all queued by now
+                commit(*copy)
             for fut in finished:
                 finish(fut.result())
     except BaseException:
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.join(timeout=5)
+        pool.kill()
         remove_temp_files(out.root)
         raise
-    pool.shutdown(wait=True)
+    pool.close()

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -36,7 +35,7 @@ from vidaug.mining import (
     iter_embedded,
 )
 
-__all__ = ["EmbedReport", "embed_to_index", "open_index"]
+__all__ = ["EmbedReport", "embed_to_index"]
 
 
 #: :func:`embed_to_index` saves its progress once this many clips are new, at most once in
@@ -448,13 +447,3 @@ def _assemble(
         at += len(r)
     return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)), region_emb=regions)
 
-
-def open_index(
-    source: str | os.PathLike,
-    embedder_factory: Callable[[], FrameEmbedder],
-    **embed_kwargs: Any,
-) -> EmbedReport:
-    """An index for ``source``: loaded when it is an index directory, else embedded in memory."""
-    if is_index_dir(source):
-        return EmbedReport(EmbeddingIndex.load(source))
-    return embed_to_index(source, embedder_factory(), **embed_kwargs)

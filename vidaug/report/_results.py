@@ -1,6 +1,6 @@
 """Saved mining results: the per-clip JSONL table plus a ``.meta.json`` sidecar.
 
-``vidaug dedup --out dups.jsonl`` writes the STYLE §6 table (one row per clip) to
+``vidaug dedup --out dups.jsonl`` writes the check table (docs/ARCHITECTURE.md) (one row per clip) to
 ``dups.jsonl`` exactly as before, and beside it ``dups.meta.json``: what ran (kind, thresholds,
 model, index type, time taken), the summary counts, the duplicate pairs and groups, and the clip
 table (id, path, label, split, size) that a report needs for labels and thumbnails. Keeping the
@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vidaug._version import __version__
 from vidaug._json import to_jsonable
+from vidaug._version import __version__
 from vidaug.errors import VidaugError
 
 __all__ = [

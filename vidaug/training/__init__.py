@@ -1,10 +1,13 @@
 # ruff: noqa: F401  (the TYPE_CHECKING imports at the end are for type checkers only)
-"""vidaug.training: Keras video classifiers, the hard-sample mining hook, metrics, workflows and
-cross-validation, curation.
+"""vidaug.training: Keras video classifiers (build, train, evaluate, save and load, TFLite
+export), the hard-sample mining hook, and the metrics and group splits / folds they are
+judged by.
 
-Names are imported on first use (PEP 562): ``import vidaug.training`` is instant, and Keras /
-TensorFlow (seconds) load only with the names that need them (models, training, the hook), so
-e.g. curation without a model never starts TensorFlow.
+The jobs that use them (cross-validation, curation, ``vidaug train`` / ``evaluate``) live in
+:mod:`vidaug.pipelines`. Names are imported on first use (:mod:`vidaug._lazy`):
+``import vidaug.training`` is instant, and Keras / TensorFlow (seconds) load only with the names
+that need them (models, training, the hook), so e.g. curation without a model never starts
+TensorFlow.
 """
 
 from __future__ import annotations
