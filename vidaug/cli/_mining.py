@@ -76,11 +76,11 @@ def _embed_with_progress(
 
     from vidaug.datasets import load_rows
 
-    load_rows(source)  # a missing or empty input fails here, before the model loads
+    rows = load_rows(source)  # read once: a missing or empty input fails before the model loads
     emb = _embedder(model, weights, layer, offline)
     kept: list[tuple[int, int]] = []
     try:
-        return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip,
+        return embed_to_index(source, emb, on_start=progress.start, on_clip=on_clip, rows=rows,
                               on_interrupt=lambda k, n: kept.append((k, n)), **kw)  # fmt: skip
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what was kept; the exit code follows
         progress.stop()
@@ -94,6 +94,17 @@ def _embed_with_progress(
         raise
     finally:
         progress.stop()
+
+
+def _index_or_embed(source: Path, **embed: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """The index at ``source``, or ``source``'s clips embedded now (with a bar), and the clips
+    that could not be embedded."""
+    from vidaug.mining import EmbeddingIndex, is_index_dir
+
+    if is_index_dir(source):
+        return EmbeddingIndex.load(source), []
+    rep = _embed_with_progress(source, **embed)
+    return rep.index, rep.failures
 
 
 def _report_failures(failures: list[tuple[str, str]]) -> None:
@@ -358,38 +369,19 @@ def dedup(
     leaks. One row per clip: is_duplicate, duplicate_score, group, nearest, similarity,
     is_leak, relation, related_to, evidence, segment, region.
     """
-    from dataclasses import replace
-
     from vidaug.cli._report import check_html_path
-    from vidaug.mining import DEFAULT_DEDUP, find_duplicates, is_index_dir
-    from vidaug.report import check_results, relation_text
+    from vidaug.mining import find_duplicates
+    from vidaug.pipelines import dedup_config
+    from vidaug.report import check_results
 
     check_html_path(report, "--report")
     check_out_file(out, "--out")
     started = time.perf_counter()
-    failed: list[tuple[str, str]] = []
     with cli_errors():
-        if is_index_dir(input):
-            from vidaug.mining import EmbeddingIndex
-
-            ix = EmbeddingIndex.load(input)
-        else:
-            emb = _embed_with_progress(
-                input, embedder, weights, layer, frames=frames, fps=fps, regions=regions,
-                offline=offline,
-            )  # fmt: skip
-            ix, failed = emb.index, emb.failures
-        cfg = replace(
-            DEFAULT_DEDUP,
-            clip_threshold=DEFAULT_DEDUP.clip_threshold if threshold is None else threshold,
-            frame_threshold=DEFAULT_DEDUP.frame_threshold
-            if frame_threshold is None
-            else frame_threshold,
-            match_fraction=DEFAULT_DEDUP.match_fraction
-            if match_fraction is None
-            else match_fraction,
-            keep=keep.value,
-        )
+        ix, failed = _index_or_embed(input, model=embedder, weights=weights, layer=layer,
+                                     frames=frames, fps=fps, regions=regions, offline=offline)  # fmt: skip
+        cfg = dedup_config(threshold=threshold, frame_threshold=frame_threshold,
+                           match_fraction=match_fraction, keep=keep.value)  # fmt: skip
         res = find_duplicates(ix, cfg)
         if ix.region_emb is None and len(ix) > 1:
             err_console.print(
@@ -398,13 +390,20 @@ def dedup(
                 soft_wrap=True,
             )
     results = check_results(res, ix, source=input, elapsed_s=time.perf_counter() - started)
-    rows = results.rows
     _outputs(out, report, results)
-    s = res.summary()
     if as_json:
-        out_console.print_json(json.dumps({"summary": s, "rows": rows}, default=str))
-        _exit_if_failed(failed)
-        return
+        out_console.print_json(json.dumps({"summary": res.summary(), "rows": results.rows},
+                                          default=str))  # fmt: skip
+    else:
+        _show_dedup(res, results.rows)
+    _exit_if_failed(failed)
+
+
+def _show_dedup(res: Any, rows: list[dict[str, Any]]) -> None:
+    """``dedup``'s summary: counts, relations, the first 50 groups and leaks."""
+    from vidaug.report import relation_text
+
+    s = res.summary()
     out_console.print(
         f"{plural(s['clips'], 'clip')}, {plural(s['pairs'], 'duplicate pair')} in "
         f"{plural(s['groups'], 'group')}: {plural(s['duplicates'], 'clip')} would be dropped, "
@@ -431,7 +430,6 @@ def dedup(
         out_console.print(
             f"  [red]leak[/red] {escape(p['a'])} ↔ {escape(p['b'])} ({p['score']:.3f})"
         )
-    _exit_if_failed(failed)
 
 
 def _exit_if_failed(failed: list[tuple[str, str]]) -> None:
@@ -498,34 +496,21 @@ def mine_hard(
     apart from hard-but-correct clips.
     """
     from vidaug.cli._report import check_html_path
-    from vidaug.mining import EmbeddingIndex, is_index_dir, score_hardness
+    from vidaug.mining import is_index_dir, score_hardness
     from vidaug.report import check_results
 
     check_html_path(report, "--report")
     check_out_file(out, "--out")
     started = time.perf_counter()
-    failed: list[tuple[str, str]] = []
     with cli_errors():
-        src = index if index is not None else input
-        if is_index_dir(src):
-            ix = EmbeddingIndex.load(src)
-            if index is not None and not is_index_dir(input):
-                from vidaug.datasets import load_rows
+        reuse = index is not None and is_index_dir(index)
+        ix, failed = _index_or_embed(index if reuse else input, model=embedder,
+                                     weights=weights, layer=None, frames=frames, regions=False,
+                                     offline=offline)  # fmt: skip
+        if reuse and not is_index_dir(input):
+            from vidaug.pipelines import require_embedded
 
-                wanted = {r.rel: r.label for r in load_rows(input)}
-                missing = [i for i in wanted if i not in set(ix.ids)]
-                if missing:
-                    from vidaug.errors import VidaugError
-
-                    raise VidaugError(
-                        f"{index}: has no embeddings for {len(missing)} clips of {input} "
-                        f"(e.g. {missing[0]}); run `vidaug embed {input} --out {index}` first"
-                    )
-        else:
-            emb = _embed_with_progress(
-                input, embedder, weights, None, frames=frames, regions=False, offline=offline
-            )
-            ix, failed = emb.index, emb.failures
+            require_embedded(ix, index, input)
         probs, names = (None, None)
         if classifier is not None:
             probs, names = _classifier_probs(classifier, ix)
@@ -538,8 +523,13 @@ def mine_hard(
     rows = res.ranked()
     if as_json:
         out_console.print_json(json.dumps(rows, default=str))
-        _exit_if_failed(failed)
-        return
+    else:
+        _show_hard(res, rows, top)
+    _exit_if_failed(failed)
+
+
+def _show_hard(res: Any, rows: list[dict[str, Any]], top: int) -> None:
+    """``mine-hard``'s table of the ``top`` hardest clips and its counts."""
     t = Table(title=f"hardest {min(top, len(rows))} of {len(rows)} clips", title_justify="left")
     for c in ("hard", "label", "seen as", "flags", "clip"):
         t.add_column(c)
@@ -566,4 +556,3 @@ def mine_hard(
         f"{s['hard']} hard, {plural(s['label_suspects'], 'label suspect')}, "
         f"{plural(s['outliers'], 'outlier')}"
     )
-    _exit_if_failed(failed)

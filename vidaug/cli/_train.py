@@ -347,18 +347,22 @@ def train(
         _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
         with err_console.status("building the model…"):
             net, rec = build_for_training(plan, weights=weights, seed=seed)
-        n_epochs = plan.config.resolved_epochs
-        err_console.print(
-            f"training {escape(net.name)} on {len(plan.train_rows)} clips"
-            + (f", validating on {len(plan.val_rows)}" if plan.val_rows else "")
-            + f", {len(plan.names)} classes, {n_epochs} epochs"
-            + (f", recipe {escape(rec.name)}" if rec else "")
-            + (", hard-sample hook on" if hook else "")
-        )
+        _announce_training(plan, net, rec)
         res, info = train_workflow(plan, net, rec, out=out, seed=seed, hook_every=every,
-                                   callbacks=[_EpochLine(n_epochs)],
+                                   callbacks=[_EpochLine(plan.config.resolved_epochs)],
                                    on_embed=clip_progress("embed").count)  # fmt: skip
     _show_training(res, info, out, as_json)
+
+
+def _announce_training(plan: Any, net: Any, rec: Any) -> None:
+    """``training motion on 80 clips, validating on 20, 2 classes, 40 epochs, …`` (stderr)."""
+    err_console.print(
+        f"training {escape(net.name)} on {len(plan.train_rows)} clips"
+        + (f", validating on {len(plan.val_rows)}" if plan.val_rows else "")
+        + f", {len(plan.names)} classes, {plan.config.resolved_epochs} epochs"
+        + (f", recipe {escape(rec.name)}" if rec else "")
+        + (", hard-sample hook on" if plan.config.hook else "")
+    )
 
 
 def _show_training(res: Any, info: dict[str, Any], out: Path, as_json: bool) -> None:
@@ -463,6 +467,7 @@ def evaluate(
         from vidaug.datasets import atomic_write_text, load_rows
         from vidaug.pipelines import model_class_names
 
+        seed_list = _seeds(seeds) if cv is not None else []  # before anything starts
         rows = load_rows(manifest)
         _quiet_tf()  # the model itself needs TensorFlow
         from vidaug.training import format_report, load_with_meta
@@ -481,7 +486,7 @@ def evaluate(
 
             config = cv_config(meta, epochs=epochs, fps=fps, tta=tta)
             weights = _weights_first(weights, offline, config.model != "seed")  # --cv retrains
-            res = _run_cv(rows, config, cv, _seeds(seeds), names, weights)
+            res = _run_cv(rows, config, cv, seed_list, names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
             text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
         if out is not None:
@@ -547,13 +552,13 @@ def compare(
         from vidaug.pipelines import compare_cv
         from vidaug.training import TrainConfig
 
+        s = _seeds(seeds)  # a bad --seeds is refused before anything starts
         ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
         weights = _weights_first(weights, offline, ca.model != "seed" or cb.model != "seed")
         _quiet_tf()  # after the weights: a missing file is refused before TensorFlow starts
         rows = load_rows(manifest)
         names = class_names(rows)
         banks: dict = {}
-        s = _seeds(seeds)
         err_console.print(f"[bold]A[/bold]: {escape(ca.describe())}")
         ra = _run_cv(rows, ca, cv, s, names, weights, banks)
         err_console.print(f"[bold]B[/bold]: {escape(cb.describe())}")

@@ -36,7 +36,6 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from vidaug._json import to_jsonable  # the one JSON encoder (as write_jsonl)
@@ -388,12 +387,9 @@ class JobDir:
     def __enter__(self) -> JobDir:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the journals; on an error, remove the temporary files (what was committed
+        stays, for ``resume``)."""
         self.close()
-        if exc is not None:
+        if exc_info[1] is not None:
             remove_temp_files(self.root)

@@ -29,6 +29,7 @@ import numpy as np
 from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets._io import read_clip
 from vidaug.datasets._manifest import ManifestRow, load_rows, require_labels
+from vidaug.datasets._manifest import class_names as row_classes
 from vidaug.datasets._sampling import frame_indices
 from vidaug.datasets._seeds import clip_seed
 from vidaug.errors import VidaugError
@@ -182,9 +183,7 @@ class ClipLoader:
         if not self.rows:
             raise VidaugError("no clips to load")
         require_labels(self.rows, "training")
-        self.class_names = (
-            list(class_names) if class_names else sorted({str(r.label) for r in self.rows})
-        )
+        self.class_names = list(class_names) if class_names else row_classes(self.rows)
         lookup = {c: i for i, c in enumerate(self.class_names)}
         unknown = sorted({r.label for r in self.rows} - set(lookup))
         if unknown:

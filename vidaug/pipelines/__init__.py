@@ -22,12 +22,11 @@ _WHERE = {
     "augment_row": "_augment",
     "check_engine": "_ray",
     "ray_session": "_ray",
-    "default_workers": "_augment",
+    "default_workers": "_workers",
     "CurationResult": "_curate",
     "curate": "_curate",
     "EmbedReport": "_embed",
     "embed_to_index": "_embed",
-    "open_index": "_embed",
     "classifier_probs": "_hard",
     "CVResult": "_cross_validate",
     "compare_cv": "_cross_validate",
@@ -47,6 +46,8 @@ _WHERE = {
     "plan_training": "_workflows",
     "rows_in_split": "_workflows",
     "train_workflow": "_workflows",
+    "dedup_config": "_mining",
+    "require_embedded": "_mining",
 }
 
 __all__ = sorted(_WHERE)

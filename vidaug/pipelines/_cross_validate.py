@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vidaug.datasets import ManifestRow, require_labels
+from vidaug.datasets import class_names as row_classes
 from vidaug.errors import VidaugError
 from vidaug.training import TrainConfig, classification_report, group_kfold
 
@@ -152,7 +153,7 @@ def cross_validate(
     config.check()
     rows = list(rows)
     require_labels(rows, "cross-validation")
-    names = list(class_names) if class_names else sorted({str(r.label) for r in rows})
+    names = list(class_names) if class_names else row_classes(rows)
     lookup = {c: i for i, c in enumerate(names)}
     y = np.array([lookup[str(r.label)] for r in rows])
     groups = row_groups(rows)

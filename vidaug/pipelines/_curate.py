@@ -372,7 +372,7 @@ def _curate_locked(
                      outputs=(MANIFEST, "curation.json", *LABEL_ERROR_FILES))  # fmt: skip
     _check_readable(st, source, hooks)
     if plan.embeds:
-        _embed_and_group(st, plan, source, out, embedder, hooks)
+        _embed_and_group(st, plan, (source, rows), out, embedder, hooks)
     if plan.label_errors != "off":
         _label_errors(st, plan, out, weights, hooks)
     _assign_splits(st, plan)
@@ -424,17 +424,24 @@ def _check_readable(st: _State, source: str | Path, hooks: _Hooks) -> None:
 
 
 def _embed_and_group(
-    st: _State, plan: CurationPlan, source: str | Path, out: Path, embedder: Any, hooks: _Hooks
+    st: _State,
+    plan: CurationPlan,
+    source: tuple[str | Path, list[ManifestRow]],
+    out: Path,
+    embedder: Any,
+    hooks: _Hooks,
 ) -> None:
-    """Step 2: embed the clips (cached in ``OUTPUT/.vidaug-index``) and find duplicate groups;
-    a clip that cannot be embedded is left out (listed once under ``failures``)."""
+    """Step 2: embed the clips of ``source`` (the input and its rows, as read once; cached in
+    ``OUTPUT/.vidaug-index``) and find duplicate groups; a clip that cannot be embedded is
+    left out (listed once under ``failures``)."""
     from vidaug.mining import DEFAULT_DEDUP, find_duplicates
     from vidaug.pipelines._embed import embed_to_index
 
     hooks.step("embedding clips")
     rep = embed_to_index(
-        source, embedder, out=out / ".vidaug-index", on_start=hooks.embed_start,
-        on_clip=hooks.embed_clip, regions=bool(plan.dedup or plan.fix_leakage),
+        source[0], embedder, rows=source[1], out=out / ".vidaug-index",
+        on_start=hooks.embed_start, on_clip=hooks.embed_clip,
+        regions=bool(plan.dedup or plan.fix_leakage),
     )  # fmt: skip
     st.index = rep.index
     listed = {c for c, _ in st.res.failures}

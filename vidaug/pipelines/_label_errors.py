@@ -19,7 +19,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from vidaug.datasets import ManifestRow, require_labels
+from vidaug.datasets import ManifestRow, class_names, require_labels
 from vidaug.errors import VidaugError
 
 __all__ = ["DEFAULT_LABEL_ERROR_WORKFLOW", "find_dataset_label_errors", "label_error_probs"]
@@ -91,7 +91,7 @@ def label_error_probs(
 
     rows = list(rows)
     require_labels(rows, "finding label errors")
-    classes = sorted({str(r.label) for r in rows})
+    classes = class_names(rows)
     if len(classes) < 2:
         raise VidaugError(f"finding label errors needs at least 2 classes, got only {classes}")
     if folds < 2:

@@ -14,8 +14,16 @@ import keras
 import numpy as np
 
 from vidaug.augment import RecipeLike
-from vidaug.datasets import ClipDataset, ManifestRow, atomic_path, atomic_write_text, require_labels
-from vidaug.errors import UsageError, VidaugError
+from vidaug.datasets import (
+    ClipDataset,
+    ManifestRow,
+    atomic_path,
+    atomic_write_text,
+    require_classes,
+    require_labels,
+)
+from vidaug.datasets import class_names as row_classes
+from vidaug.errors import VidaugError
 from vidaug.training._callbacks import HardSampleMiningCallback
 from vidaug.training._metrics import classification_report
 from vidaug.training._models import (
@@ -174,6 +182,10 @@ def train_model(
     gets ``views`` augmented views embedded once, and every epoch draws one view per clip.
     Other models (the seed CNN) are augmented on the fly, a new view each epoch.
 
+    Steps: the classes (:func:`_train_classes`), what Keras fits (:func:`_fit_plan`), the
+    datasets (:func:`_datasets`), the callbacks (:func:`_train_callbacks`), every training
+    clip read or embedded before the first epoch (:func:`_load_training_clips`), ``fit``.
+
     Args:
         model: a compiled classifier (input ``(batch, frames, H, W, 3)``).
         train_rows: labelled training rows.
@@ -202,52 +214,25 @@ def train_model(
         VidaugError: empty split, unlabeled clips; fewer than 2 classes with readable clips
             (every training clip is read or embedded before the first epoch).
     """
-    _check_rows(train_rows, "train")
-    names = list(class_names) if class_names else sorted({str(r.label) for r in train_rows})
-    present = sorted({str(r.label) for r in train_rows})
-    if len(present) < 2:
-        raise UsageError(f"training needs at least 2 classes, the train split has {present}")
-    spec = input_spec(model)
+    names = _train_classes(train_rows, class_names)
     keras.utils.set_random_seed(seed)
-    split = head_of(model)
-    fit_model, outputs, n_views = model, 1, 0
-    feats = None
-    if split is not None:
-        head = split[1]
-        _compile(head, float(head.optimizer.learning_rate.numpy()) if head.optimizer else 1e-3)
-        fit_model = member_outputs(head)
-        outputs = len(fit_model.outputs)
-        n_views = views if recipe is not None else 0
-        if recipe is not None and views < 1:
-            raise VidaugError("views must be ≥ 1 to train a frozen-backbone model with a recipe")
-        feats = features_fn(model)
-    common = dict(frames=spec["frames"], frame_size=spec["frame_size"], fps=fps, pair_gap=spec["pair_gap"],
-                  features=feats)  # fmt: skip
-    train = ClipDataset(
-        train_rows, names, batch_size=batch_size, recipe=recipe, seed=seed, views=n_views,
-        precomputed=precomputed, outputs=outputs, **common,
+    plan = _fit_plan(model, recipe, views)
+    train, val = _datasets(
+        model, plan, train_rows, val_rows, names, batch_size=batch_size, recipe=recipe,
+        seed=seed, fps=fps, precomputed=precomputed,
     )  # fmt: skip
-    val = None
-    if val_rows:
-        _check_rows(val_rows, "validation")
-        val = ClipDataset(val_rows, names, batch_size=batch_size, shuffle=False,
-                          outputs=outputs, **common)  # fmt: skip
-    cbs: list[keras.callbacks.Callback] = [_MemberMeans()] if outputs > 1 else []
     miner = None
     if hook:
         miner = HardSampleMiningCallback(
             train, every=hook_every, warmup=hook_warmup, views=hook_views, log_path=log_path,
-            scoring_model=split[1] if split is not None else None,
+            scoring_model=plan.head,
         )  # fmt: skip
-        cbs.append(miner)
-    cbs.extend(callbacks)
+    cbs = _train_callbacks(plan, miner, callbacks)
     t0 = time.perf_counter()
-    if train.cached:
-        train.view_features(on_embed)  # the backbone pass, before Keras' first step
-    else:
-        _read_all(train)  # decoded once before the first epoch (kept for it), failures known
-    _check_readable(train)
-    hist = fit_model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose)
+    _load_training_clips(train, on_embed)
+    hist = plan.fit_model.fit(
+        train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose
+    )
     seconds = time.perf_counter() - t0
     failures = dict(train.failures)
     if val is not None:
@@ -263,6 +248,120 @@ def train_model(
         seconds=seconds,
         hook_seconds=miner.seconds if miner else 0.0,
     )
+
+
+def _train_classes(
+    train_rows: Sequence[ManifestRow], class_names: Sequence[str] | None
+) -> list[str]:
+    """The class order (default: the sorted training labels) once the train split is
+    usable: not empty, labelled, at least 2 classes.
+
+    Raises:
+        UsageError: a single class.
+        VidaugError: an empty split or unlabeled clips.
+    """
+    _check_rows(train_rows, "train")
+    present = require_classes(train_rows)
+    names = list(class_names) if class_names else present
+    return names
+
+
+@dataclass(frozen=True)
+class _FitPlan:
+    """What Keras fits: the whole model, or for a frozen-backbone model its head on cached
+    features.
+
+    Attributes:
+        fit_model: the model ``fit`` runs (the head's members' outputs for a frozen backbone).
+        outputs: its outputs (one per head member).
+        views: cached augmented views per clip (0: none).
+        features: the frozen backbone as a numpy function, or None.
+        head: the head (the hook scores with it), or None.
+    """
+
+    fit_model: keras.Model
+    outputs: int = 1
+    views: int = 0
+    features: Callable[[np.ndarray], np.ndarray] | None = None
+    head: keras.Model | None = None
+
+
+def _fit_plan(model: keras.Model, recipe: RecipeLike | None, views: int) -> _FitPlan:
+    """The :class:`_FitPlan` of ``model``; a frozen backbone's head is compiled here.
+
+    Raises:
+        VidaugError: ``views`` < 1 with a recipe for a frozen-backbone model.
+    """
+    split = head_of(model)
+    if split is None:
+        return _FitPlan(model)
+    head = split[1]
+    _compile(head, float(head.optimizer.learning_rate.numpy()) if head.optimizer else 1e-3)
+    fit_model = member_outputs(head)
+    if recipe is not None and views < 1:
+        raise VidaugError("views must be ≥ 1 to train a frozen-backbone model with a recipe")
+    return _FitPlan(
+        fit_model, outputs=len(fit_model.outputs), views=views if recipe is not None else 0,
+        features=features_fn(model), head=head,
+    )  # fmt: skip
+
+
+def _datasets(
+    model: keras.Model,
+    plan: _FitPlan,
+    train_rows: Sequence[ManifestRow],
+    val_rows: Sequence[ManifestRow] | None,
+    names: list[str],
+    *,
+    batch_size: int,
+    recipe: RecipeLike | None,
+    seed: int,
+    fps: float | None,
+    precomputed: np.ndarray | None,
+) -> tuple[ClipDataset, ClipDataset | None]:
+    """The training dataset (augmented, shuffled) and the validation one, if any.
+
+    Raises:
+        VidaugError: an empty or unlabeled validation split.
+    """
+    spec = input_spec(model)
+    common = dict(frames=spec["frames"], frame_size=spec["frame_size"], fps=fps,
+                  pair_gap=spec["pair_gap"], features=plan.features, outputs=plan.outputs,
+                  batch_size=batch_size)  # fmt: skip
+    train = ClipDataset(train_rows, names, recipe=recipe, seed=seed, views=plan.views,
+                        precomputed=precomputed, **common)  # fmt: skip
+    val = None
+    if val_rows:
+        _check_rows(val_rows, "validation")
+        val = ClipDataset(val_rows, names, shuffle=False, **common)
+    return train, val
+
+
+def _train_callbacks(
+    plan: _FitPlan,
+    miner: HardSampleMiningCallback | None,
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> list[keras.callbacks.Callback]:
+    """The member means (several head members), the hook, then the caller's callbacks."""
+    cbs: list[keras.callbacks.Callback] = [_MemberMeans()] if plan.outputs > 1 else []
+    if miner is not None:
+        cbs.append(miner)
+    cbs.extend(callbacks)
+    return cbs
+
+
+def _load_training_clips(train: ClipDataset, on_embed: Callable[[int, int], None] | None) -> None:
+    """Every training clip embedded by the frozen backbone (a cached dataset) or decoded once
+    (kept for the first epoch), before Keras' first step, so the unreadable ones are known.
+
+    Raises:
+        VidaugError: the readable clips cover fewer than 2 classes (:func:`_check_readable`).
+    """
+    if train.cached:
+        train.view_features(on_embed)
+    else:
+        _read_all(train)
+    _check_readable(train)
 
 
 def _read_all(ds: ClipDataset) -> None:
@@ -291,7 +390,7 @@ def _check_readable(ds: ClipDataset) -> None:
         raise VidaugError(
             f"none of the {len(ds.rows)} training clips could be read (e.g. {example})"
         )
-    lost = sorted({str(r.label) for r in ds.rows if r.rel in bad} - ok)
+    lost = sorted(set(row_classes(r for r in ds.rows if r.rel in bad)) - ok)
     raise VidaugError(
         f"training needs readable clips of at least 2 classes: {len(bad)} of {len(ds.rows)} "
         f"clips could not be read, leaving only class {sorted(ok)} (no clip of {lost}; e.g. "
@@ -370,7 +469,7 @@ def evaluate_model(
     """:func:`classification_report` of ``model`` on ``rows`` (unreadable clips skipped and
     listed under ``failures``); ``tta``, ``recipe``, ``seed`` as in :func:`predict_rows`."""
     _check_rows(rows, "evaluation")
-    unknown = sorted({str(r.label) for r in rows} - set(class_names))
+    unknown = sorted(set(row_classes(rows)) - set(class_names))
     if unknown:
         raise VidaugError(f"labels {unknown} are not classes of the model ({list(class_names)})")
     probs, pos, failures = predict_rows(model, rows, class_names, batch_size=batch_size,
