@@ -39,7 +39,8 @@ demo: $(VENV)/.installed
 
 tour: $(VENV)/.installed
 	$(PY) docs/tour_data.py .
-	@echo "now run the README's examples from here (see its 30-second tours)"
+	@echo "now activate the environment (source $(VENV)/bin/activate, so vidaug is on PATH)"
+	@echo "and run the README's examples from here (see its 30-second tours)"
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -70,5 +71,5 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache *.egg-info
-	rm -rf mix clips unseen tracks.csv samples.index curated dups.* hard.html sheet.png side.gif \
-	  motion.keras* plain.keras* motion*.tflite plain*.tflite hook.jsonl
+	rm -rf mix clips unseen tracks.csv samples.index samples.dups.* curated dups.* hard.html \
+	  sheet.png side.gif motion.keras* plain.keras* motion*.tflite plain*.tflite hook.jsonl out

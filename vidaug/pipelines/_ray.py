@@ -31,14 +31,16 @@ from typing import Any
 import numpy as np
 
 from vidaug.datasets import ManifestRow, native_stderr_muted
-from vidaug.errors import UsageError
+from vidaug.errors import UsageError, VidaugError
 from vidaug.mining import (
     ClipFrames,
     Embedded,
     FrameEmbedder,
     assemble_clip_rows,
     load_clip_frames,
+    load_embedder,
 )
+from vidaug.pipelines._workers import worker_setup
 
 __all__ = ["RAY_MISSING", "ray_augment_rows", "ray_embed_rows", "ray_session"]
 
@@ -83,7 +85,11 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
         )
         if address is None:
             kw["num_cpus"] = num_cpus
-        ray.init(address=address, **kw)
+        try:
+            ray.init(address=address, **kw)
+        except ConnectionError as e:  # Ray's, not an OSError with an errno: say where and why
+            reason = str(e).split(". ")[0].rstrip(".") or type(e).__name__
+            raise VidaugError(f"cannot connect to Ray at {address!r}: {reason}") from None
         started = True
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
@@ -109,9 +115,7 @@ def _one_thread() -> None:
     global _ready
     if _ready:
         return
-    from vidaug.pipelines._augment import _worker_setup
-
-    _worker_setup()
+    worker_setup()
     _ready = True
 
 
@@ -130,18 +134,26 @@ def _row(d: dict[str, Any]) -> ManifestRow:
 def ray_augment_rows(
     work: Sequence[tuple[ManifestRow, list[int] | None, set[tuple[int, int]]]],
     job: Any,
+    row_copies: Callable[..., Iterator[tuple[dict[str, Any], Path]]],
+    result_type: Callable[..., Any],
 ) -> Iterator[tuple[str, Any]]:
     """Run :func:`~vidaug.pipelines.augment_row`'s work for every ``(row, copies, done)`` of
     ``work`` as Ray tasks (one row a task); yield ``("copy", (entry, temp))`` for each copy as
     it is written (verified, under a temporary name, for the driver to commit) and
-    ``("row", RowResult)`` when a row is done. Needs a :func:`ray_session`.
+    ``("row", result)`` when a row is done. Needs a :func:`ray_session`.
+
+    Args:
+        work: ``(row, copies to make or None for all, (segment, copy) pairs done)``.
+        job: the job settings (an ``AugmentJob``).
+        row_copies: the per-row work, ``row_copies(row, job, result, copies, done)``: yields
+            ``(entry, temp)`` per copy and records the row's error / warning in ``result``.
+        result_type: the row result dataclass (``RowResult``): ``result_type(rel)`` starts
+            one, and the driver rebuilds it from its fields.
 
     Raises:
         OSError: a task's write was refused by the system (a full disk).
     """
     import ray
-
-    from vidaug.pipelines._augment import RowResult, row_copies
 
     items = [
         {"w": json.dumps([_row_dict(row), missing, sorted(done)], default=str)}
@@ -152,7 +164,7 @@ def ray_augment_rows(
         _one_thread()
         for w in batch["w"]:
             rd, missing, done = json.loads(w)
-            res = RowResult(rd["rel"])
+            res = result_type(rd["rel"])
             try:
                 for entry, temp in row_copies(_row(rd), job, res, missing,
                                               {tuple(x) for x in done}):  # fmt: skip
@@ -171,15 +183,13 @@ def ray_augment_rows(
         if kind == "copy":
             yield "copy", (rest[0], Path(rest[1]))
         else:
-            yield "row", RowResult(**rest[0])
+            yield "row", result_type(**rest[0])
 
 
 class _EmbedActor:
     """One model per actor: loads the embedder from its spec once, embeds batches of clips."""
 
     def __init__(self, spec: dict[str, Any], batch: int) -> None:
-        from vidaug.mining import load_embedder
-
         self.embedder = load_embedder(**spec)
         self.batch = batch
 
