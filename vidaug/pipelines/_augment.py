@@ -80,7 +80,7 @@ _HELD = 3
 SYSTEM_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AugmentJob:
     """Everything one row's work depends on (picklable, sent to workers).
 
@@ -500,13 +500,15 @@ def augment_dataset(
     n_workers = default_workers(len(rows)) if workers is None else workers
     limit = memory_limit if memory_limit is not None else memory_bytes() // (2 * n_workers)
     job = AugmentJob(
-        str(root), rec.to_dict(), copies, seed, clip_frames, damaged, segment, int(limit),
-        int(stream_above),
+        output=str(root), recipe=rec.to_dict(), copies=copies, seed=seed,
+        clip_frames=clip_frames, damaged=damaged, segment=segment, memory_limit=int(limit),
+        stream_above=int(stream_above),
     )  # fmt: skip
     settings = {**job.settings(), "source": str(Path(source).resolve())}
     with output_lock(root), JobDir.open(root, "augment", settings, resume=resume,
                                         overwrite=overwrite) as out:  # fmt: skip
-        summary = _run(job, rows, out, n_workers, rec, on_start, on_row, engine, ray_address)
+        summary = _run(job, rows, out, workers=n_workers, rec=rec, on_start=on_start,
+                       on_row=on_row, engine=engine, ray_address=ray_address)  # fmt: skip
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -518,6 +520,7 @@ def _run(
     job: AugmentJob,
     rows: list[ManifestRow],
     out: JobDir,
+    *,
     workers: int,
     rec: Recipe,
     on_start: Callable[[int], None] | None,
