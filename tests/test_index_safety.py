@@ -263,12 +263,12 @@ def test_embed_says_what_it_kept_and_exits_130_or_143(tmp_path, monkeypatch, sto
     data = _twelve(tmp_path / "data")
     ix = tmp_path / "ix"
     _use(monkeypatch, stop_after=11, stop=stop)
-    r = run("embed", data, "--out", ix, "--frames", 2, "--batch", 2, "--no-regions")
+    r = run("embed", data, "--out", ix, "--frames", 2, "--model-batch", 2, "--no-regions")
     assert r.exit_code == code, r.output
     want = f"interrupted: kept 11 of 12 clips in {ix} (run the same command again to finish)"
     assert r.stderr.strip().splitlines()[-1] == want, r.stderr  # under the progress bar
     _use(monkeypatch)
-    r = run("embed", data, "--out", ix, "--frames", 2, "--batch", 2, "--no-regions", "--json")
+    r = run("embed", data, "--out", ix, "--frames", 2, "--model-batch", 2, "--no-regions", "--json")
     s = json.loads(r.stdout)
     assert r.exit_code == 0 and (s["embedded"], s["reused"], s["clips"]) == (1, 11, 12)
 
@@ -315,7 +315,7 @@ def test_a_real_sigterm_stops_embed_with_143_and_keeps_finished_clips(tmp_path):
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    args = ["embed", data, "--out", ix, "--frames", 2, "--batch", 2, "--no-regions"]
+    args = ["embed", data, "--out", ix, "--frames", 2, "--model-batch", 2, "--no-regions"]
     proc = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:

@@ -56,7 +56,7 @@ def test_rows_in_split_names_the_splits():
 @pytest.mark.parametrize(
     "args",
     [
-        ["compare", "{data}", "--a", "model=seed", "--b", "model=seed", "--seeds", "x"],
+        ["compare", "{data}", "-a", "model=seed", "--workflow-b", "model=seed", "--seeds", "x"],
         ["evaluate", "{data}/none.keras", "{data}", "--cv", "2", "--seeds", "-1"],
     ],
 )

@@ -226,8 +226,10 @@ def load_recipe(spec: str | Path) -> Recipe:
         return _from_text(text, f"preset:{spec_s}", spec_s)
     path = Path(spec_s)
     if not path.is_file():
+        close = difflib.get_close_matches(spec_s, PRESETS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise RecipeError(
-            f"{spec_s}: no such recipe file or preset (presets: {', '.join(PRESETS)})"
+            f"{spec_s}: no such recipe file or preset (presets: {', '.join(PRESETS)}){hint}"
         )
     try:
         text = path.read_text(encoding="utf-8")

@@ -273,13 +273,14 @@ def main() -> None:
 
 
 class ClipProgress:
-    """A rich progress bar on stderr counting clips (shared by the long commands).
+    """A rich progress bar on stderr counting clips (or another ``unit``), with the time left
+    (shared by the long commands).
 
     ``start(n)`` shows it (nothing for ``n == 0``), ``advance(label)`` counts one clip and shows
     its name, ``say(markup)`` prints a line above the bar, ``stop()`` removes it (idempotent).
     """
 
-    def __init__(self, verb: str) -> None:
+    def __init__(self, verb: str, unit: str = "clips") -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -294,7 +295,7 @@ class ClipProgress:
             TextColumn(f"[bold]{verb}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("clips"),
+            TextColumn(unit),
             TimeRemainingColumn(),
             TextColumn("{task.fields[last]}", style="dim"),
             console=err_console,
@@ -328,9 +329,9 @@ class ClipProgress:
             self.progress.stop()
 
 
-def clip_progress(verb: str) -> ClipProgress:
-    """A :class:`ClipProgress` for ``verb``."""
-    return ClipProgress(verb)
+def clip_progress(verb: str, unit: str = "clips") -> ClipProgress:
+    """A :class:`ClipProgress` for ``verb``, counting ``unit``."""
+    return ClipProgress(verb, unit)
 
 
 @contextmanager

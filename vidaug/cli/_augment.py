@@ -20,7 +20,7 @@ from vidaug.cli._app import (
     resumable,
 )
 from vidaug.cli._choices import Damaged, Engine
-from vidaug.cli._options import AsJson, EngineOpt, RayAddress, Recipe
+from vidaug.cli._options import AsJson, EngineOpt, RayAddress, Recipe, Seed
 
 
 @app.command("augment")
@@ -37,9 +37,7 @@ def augment(
     copies: Annotated[
         int, typer.Option("--copies", "-n", min=1, help="Augmented copies per clip.")
     ] = 1,
-    seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Run seed: same seed, same bytes.")
-    ] = 0,
+    seed: Seed = 0,
     workers: Annotated[
         int | None,
         typer.Option(

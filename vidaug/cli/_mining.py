@@ -23,14 +23,16 @@ from vidaug.cli._app import (
 from vidaug.cli._choices import Engine, IndexType, Keep
 from vidaug.cli._options import (
     AsJson,
-    Batch,
     Embedder,
     EngineOpt,
     Frames,
     Layer,
+    ModelBatch,
     Offline,
+    OutRows,
     RayAddress,
     Report,
+    SampleFps,
     Weights,
 )
 from vidaug.cli._weights import require_weights
@@ -38,13 +40,6 @@ from vidaug.cli._weights import require_weights
 if TYPE_CHECKING:
     from vidaug.report import Results
 
-Fps = Annotated[
-    float | None,
-    typer.Option(
-        "--fps", min=0.01,
-        help="Sample frames at this rate instead (dense enough to align partial overlaps).",
-    ),
-]  # fmt: skip
 Regions = Annotated[
     bool,
     typer.Option(
@@ -121,8 +116,8 @@ def embed(
     offline: Offline = False,
     layer: Layer = None,
     frames: Frames = 8,
-    fps: Fps = None,
-    batch: Batch = 32,
+    sample_fps: SampleFps = None,
+    model_batch: ModelBatch = 32,
     append: Annotated[
         bool,
         typer.Option(
@@ -176,8 +171,8 @@ def embed(
             offline=offline,
             out=out,
             frames=frames,
-            fps=fps,
-            batch=batch,
+            fps=sample_fps,
+            batch=model_batch,
             append=append,
             overwrite=overwrite,
             kind=index_type.value,
@@ -348,15 +343,13 @@ def dedup(
             "longest, highest_resolution or first.",
         ),
     ] = Keep.original,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
-    ] = None,
+    out: OutRows = None,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     offline: Offline = False,
     layer: Layer = None,
     frames: Frames = 8,
-    fps: Fps = None,
+    sample_fps: SampleFps = None,
     regions: Regions = True,
     report: Report = None,
     as_json: AsJson = False,
@@ -379,7 +372,7 @@ def dedup(
     started = time.perf_counter()
     with cli_errors():
         ix, failed = _index_or_embed(input, model=embedder, weights=weights, layer=layer,
-                                     frames=frames, fps=fps, regions=regions, offline=offline)  # fmt: skip
+                                     frames=frames, fps=sample_fps, regions=regions, offline=offline)  # fmt: skip
         cfg = dedup_config(threshold=threshold, frame_threshold=frame_threshold,
                            match_fraction=match_fraction, keep=keep.value)  # fmt: skip
         res = find_duplicates(ix, cfg)
@@ -471,9 +464,7 @@ def mine_hard(
     ] = None,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Neighbours per clip.")] = 10,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 20,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
-    ] = None,
+    out: OutRows = None,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     offline: Offline = False,

@@ -3,7 +3,10 @@
 Names that mean one thing across the CLI: ``--embedder`` is the model that embeds frames for
 mining (``embed``, ``search``, ``dedup``, ``mine-hard``, ``curate``); ``--model`` is the
 classifier that ``train`` trains; ``--classifier`` is a trained classifier whose predictions
-``mine-hard`` adds to the evidence.
+``mine-hard`` adds to the evidence. ``--sample-fps`` picks the frames mining embeds (a rate
+instead of ``--frames`` a clip); ``--decode-fps`` is the rate ``train`` / ``evaluate`` decode
+clips at. ``--model-batch`` is frames per model call (``embed``); ``--batch`` is clips per
+training batch (``train``). ``-n/--copies`` is augmented copies (``augment``, ``preview``).
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from vidaug.cli._choices import Engine
 
 __all__ = [
     "AsJson",
-    "Batch",
+    "ClassifierFile",
+    "DecodeFps",
     "Embedder",
     "EngineOpt",
     "Frames",
+    "LabelledClips",
     "Layer",
+    "ModelBatch",
     "Offline",
+    "OutJson",
+    "OutRows",
     "RayAddress",
     "Recipe",
     "Report",
+    "SampleFps",
+    "Seed",
+    "Seeds",
     "Weights",
 ]
 
@@ -64,7 +75,34 @@ Layer = Annotated[
     typer.Option("--layer", help="Embedding layer of a user model (default: penultimate)."),
 ]
 Frames = Annotated[int, typer.Option("--frames", min=1, help="Frames per clip, spread uniformly.")]
-Batch = Annotated[int, typer.Option("--batch", min=1, help="Frames per model call.")]
+ModelBatch = Annotated[int, typer.Option("--model-batch", min=1, help="Frames per model call.")]
+SampleFps = Annotated[
+    float | None,
+    typer.Option(
+        "--sample-fps", min=0.01,
+        help="Sample frames at this rate instead of --frames a clip (dense enough to align "
+        "partial overlaps).",
+    ),
+]  # fmt: skip
+DecodeFps = Annotated[
+    float | None,
+    typer.Option("--decode-fps", min=0.1, help="Decode clips at this frame rate (less memory)."),
+]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed: same seed, same result.")]
+Seeds = Annotated[
+    str,
+    typer.Option(
+        "--seeds", help="Training seeds, comma-separated (each clip is tested once per seed)."
+    ),
+]
+OutRows = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write one row per clip (JSONL).")
+]
+OutJson = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Also write the results as JSON here.")
+]
+ClassifierFile = Annotated[Path, typer.Argument(help="A .keras model saved by `vidaug train`.")]
+LabelledClips = Annotated[Path, typer.Argument(help="A manifest or folder of labelled clips.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 Report = Annotated[
     Path | None,

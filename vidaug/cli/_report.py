@@ -19,7 +19,7 @@ from vidaug.cli._app import (
     human_size,
     out_console,
 )
-from vidaug.cli._options import AsJson, Recipe
+from vidaug.cli._options import AsJson, Recipe, Seed
 
 if TYPE_CHECKING:
     from vidaug.report import Results
@@ -78,10 +78,10 @@ def write_html_report(
 def preview(
     clip: Annotated[Path, typer.Argument(help="A video file (any format OpenCV decodes).")],
     recipe: Recipe = "standard",
-    n: Annotated[int, typer.Option("-n", min=1, max=32, help="Augmented copies to show.")] = 4,
-    seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Base seed (each copy derives its own).")
-    ] = 0,
+    n: Annotated[
+        int, typer.Option("--copies", "-n", min=1, max=32, help="Augmented copies to show.")
+    ] = 4,
+    seed: Seed = 0,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -177,11 +177,13 @@ def report(
     thumb_frames: Annotated[
         int, typer.Option("--thumb-frames", min=1, max=12, help="Frames per thumbnail strip.")
     ] = 4,
+    as_json: AsJson = False,
 ) -> None:
     """Make one self-contained HTML report from saved dedup / mine-hard results.
 
     Summary, score histograms, duplicate groups (kept / dropped, leaks highlighted) or ranked
     hard samples with neighbours; thumbnails embedded; filters, sorting and paging work offline.
+    --json prints {"report", "bytes", "kind", "rows", "summary"} on stdout.
     """
     from vidaug.report import load_results
 
@@ -198,4 +200,9 @@ def report(
                 "--clips for thumbnails",
                 soft_wrap=True,
             )
-        write_html_report(dest, res, clips=clips, thumbnails=thumbnails, thumb_frames=thumb_frames)
+        out = write_html_report(dest, res, clips=clips, thumbnails=thumbnails,
+                                thumb_frames=thumb_frames)  # fmt: skip
+    if as_json:
+        summary = {"report": str(out), "bytes": out.stat().st_size, "kind": res.kind,
+                   "rows": len(res.rows), "summary": res.meta.get("summary")}  # fmt: skip
+        out_console.print_json(json.dumps(summary, default=str))

@@ -22,12 +22,21 @@ from vidaug.cli._app import (
     resumable,
 )
 from vidaug.cli._choices import HookViews, LabelErrors
-from vidaug.cli._options import RECIPE_HELP, AsJson, Embedder, Offline, Weights
+from vidaug.cli._options import (
+    RECIPE_HELP,
+    AsJson,
+    ClassifierFile,
+    DecodeFps,
+    Embedder,
+    LabelledClips,
+    Offline,
+    OutJson,
+    Recipe,
+    Seed,
+    Seeds,
+    Weights,
+)
 
-Fps = Annotated[
-    float | None,
-    typer.Option("--fps", min=0.1, help="Decode clips at this frame rate (less memory)."),
-]
 #: Epoch-log entries of the hard-sample hook that are counts (Keras logs them as floats).
 _HOOK_COUNTS = ("hard_clips", "label_suspects", "reweighted")
 
@@ -120,12 +129,7 @@ def curate(
     hard_copies: Annotated[
         int, typer.Option("--hard-copies", min=0, help="Extra copies of each hard clip.")
     ] = 2,
-    recipe: Annotated[
-        str,
-        typer.Option(
-            "--recipe", "-r", help=f"The copies' recipe: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:]}"
-        ),
-    ] = "standard",
+    recipe: Recipe = "standard",
     split: Annotated[
         str | None,
         typer.Option(
@@ -146,9 +150,7 @@ def curate(
     label_error_folds: Annotated[
         int, typer.Option("--label-error-folds", min=2, help="Folds of --label-errors.")
     ] = 5,
-    seed: Annotated[
-        int, typer.Option("--seed", min=0, help="Split, label-error folds and augmentation seed.")
-    ] = 0,
+    seed: Seed = 0,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     offline: Offline = False,
@@ -320,8 +322,8 @@ def train(
         HookViews,
         typer.Option("--hook-views", help="worst: train on each clip's hardest cached view."),
     ] = HookViews.random,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed (init, order, params).")] = 0,
-    fps: Fps = None,
+    seed: Seed = 0,
+    decode_fps: DecodeFps = None,
     weights: Weights = None,
     offline: Offline = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the model.")] = Path(
@@ -341,7 +343,7 @@ def train(
             "streams": streams.split(",") if streams else None, "frames": frames,
             "pair_gap": pair_gap, "members": members, "epochs": epochs, "batch": batch,
             "recipe": recipe, "views": views, "tta": tta, "hook": hook,
-            "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": fps,
+            "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": decode_fps,
         })  # fmt: skip
         weights = _weights_first(weights, offline, plan.needs_weights)
         _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
@@ -393,14 +395,6 @@ def _exit_if_skipped(failures: dict[str, str]) -> None:
         raise typer.Exit(1)
 
 
-Seeds = Annotated[
-    str,
-    typer.Option(
-        "--seeds", help="Training seeds, comma-separated (each clip is tested once per seed)."
-    ),
-]
-
-
 def _seeds(text: str) -> list[int]:
     """``--seeds`` as integers ≥ 0; else a usage error (exit 2, as for ``--split``)."""
     from vidaug.errors import UsageError
@@ -427,8 +421,8 @@ def _cv_text(summary: dict[str, Any]) -> str:
 
 @app.command("evaluate")
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="A .keras model saved by `vidaug train`.")],
-    manifest: Annotated[Path, typer.Argument(help="A manifest or folder of labelled clips.")],
+    model: ClassifierFile,
+    manifest: LabelledClips,
     split: Annotated[
         str | None, typer.Option("--split", help="Evaluate this split (default: test if any).")
     ] = None,
@@ -454,12 +448,10 @@ def evaluate(
     epochs: Annotated[
         int | None, typer.Option("--epochs", min=1, help="Epochs per fold (default: as trained).")
     ] = None,
-    fps: Fps = None,
+    decode_fps: DecodeFps = None,
     weights: Weights = None,
     offline: Offline = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the metrics as JSON here.")
-    ] = None,
+    out: OutJson = None,
     as_json: AsJson = False,
 ) -> None:
     """Accuracy, per-class precision / recall / F1, macro F1 and the confusion matrix."""
@@ -479,12 +471,12 @@ def evaluate(
 
             plan = plan_evaluation(rows, meta, source=manifest, split=split, tta=tta)
             with err_console.status(f"evaluating {len(plan.rows)} clips…"):
-                report = evaluate_workflow(net, plan, names, fps=fps)
+                report = evaluate_workflow(net, plan, names, fps=decode_fps)
             text = format_report(report)
         else:
             from vidaug.pipelines import cv_config
 
-            config = cv_config(meta, epochs=epochs, fps=fps, tta=tta)
+            config = cv_config(meta, epochs=epochs, fps=decode_fps, tta=tta)
             weights = _weights_first(weights, offline, config.model != "seed")  # --cv retrains
             res = _run_cv(rows, config, cv, seed_list, names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
@@ -502,25 +494,25 @@ def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
     from vidaug.pipelines import cross_validate
 
     labelled = [r for r in rows if r.label is not None]
-    progress = clip_progress("embed")
-
+    progress, fits = clip_progress("embed"), clip_progress("train", "models")
     try:
         return cross_validate(
             labelled, config, k=k, seeds=seeds, class_names=names, weights=weights,
-            on_progress=lambda m: err_console.print(escape(m)), on_embed=progress.count,
-            _banks=banks,
+            on_progress=lambda m: fits.say(escape(m)), on_embed=progress.count,
+            on_fold=fits.count, _banks=banks,
         )  # fmt: skip
     finally:
         progress.stop()
+        fits.stop()
 
 
 @app.command("compare")
 def compare(
-    manifest: Annotated[Path, typer.Argument(help="A manifest or folder of labelled clips.")],
+    manifest: LabelledClips,
     a: Annotated[
         str,
         typer.Option(
-            "--a",
+            "--workflow-a",
             "-a",
             help="Workflow A (the baseline): key=value words, e.g. 'model=motion', or a YAML "
             "file. Keys: model streams frames pair_gap members epochs batch recipe views tta "
@@ -529,15 +521,15 @@ def compare(
     ] = "model=motion",
     b: Annotated[
         str,
-        typer.Option("--b", "-b", help="Workflow B, e.g. 'model=motion recipe=camera tta=4'."),
+        typer.Option(
+            "--workflow-b", "-b", help="Workflow B, e.g. 'model=motion recipe=camera tta=4'."
+        ),
     ] = "model=motion recipe=camera views=4 tta=4",
     cv: Annotated[int, typer.Option("--cv", min=2, help="Group folds.")] = 5,
     seeds: Seeds = "0,1,2",
     weights: Weights = None,
     offline: Offline = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the comparison as JSON here.")
-    ] = None,
+    out: OutJson = None,
     as_json: AsJson = False,
 ) -> None:
     """Does workflow B beat workflow A on cameras the model has never seen?
@@ -559,9 +551,9 @@ def compare(
         rows = load_rows(manifest)
         names = class_names(rows)
         banks: dict = {}
-        err_console.print(f"[bold]A[/bold]: {escape(ca.describe())}")
+        err_console.print(f"[bold]A[/bold]: {escape(ca.describe())} ({cv * len(s)} models)")
         ra = _run_cv(rows, ca, cv, s, names, weights, banks)
-        err_console.print(f"[bold]B[/bold]: {escape(cb.describe())}")
+        err_console.print(f"[bold]B[/bold]: {escape(cb.describe())} ({cv * len(s)} models)")
         rb = _run_cv(rows, cb, cv, s, names, weights, banks)
         res = compare_cv(ra, rb)
         if out is not None:
@@ -580,13 +572,11 @@ def compare(
 
 @app.command("export")
 def export(
-    model: Annotated[Path, typer.Argument(help="A .keras model saved by `vidaug train`.")],
-    tflite: Annotated[
-        bool, typer.Option("--tflite", help="Export a TFLite model (the default, only format).")
+    model: ClassifierFile,
+    _tflite: Annotated[
+        bool, typer.Option("--tflite", hidden=True, help="Accepted; TFLite is the only format.")
     ] = True,
-    int8: Annotated[
-        bool, typer.Option("--int8", help="Quantize weights to int8 (with --tflite).")
-    ] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="Quantize the weights to int8.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output file (default: MODEL.tflite).")
     ] = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import io
 import json
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 _RESERVED = ("path", "label", "split")
+#: The columns vidaug reads; any other is carried along (a near miss of one is refused).
+_KNOWN_COLUMNS = ("path", "label", "split", "group")
 _DRIVE = re.compile(r"^[A-Za-z]:(?=/|$)")
 #: Columns whose values name folders (a split, a class, a source group): each must be a name.
 NAME_COLUMNS = ("label", "split", "group")
@@ -85,6 +88,11 @@ class ManifestRow:
             if key not in _RESERVED and value is not None:
                 out[key] = value
         return out
+
+    def carried(self) -> dict[str, Any]:
+        """The other columns that have a value (``group``, ``camera``, …): what an output
+        manifest (augment's, curate's) carries along for this clip."""
+        return {k: v for k, v in self.extra.items() if k not in _RESERVED and v is not None}
 
 
 def safe_relpath(p: str) -> str:
@@ -218,7 +226,34 @@ def _rows_from_dir(root: Path) -> list[tuple[str, ManifestRow]]:
     if not found:
         exts = ", ".join(VIDEO_EXTENSIONS)
         raise ManifestError(f"{root}: no video files found (looked recursively for {exts})")
+    _warn_nested(root, [rel for rel, _ in found])
     return found
+
+
+def _warn_nested(root: Path, rels: list[str]) -> None:
+    """Warn once when clips sit in nested folders: ``cam1/fight/x.mp4`` is labelled ``cam1``
+    (the first folder), which is rarely what was meant."""
+    nested = [r for r in rels if len(PurePosixPath(r).parts) > 2]
+    if nested:
+        first = PurePosixPath(nested[0]).parts[0]
+        warnings.warn(
+            f"{root}: {len(nested)} clip{'s are' if len(nested) > 1 else ' is'} in nested "
+            f"folders (e.g. {nested[0]}), labelled by the first folder ({first!r}); write a "
+            "manifest to label them otherwise",
+            ManifestWarning,
+            stacklevel=3,
+        )
+
+
+def _check_columns(where: str, columns: Iterable[str]) -> None:
+    """Refuse a column that looks like a misspelt known one (``lable`` without ``label``):
+    it would be carried along and every label left empty."""
+    names = set(columns)
+    others = sorted(names - set(_KNOWN_COLUMNS))
+    for known in _KNOWN_COLUMNS:
+        close = [] if known in names else difflib.get_close_matches(known, others, 1, 0.75)
+        if close:
+            raise ManifestError(f"{where}: column {close[0]!r} is unknown; did you mean {known!r}?")
 
 
 def _opt_str(value: Any) -> str | None:
@@ -295,6 +330,7 @@ def _rows_from_csv(p: Path) -> list[_Listed]:
         if "path" not in header:
             cols = ", ".join(header) if header else "none"
             raise ManifestError(f"{p}: no 'path' column in the header (columns: {cols})")
+        _check_columns(f"{p}:1", header)
         for record in reader:
             where = f"{p}:{reader.line_num}"
             if None in record:
@@ -307,7 +343,11 @@ def _rows_from_csv(p: Path) -> list[_Listed]:
 
 
 def _rows_from_jsonl(p: Path) -> list[_Listed]:
-    return [(*_make_row(p, f"{p}:{lineno}", obj), lineno) for lineno, obj in _iter_jsonl(p)]
+    out: list[_Listed] = []
+    for lineno, obj in _iter_jsonl(p):
+        _check_columns(f"{p}:{lineno}", obj)
+        out.append((*_make_row(p, f"{p}:{lineno}", obj), lineno))
+    return out
 
 
 def _same_file_key(path: str, real_dirs: dict[str, str]) -> str:

@@ -313,8 +313,7 @@ def row_copies(
             entry: dict[str, Any] = {"path": dest_rel, "source": row.rel, "label": row.label}
             if row.split is not None:
                 entry["split"] = row.split
-            if row.extra.get("group") is not None:
-                entry["group"] = row.extra["group"]
+            entry.update({k: v for k, v in row.carried().items() if k not in entry})
             if seg is not None:
                 entry.update(segment=seg, start=round(start / info.fps, 3),
                              end=round((start + n) / info.fps, 3))  # fmt: skip

@@ -9,8 +9,10 @@ clip, with a bootstrap over source groups (clips of one video are not independen
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +117,20 @@ def feature_bank(
     return ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures}
 
 
+@contextmanager
+def quiet_tf_logger() -> Iterator[None]:
+    """Mute TensorFlow's Python logger below ERROR (its "triggered tf.function retracing"
+    warnings: every fold predicts on a test set of another size), restoring it after."""
+    logger = logging.getLogger("tensorflow")  # what tf.get_logger() returns
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@quiet_tf_logger()
 def cross_validate(
     rows: Sequence[ManifestRow],
     config: TrainConfig,
@@ -126,6 +142,7 @@ def cross_validate(
     fold_seed: int = 0,
     on_progress: Callable[[str], None] | None = None,
     on_embed: Callable[[int, int], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
     _banks: dict | None = None,
 ) -> CVResult:
     """Group k-fold cross-validation of one workflow.
@@ -141,6 +158,8 @@ def cross_validate(
         fold_seed: seed of the fold assignment.
         on_progress: called with a line per fold.
         on_embed: called ``(done, total)`` after each clip of the embedding pass.
+        on_fold: called ``(done, total)`` after each model fitted and tested (``total`` is
+            ``k × len(seeds)``), for a progress bar with the time left.
 
     Raises:
         VidaugError: unlabeled rows, fewer groups than folds, no readable clip.
@@ -162,6 +181,8 @@ def cross_validate(
     except ValueError as e:
         raise VidaugError(f"cross-validation: {e}") from None
     say = on_progress or (lambda _m: None)
+    fits = iter(range(1, k * len(seeds) + 1))
+    fitted = (lambda: on_fold(next(fits), k * len(seeds))) if on_fold else (lambda: None)
     recipe = as_recipe(config.recipe) if config.recipe else None
     res = CVResult(config, [r.rel for r in rows], groups, y, names, folds=folds)
     t0 = time.perf_counter()
@@ -192,6 +213,7 @@ def cross_validate(
                 probs[te] = p
                 say(f"seed {seed} fold {f + 1}/{len(folds)}: accuracy "
                     f"{float((p.argmax(1) == y[te]).mean()):.3f} on {len(te)} clips")  # fmt: skip
+                fitted()
             probs[[i for i, r in enumerate(rows) if r.rel in failed]] = np.nan
             res.probs[seed] = probs
     else:
@@ -211,6 +233,7 @@ def cross_validate(
                 say(f"seed {seed} fold {f + 1}/{len(folds)}: accuracy "
                     f"{float((p.argmax(1) == y[te[pos]]).mean()):.3f} on {len(pos)} clips")  # fmt: skip
                 keras.backend.clear_session(free_memory=True)
+                fitted()
             res.probs[seed] = probs
     res.seconds = time.perf_counter() - t0
     return res

@@ -616,8 +616,7 @@ def _write_dataset(
         for r, sp in kept:
             rel_out = f"{sp}/{r.rel}"
             base = {"label": r.label, "split": sp, "source": r.rel}
-            if r.extra.get("group") is not None:
-                base["group"] = r.extra["group"]
+            base.update({k: v for k, v in r.carried().items() if k not in base})
             original = jd.kept.get(rel_out)
             if original is None:
                 original = {"path": rel_out, **base, "kind": "original", "hard": r.rel in hard}
