@@ -179,7 +179,7 @@ def report(
     ] = 4,
     as_json: AsJson = False,
 ) -> None:
-    """Make one self-contained HTML report from saved dedup / mine-hard results.
+    """Make one self-contained HTML report from saved dedup, mine-hard or label-error results.
 
     Summary, score histograms, duplicate groups (kept / dropped, leaks highlighted) or ranked
     hard samples with neighbours; thumbnails embedded; filters, sorting and paging work offline.

@@ -162,7 +162,7 @@ def curate(
     ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Build a curated dataset: leakage-free splits, duplicates dropped, hard clips oversampled.
+    """Build a curated dataset: leakage-free splits, duplicates dropped, wrong labels fixed.
 
     Writes OUTPUT/<split>/..., OUTPUT/manifest.jsonl and OUTPUT/curation.json (what was
     dropped, moved and added, and why). Only the train split is augmented. Clips that do not

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from vidaug.cli._app import app, cli_errors, err_console, fail, human_size, out_console
+from vidaug.cli._app import cli_errors, err_console, fail, human_size, out_console
 from vidaug.cli._options import AsJson, Offline, Weights
 
 if TYPE_CHECKING:
@@ -122,7 +122,6 @@ Fetch = Annotated[
 ]
 
 
-@app.command("weights")
 def weights_cmd(
     weights: Weights = None,
     fetch: Fetch = False,
