@@ -72,4 +72,4 @@ lint: $(VENV)/.installed-dev
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache *.egg-info
 	rm -rf mix clips unseen tracks.csv samples.index samples.dups.* curated dups.* hard.html \
-	  sheet.png side.gif motion.keras* plain.keras* motion*.tflite plain*.tflite hook.jsonl out
+	  sheet.png side.gif motion.keras* plain.keras* motion*.tflite plain*.tflite hook.jsonl out cleaned
