@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from vidaug._json import to_jsonable
 from vidaug.augment import RecipeLike, as_recipe
@@ -63,7 +61,7 @@ from vidaug.datasets import (
 )
 from vidaug.errors import UsageError, VidaugError, VideoReadError
 from vidaug.pipelines._augment import AugmentJob, _inside, augment_row, output_relpath
-from vidaug.pipelines._label_errors import DEFAULT_LABEL_ERROR_WORKFLOW
+from vidaug.pipelines._label_errors import DEFAULT_LABEL_ERROR_WORKFLOW, group_components
 
 __all__ = ["CurationPlan", "CurationResult", "curate"]
 
@@ -508,18 +506,7 @@ def _assign_splits(st: _State, plan: CurationPlan) -> None:
     if plan.split is not None or not all(s is not None for s in st.splits):
         frac = _parse_split(plan.split or (0.7, 0.15, 0.15))
         # source groups and duplicate groups stay whole: split the connected components
-        by_group: dict[Any, int] = {}
-        edges: list[tuple[int, int]] = []
-        for i, r in enumerate(rows):
-            g = r.extra.get("group")
-            if g is not None:
-                edges.extend([(i, by_group[g])] if g in by_group else [])
-                by_group.setdefault(g, i)
-        for g in st.dup_groups:
-            edges.extend((pos[g[0]], pos[c]) for c in g[1:])
-        ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
-        graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
-        component = connected_components(graph, directed=False)[1]
+        component = group_components(rows, st.dup_groups)
         from vidaug.training import group_split
 
         try:

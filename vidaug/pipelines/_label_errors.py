@@ -32,11 +32,12 @@ def _describe(workflow: Any) -> str:
     return workflow if isinstance(workflow, str) else workflow.describe()
 
 
-def fold_groups(
+def group_components(
     rows: Sequence[ManifestRow], duplicate_groups: Sequence[Sequence[str]]
-) -> list[str]:
-    """One group name per row: the connected components of "same source video" (``group``
-    column) and "duplicates of each other" (``duplicate_groups``, lists of ``rel``)."""
+) -> np.ndarray:
+    """The component of each row in the graph of "same source video" (``group`` column) and
+    "duplicates of each other" (``duplicate_groups``, lists of ``rel``): clips that must stay
+    on one side of a split or a fold."""
     pos = {r.rel: i for i, r in enumerate(rows)}
     edges: list[tuple[int, int]] = []
     first: dict[Any, int] = {}
@@ -49,7 +50,7 @@ def fold_groups(
         edges.extend((members[0], m) for m in members[1:])
     ab = np.array(edges, dtype=np.int64).reshape(-1, 2)
     graph = coo_matrix((np.ones(len(ab)), (ab[:, 0], ab[:, 1])), shape=(len(rows),) * 2)
-    return [f"cluster{c}" for c in connected_components(graph, directed=False)[1]]
+    return connected_components(graph, directed=False)[1]
 
 
 def label_error_probs(
@@ -96,7 +97,7 @@ def label_error_probs(
         raise VidaugError(f"finding label errors needs at least 2 classes, got only {classes}")
     if folds < 2:
         raise VidaugError(f"label-error folds must be ≥ 2, got {folds}")
-    groups = fold_groups(rows, duplicate_groups)
+    groups = [f"cluster{c}" for c in group_components(rows, duplicate_groups)]
     if len(set(groups)) < folds:
         raise VidaugError(
             f"finding label errors with {folds} folds needs at least {folds} clips from different "
