@@ -129,9 +129,8 @@ def find_dataset_label_errors(rows: Sequence[ManifestRow], **options: Any) -> An
 
     rows = list(rows)
     probs, classes = label_error_probs(rows, **options)
-    folds = options.get("folds", 5)
-    workflow = options.get("workflow", DEFAULT_LABEL_ERROR_WORKFLOW)
-    duplicate_groups = options.get("duplicate_groups", ())
+    ran = {**(label_error_probs.__kwdefaults__ or {}), **options}  # the settings that ran
+    folds, workflow, duplicate_groups = ran["folds"], ran["workflow"], ran["duplicate_groups"]
     ok = np.isfinite(probs).all(axis=1)
     if not ok.any():
         raise VidaugError("finding label errors: no clip could be read")
