@@ -53,8 +53,8 @@ Regions = Annotated[
 def _embedder(model: str, weights: Path | None, layer: str | None, offline: bool = False):
     from vidaug.mining import load_embedder
 
-    if model == "mobilenet_v2":  # before TensorFlow starts: fetched (with a bar) or exit 2
-        weights = Path(require_weights(weights, offline))
+    # before TensorFlow starts: fetched (with a bar) or exit 2
+    weights = require_weights(weights, offline, needed=model == "mobilenet_v2")
     with err_console.status("loading the embedding model…"):
         return load_embedder(model, weights=weights, layer=layer, offline=offline)
 

@@ -36,19 +36,10 @@ from vidaug.cli._options import (
     Seeds,
     Weights,
 )
+from vidaug.cli._weights import require_weights
 
 #: Epoch-log entries of the hard-sample hook that are counts (Keras logs them as floats).
 _HOOK_COUNTS = ("hard_clips", "label_suspects", "reweighted")
-
-
-def _weights_first(weights: Path | None, offline: bool, needed: bool = True) -> Path | None:
-    """The MobileNetV2 weights a command needs, found or fetched (with a bar) or refused with
-    exit 2 *before* TensorFlow starts; unchanged when the command needs none."""
-    if not needed:
-        return weights
-    from vidaug.cli._weights import require_weights
-
-    return Path(require_weights(weights, offline))
 
 
 def _quiet_tf() -> None:
@@ -185,7 +176,7 @@ def curate(
         frame_model = None
         if dedup or fix_leakage or mine_hard or label_errors is not LabelErrors.off:
             needed = embedder == "mobilenet_v2" or label_errors is not LabelErrors.off
-            weights = _weights_first(weights, offline, needed)
+            weights = require_weights(weights, offline, needed)
             frame_model = _load_embedder(embedder, weights, offline)
         with resumable(progress, output):
             res = run(
@@ -345,7 +336,7 @@ def train(
             "recipe": recipe, "views": views, "tta": tta, "hook": hook,
             "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": decode_fps,
         })  # fmt: skip
-        weights = _weights_first(weights, offline, plan.needs_weights)
+        weights = require_weights(weights, offline, plan.needs_weights)
         _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
         with err_console.status("building the model…"):
             net, rec = build_for_training(plan, weights=weights, seed=seed)
@@ -477,7 +468,7 @@ def evaluate(
             from vidaug.pipelines import cv_config
 
             config = cv_config(meta, epochs=epochs, fps=decode_fps, tta=tta)
-            weights = _weights_first(weights, offline, config.model != "seed")  # --cv retrains
+            weights = require_weights(weights, offline, config.model != "seed")  # --cv retrains
             res = _run_cv(rows, config, cv, seed_list, names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
             text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
@@ -546,7 +537,7 @@ def compare(
 
         s = _seeds(seeds)  # a bad --seeds is refused before anything starts
         ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
-        weights = _weights_first(weights, offline, ca.model != "seed" or cb.model != "seed")
+        weights = require_weights(weights, offline, ca.model != "seed" or cb.model != "seed")
         _quiet_tf()  # after the weights: a missing file is refused before TensorFlow starts
         rows = load_rows(manifest)
         names = class_names(rows)

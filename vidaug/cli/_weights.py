@@ -61,18 +61,21 @@ class DownloadBar:
             self.progress.stop()
 
 
-def require_weights(weights: Path | None, offline: bool) -> str:
+def require_weights(weights: Path | None, offline: bool, needed: bool = True) -> Path | None:
     """The MobileNetV2 weights file a command will use, decided before TensorFlow starts:
     ``--weights``, ``VIDAUG_WEIGHTS``, Keras' cache, else fetched once into that cache with a
-    progress bar (unless ``offline``).
+    progress bar (unless ``offline``); ``weights`` unchanged when the command needs none
+    (``needed`` False: a seed CNN, another embedder).
 
     Raises:
         WeightsNotFoundError: none here and offline, no network, or a bad download (exit 2;
             the line names the URL and the cache file).
     """
+    if not needed:
+        return weights
     from vidaug.mining import ensure_mobilenet_weights
 
-    return ensure_mobilenet_weights(weights, offline=offline, progress=DownloadBar())
+    return Path(ensure_mobilenet_weights(weights, offline=offline, progress=DownloadBar()))
 
 
 def _as_dict(info: WeightsInfo, fetched: bool) -> dict[str, Any]:
