@@ -634,6 +634,27 @@ def embed_all(rows: list[dict], cache: Path, index_dir: Path, weights: str | Non
     return rep, time.perf_counter() - t0
 
 
+def region_note(index, rep) -> str:
+    """What the probe and verify stages did for the index (``windows`` of the clip table)."""
+    if index.region_emb is None:
+        return "none (embedded without regions)"
+    ws = [c.get("windows") for c in index.clips]
+    if all(w is None for w in ws):
+        return "every window of every clip embedded at 224 px (an index from before issue 23)"
+    n = len(ws)
+    got = [len(w or []) for w in ws]
+    kinds = Counter()
+    for c, k in zip(index.clips, got, strict=True):
+        if k:
+            kinds[c["id"].split("__")[1] if "__" in c["id"] else "orig"] += 1
+    return (
+        f"probe stage for all {n} clips; {sum(got)} windows verified ({sum(got) / n:.2f} a "
+        f"clip, {rep.verified} of them in this run) in {sum(1 for k in got if k)} clips ("
+        + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
+        + ")"
+    )
+
+
 def index_files(index_dir: Path) -> dict[str, int]:
     return {
         p.name: p.stat().st_size
@@ -1029,6 +1050,10 @@ def main(argv: list[str] | None = None) -> int:
                         if emb_n
                         else ""
                     ),
+                ],
+                [
+                    "region windows (two stages, issue 23)",
+                    region_note(full.index, rep),
                 ],
                 [
                     "frames embedded",

@@ -115,6 +115,14 @@ def test_mobilenet_v2_offline_from_shared_weights():
     assert y.shape == (2, 1280)
     np.testing.assert_allclose(np.linalg.norm(y, axis=1), 1.0, rtol=1e-5)
     assert float(y[0] @ y[1]) < 0.99
+    # the probe stage's twin (issue 23): the same weights at 112 px, the same 1280-d space
+    assert emb.probe is not None and emb.probe.input_size == (112, 112) and emb.probe.dims == 1280
+    small = np.stack([f[::2, ::2] for f in frames])
+    z = emb.probe(small)
+    assert z.shape == (2, 1280) and float(z[0] @ z[1]) < 0.99
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+    w = emb.model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(w, emb.probe.model.get_weights(), strict=True))
 
 
 @pytest.mark.parametrize(("k", "fps"), [(8, None), (None, 10.0)])

@@ -113,7 +113,7 @@ def test_save_load_round_trip(index: EmbeddingIndex, tmp_path) -> None:
         ]
     )
     meta = json.loads((out / "index.json").read_text())
-    assert meta["format"] == 1 and meta["vidaug"] == __version__
+    assert meta["format"] == 2 and meta["vidaug"] == __version__
     assert (
         meta["model"] == "mobilenet_v2" and meta["dims"] == 16 and meta["frames"] == index.n_frames
     )

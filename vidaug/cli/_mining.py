@@ -44,8 +44,8 @@ Regions = Annotated[
     bool,
     typer.Option(
         "--regions/--no-regions",
-        help="Also embed 9 windows of 4 frames a clip: finds a clip shown inside another "
-        "(picture-in-picture); about 5x the model work.",
+        help="Also look at 9 windows a clip (a cheap probe of each, re-embedded only where "
+        "it may show another clip): finds a clip shown inside another (picture-in-picture).",
     ),
 ]
 

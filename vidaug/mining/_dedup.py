@@ -53,6 +53,7 @@ from vidaug.mining._relations import (
     no_region_evidence,
     region_candidates,
     region_pairs,
+    verified_windows,
     window_box,
     window_means,
 )
@@ -583,7 +584,9 @@ def _candidate_pairs(
                     _clip_candidates(index, config.k),
                     _frame_candidates(index, config.k, config.frame_threshold - _EPS),
                     _motion_candidates(sig, config.k) if sig is not None else [],
-                    region_candidates(index.region_emb, index.clip_emb, config.k)
+                    region_candidates(
+                        index.region_emb, index.clip_emb, config.k, verified_windows(index.clips)
+                    )
                     if regional
                     else [],
                 ]
@@ -711,7 +714,7 @@ def _region_evidence(
     rt = config.region_threshold
     proj = motion_projection(index.dims, MOTION_DIMS)
     reg = region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
-                       rt - _EPS)  # fmt: skip
+                       rt - _EPS, keep=verified_windows(index.clips))  # fmt: skip
     by_region = (
         (reg["region_sim"] >= rt - _EPS)
         & (reg["region_motion"] >= config.region_motion_floor - _EPS)
@@ -862,8 +865,10 @@ def _backgrounds(
     if not contains or index.region_emb is None:
         return [], is_dup
 
-    def window(clip: int, w: int) -> np.ndarray:
-        return window_means(index.region_emb[[clip]])[0, w]
+    keep = verified_windows(index.clips)
+
+    def window(clip: int, w: int) -> np.ndarray:  # a window not verified is no evidence: zero
+        return window_means(index.region_emb[[clip]], keep=keep[[clip]])[0, w]
 
     linked = {(int(a), int(b)) for a, b in zip(ev.lo[dup], ev.hi[dup], strict=True)}
     linked |= {(b, a) for a, b in linked}

@@ -23,7 +23,17 @@ import numpy as np
 
 from vidaug.datasets import ManifestRow, frame_indices, quiet_ffmpeg, read_clip
 from vidaug.errors import VidaugError, VideoReadError
-from vidaug.mining._regions import content_box, region_crops
+from vidaug.mining._regions import (
+    PROBE_FRAMES,
+    PROBE_QUERY,
+    PROBE_ROWS,
+    REGION_FRAMES,
+    REGION_GRID,
+    content_box,
+    region_crops,
+    region_frames,
+)
+from vidaug.mining._relations import region_proposals, verified_windows
 from vidaug.mining._store import damaged_clips
 from vidaug.mining._vectors import clip_means, l2_normalize
 from vidaug.mining._weights import (
@@ -47,6 +57,8 @@ __all__ = [
     "assemble_clip_rows",
     "iter_embedded",
     "chroma",
+    "embed_windows",
+    "verify_regions",
     "load_clip_frames",
     "load_embedder",
     "resolve_mobilenet_weights",
@@ -90,6 +102,9 @@ class FrameEmbedder:
         preprocess: turns a float32 RGB batch in [0, 255] into model input.
         spec: the :func:`load_embedder` arguments that rebuild it (how a worker process or a
             Ray actor loads the same model; None for an embedder made by hand).
+        probe: the same model at a smaller input (:data:`~vidaug.mining._regions.PROBE_SIDE`)
+            that embeds the probe stage's window crops (:mod:`vidaug.mining._regions`); None:
+            every region window is embedded at ``input_size`` (the stage is skipped).
     """
 
     model: Any
@@ -98,6 +113,7 @@ class FrameEmbedder:
     preprocess: Callable[[np.ndarray], np.ndarray]
     dims: int = 0
     spec: dict[str, Any] | None = None
+    probe: FrameEmbedder | None = None
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Embed ``(N, h, w, 3)`` uint8 frames already at ``input_size``; returns ``(N, D)``."""
@@ -152,12 +168,7 @@ def load_embedder(
     if preprocess not in ("auto", *_SCALERS):
         raise VidaugError(f"unknown preprocess {preprocess!r}: use auto, mobilenet, unit or raw")
     if str(model) == "mobilenet_v2":  # the weights are settled before TensorFlow starts
-        w = ensure_mobilenet_weights(weights, offline=offline)
-        net = load_mobilenet(w)
-        pre = _scaler("mobilenet" if preprocess == "auto" else preprocess)
-        spec = {"model": "mobilenet_v2", "weights": w, "layer": None, "preprocess": preprocess}
-        digest = _file_digest(w)
-        return FrameEmbedder(net, f"mobilenet_v2_1.0_224_avg:{digest}", (224, 224), pre, 1280, spec)
+        return _mobilenet_embedder(weights, preprocess, offline)
     path = Path(model)
     if not path.is_file():
         raise VidaugError(f"{path}: no such model file (use 'mobilenet_v2' or a .keras file)")
@@ -219,6 +230,37 @@ def load_embedder(
     )
 
 
+def _mobilenet_embedder(
+    weights: str | os.PathLike | None, preprocess: str, offline: bool | None
+) -> FrameEmbedder:
+    """:func:`load_embedder`'s default model, with its probe twin (:func:`_probe_twin`)."""
+    w = ensure_mobilenet_weights(weights, offline=offline)
+    net = load_mobilenet(w)
+    pre = _scaler("mobilenet" if preprocess == "auto" else preprocess)
+    spec = {"model": "mobilenet_v2", "weights": w, "layer": None, "preprocess": preprocess}
+    model_id = f"mobilenet_v2_1.0_224_avg:{_file_digest(w)}"
+    return FrameEmbedder(net, model_id, (224, 224), pre, 1280, spec, _probe_twin(net, pre))
+
+
+def _probe_twin(net: Any, pre: Callable[[np.ndarray], np.ndarray]) -> FrameEmbedder:
+    """MobileNetV2 (``net``'s weights) at :data:`~vidaug.mining._regions.PROBE_SIDE` pixels: the
+    probe stage's model (fully convolutional, so the same weights take the smaller input)."""
+    import contextlib
+    import sys
+
+    import keras
+
+    from vidaug.mining._regions import PROBE_SIDE
+
+    side = (PROBE_SIDE, PROBE_SIDE)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' notices; stdout stays for --json
+        twin = keras.applications.MobileNetV2(
+            weights=None, include_top=False, pooling="avg", input_shape=(*side, 3)
+        )
+    twin.set_weights(net.get_weights())
+    return FrameEmbedder(twin, f"probe{PROBE_SIDE}", side, pre, int(twin.output_shape[-1]))
+
+
 def clip_key(path: str | os.PathLike) -> dict[str, Any]:
     """What identifies a clip file's content cheaply: size and modification time."""
     st = os.stat(path)
@@ -233,6 +275,7 @@ class ClipFrames:
     frames: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    probes: np.ndarray | None = None
 
 
 def load_clip_frames(
@@ -241,6 +284,7 @@ def load_clip_frames(
     k: int | None,
     fps: float | None,
     regions: bool = False,
+    probe_size: tuple[int, int] | None = None,
 ) -> ClipFrames:
     """The sampled frames of a clip, black bars cropped away (:func:`content_box`), resized to
     the model's ``size`` (only they are decoded; see :func:`vidaug.datasets.read_clip`'s
@@ -248,7 +292,11 @@ def load_clip_frames(
     from the model.
 
     With ``regions``, the windows of :func:`~vidaug.mining._regions.region_crops` follow the
-    frames in ``frames`` (``info["regions"]`` of them; ``info["frames"]`` frames first).
+    frames in ``frames`` (``info["regions"]`` of them; ``info["frames"]`` frames first); with
+    ``probe_size`` too, only the probe stage's images come, in ``probes``, at ``probe_size``:
+    the windows of the :data:`~vidaug.mining._regions.PROBE_FRAMES`, then the
+    :data:`~vidaug.mining._regions.PROBE_QUERY` frames whole (``info["windows"]`` = [], no
+    window verified yet).
 
     A clip that cannot be used comes back with ``error`` set, never an exception: unreadable,
     frames smaller than :data:`MIN_SIDE` a side (``frame too small: 1x1``), frames OpenCV
@@ -268,20 +316,37 @@ def load_clip_frames(
             row, error=f"{row.path}: frame too small: {W}x{H} (at least {MIN_SIDE} pixels a side)"
         )
     try:
-        return _model_frames(row, clip, size, regions)
+        return _model_frames(row, clip, size, regions, probe_size)
     except Exception as e:  # noqa: BLE001 - OpenCV on an odd frame: this clip fails alone
         why = " ".join(str(e).split())[:200]
         return ClipFrames(row, error=f"{row.path}: frames not usable ({type(e).__name__}: {why})")
 
 
-def _model_frames(row: ManifestRow, clip: Any, size: tuple[int, int], regions: bool) -> ClipFrames:
+def _probe_images(full: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The probe stage's images of a clip's content frames ``full``, at ``size``: the windows
+    of the probe frames, then the query frames whole."""
+    crops = region_crops(full, size, among=PROBE_FRAMES)[0]
+    at = region_frames(len(full))[list(PROBE_QUERY)]
+    whole = [cv2.resize(full[i], (size[1], size[0]), interpolation=cv2.INTER_AREA) for i in at]
+    return np.concatenate([crops, np.stack(whole)])
+
+
+def _model_frames(
+    row: ManifestRow,
+    clip: Any,
+    size: tuple[int, int],
+    regions: bool,
+    probe_size: tuple[int, int] | None = None,
+) -> ClipFrames:
     """The decoded ``clip`` cropped to its content and resized for the model (see
     :func:`load_clip_frames`)."""
     h, w = size
     y0, y1, x0, x1 = content_box(clip.frames)
     full = clip.frames[:, y0:y1, x0:x1]
     frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in full])
-    crops = region_crops(full, size)[0] if regions else frames[:0]
+    probing = regions and probe_size is not None
+    probes = _probe_images(full, probe_size) if probing else None  # type: ignore[arg-type]
+    crops = region_crops(full, size)[0] if regions and not probing else frames[:0]
     H, W = clip.frames.shape[1:3]
     info = {
         **clip_key(row.path),
@@ -294,9 +359,12 @@ def _model_frames(row: ManifestRow, clip: Any, size: tuple[int, int], regions: b
         "border": round(1.0 - (y1 - y0) * (x1 - x0) / (H * W), 4),
         "content_box": [round(y0 / H, 4), round(y1 / H, 4), round(x0 / W, 4), round(x1 / W, 4)],
         "chroma": chroma(full),
-        "regions": int(len(crops)),
+        "regions": PROBE_ROWS if probing else int(len(crops)),
     }
-    return ClipFrames(row, np.concatenate([frames, crops]) if len(crops) else frames, info)
+    if probing:
+        info["windows"] = []
+    return ClipFrames(row, np.concatenate([frames, crops]) if len(crops) else frames, info,
+                      probes=probes)  # fmt: skip
 
 
 def chroma(frames: np.ndarray) -> float:
@@ -305,6 +373,20 @@ def chroma(frames: np.ndarray) -> float:
     x = frames[:, ::2, ::2].astype(np.int16)
     c = np.abs(x[..., 0] - x[..., 1]).mean() + np.abs(x[..., 1] - x[..., 2]).mean()
     return round(float(c), 2)
+
+
+def probe_rows(probed: np.ndarray) -> np.ndarray:
+    """A clip's ``region_emb`` rows (:data:`~vidaug.mining._regions.PROBE_ROWS`, float32) from
+    the probe model's embeddings of :func:`load_clip_frames`' ``probes``: each window's row of
+    the probe frames holds its probe, the other frames' rows are zero until the window is
+    verified, and the last row is the probe query (the query frames' mean, normalised)."""
+    g = REGION_GRID**2
+    d = probed.shape[1]
+    rows = np.zeros((REGION_FRAMES, g, d), np.float32)
+    rows[list(PROBE_FRAMES)] = probed[: len(PROBE_FRAMES) * g].reshape(-1, g, d)
+    query = probed[len(PROBE_FRAMES) * g :].mean(axis=0)
+    query /= max(float(np.linalg.norm(query)), 1e-12)
+    return np.concatenate([rows.reshape(-1, d), query[None]])
 
 
 def split_regions(clip_rows: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -350,10 +432,9 @@ def stack_regions(parts: Sequence[np.ndarray], dims: int) -> np.ndarray | None:
     return np.stack(parts).astype(np.float16).reshape(len(parts), m, dims)
 
 
-def _prefetch(
-    rows: Sequence[ManifestRow], load: Callable[[ManifestRow], ClipFrames], workers: int
-) -> Iterator[ClipFrames]:
-    """Decode rows in a thread pool, in order, keeping a bounded number in flight."""
+def _prefetch(rows: Sequence[Any], load: Callable[[Any], Any], workers: int) -> Iterator[Any]:
+    """Decode rows (or other work items) in a thread pool, in order, keeping a bounded number
+    in flight."""
     window = max(2, 4 * workers)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidaug-decode") as pool:
         futures = [pool.submit(load, r) for r in rows[:window]]
@@ -393,7 +474,9 @@ def embed_rows(
         batch: frames per model call (the last batch is padded to keep shapes fixed).
         decode_workers: decoding threads running ahead of the model.
         regions: also embed region windows (picture-in-picture evidence for
-            :func:`~vidaug.mining.find_duplicates`; one model pass per window).
+            :func:`~vidaug.mining.find_duplicates`): with an embedder that has a ``probe``
+            model, the probe stage only (:mod:`vidaug.mining._regions`; the windows it proposes
+            are verified by :func:`embed_windows`), else every window (one model pass each).
         on_clip: called for each clip once it is decoded (progress).
 
     Returns:
@@ -423,9 +506,12 @@ def iter_embedded(
     :func:`embed_rows`'."""
     if batch < 1:
         raise VidaugError("batch must be ≥ 1")
-    load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps, regions)  # noqa: E731
+    probe = embedder.probe if regions else None
+    side = probe.input_size if probe is not None else None
+    load = lambda r: load_clip_frames(r, embedder.input_size, frames, fps, regions, side)  # noqa: E731
     clips: list[dict[str, Any]] = []  # decoded, not handed out yet
     sizes: list[int] = []  # their rows (frames, then region windows)
+    probed: list[np.ndarray] = []  # with a probe model: their region rows, made at decode
     failures: list[tuple[str, str]] = []
     done: list[np.ndarray] = []  # model outputs of their first rows, in order
     pending: list[np.ndarray] = []  # their other rows, waiting for the model
@@ -442,8 +528,9 @@ def iter_embedded(
             return
         out = np.concatenate(done)
         owner = np.repeat(np.arange(n, dtype=np.int64), sizes[:n])
-        yield assemble_clip_rows(clips[:n], out[:used], owner, out.shape[1], failures)
-        del clips[:n], sizes[:n], failures[:]
+        yield assemble_clip_rows(clips[:n], out[:used], owner, out.shape[1], failures,
+                                 regions=probed[:n] if probe is not None else None)  # fmt: skip
+        del clips[:n], sizes[:n], failures[:], probed[:n]
         done[:] = [out[used:]] if used < len(out) else []
 
     for cf in _prefetch(list(rows), load, max(1, decode_workers)):
@@ -456,6 +543,8 @@ def iter_embedded(
         clips.append({"id": r.rel, "path": r.path, "label": r.label, "split": r.split,
                       "group": r.extra.get("group"), **cf.info})  # fmt: skip
         sizes.append(len(cf.frames))
+        if probe is not None:  # a few small images: embedded now, in one call of fixed shape
+            probed.append(probe_rows(probe(cf.probes)))
         pending.extend(cf.frames)
         while len(pending) >= batch:
             yield from step()
@@ -495,9 +584,12 @@ def assemble_clip_rows(
     owner: np.ndarray,
     dims: int,
     failures: list[tuple[str, str]] | None = None,
+    *,
+    regions: Sequence[np.ndarray] | None = None,
 ) -> Embedded:
     """The :class:`Embedded` of clips whose model outputs ``rows`` (owner clip ``owner``, each
-    clip's rows together: frames, then region windows) came back from the model. A clip whose
+    clip's rows together: frames, then region windows) came back from the model; ``regions``:
+    each clip's region rows made apart (the probe stage, :func:`probe_rows`). A clip whose
     embedding is NaN or all zero (:func:`~vidaug.mining._store.damaged_clips`) is moved to the
     failures."""
     starts = np.searchsorted(owner, np.arange(len(clips) + 1))
@@ -505,7 +597,7 @@ def assemble_clip_rows(
     for i, c in enumerate(clips):
         f, r = split_regions(rows[starts[i] : starts[i + 1]], c)
         frame_parts.append(f)
-        region_parts.append(r)
+        region_parts.append(r if regions is None else regions[i])
         fc.append(np.full(len(f), i, np.int64))
     fe = np.concatenate(frame_parts) if frame_parts else np.zeros((0, dims), np.float32)
     frame_clip = np.concatenate(fc) if fc else np.zeros(0, np.int64)
@@ -531,3 +623,105 @@ def _without(e: Embedded, bad: np.ndarray) -> Embedded:
         e.failures + lost,
         None if e.region_emb is None else e.region_emb[keep],
     )
+
+
+def embed_windows(
+    clips: Sequence[dict[str, Any]],
+    embedder: FrameEmbedder,
+    wanted: dict[int, list[int]],
+    *,
+    decode_workers: int = 2,
+) -> tuple[dict[int, np.ndarray], list[tuple[str, str]]]:
+    """The verify stage (:mod:`vidaug.mining._regions`): windows ``wanted`` (clip position →
+    window indices) of ``clips`` (an index's clip table: ``path``, ``frame_indices``)
+    re-embedded at the model's input size from all the region frames, as
+    :func:`load_clip_frames` cuts them; the clips are decoded in ``decode_workers`` threads
+    while the model runs.
+
+    Returns:
+        ``(windows, failures)``: clip position → ``(REGION_FRAMES, len(wanted[c]), D)``
+        float32, and ``(clip id, message)`` for clips that could no longer be read (their
+        windows stay unverified).
+    """
+    out: dict[int, np.ndarray] = {}
+    failures: list[tuple[str, str]] = []
+    images: list[np.ndarray] = []
+    owners: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        got = embedder.embed_batched(np.concatenate(images), _VERIFY_BATCH)
+        at = 0
+        for c, k in owners:
+            out[c] = got[at : at + REGION_FRAMES * k].reshape(REGION_FRAMES, k, -1)
+            at += REGION_FRAMES * k
+        images.clear()
+        owners.clear()
+
+    def load(item: tuple[int, list[int]]) -> tuple[int, int, np.ndarray | str]:
+        c, ws = item
+        info = clips[c]
+        idx = [int(i) for i in info.get("frame_indices") or []]
+        try:
+            clip = read_clip(info["path"], allow_truncated=True, select=lambda n, f: idx)
+            y0, y1, x0, x1 = content_box(clip.frames)
+            full = clip.frames[:, y0:y1, x0:x1]
+            return c, len(ws), region_crops(full, embedder.input_size, windows=ws)[0]
+        except Exception as e:  # noqa: BLE001 - a file gone or changed: its windows wait
+            why = " ".join(str(e).split())[:160]
+            return (
+                c,
+                len(ws),
+                f"{info.get('path')}: windows not verified ({type(e).__name__}: {why})",
+            )
+
+    for c, k, crops in _prefetch(list(wanted.items()), load, max(1, decode_workers)):
+        if isinstance(crops, str):
+            failures.append((str(clips[c].get("id")), crops))
+            continue
+        images.append(crops)
+        owners.append((c, k))
+        if sum(len(x) for x in images) >= _VERIFY_CHUNK:
+            flush()
+    if images:
+        flush()
+    return out, failures
+
+
+#: Window crops :func:`embed_windows` holds before it runs the model on them (at 224 px, 150 kB
+#: each: about 40 MB).
+_VERIFY_CHUNK = 256
+#: Model batch of the verify stage: two windows' 4 frames. A few windows a run are usual, and a
+#: batch padded to the frame pass's 32 would embed up to 31 images for nothing (measured on
+#: embed_bench's 24 clips: 36 window images became 64).
+_VERIFY_BATCH = 8
+
+
+def verify_regions(index: Any, embedder: FrameEmbedder) -> tuple[int, list[tuple[str, str]]]:
+    """The verify stage on an :class:`~vidaug.mining.EmbeddingIndex` whose clips went through
+    the probe stage (:mod:`vidaug.mining._regions`): the windows
+    :func:`~vidaug.mining._relations.region_proposals` proposes are embedded at the model's
+    input size (:func:`embed_windows`) into ``index.region_emb`` (in place) and listed in
+    their clips' ``windows``. Nothing to do for an index without region rows.
+
+    Returns:
+        ``(windows verified, failures)``: failures are clips that could not be read again
+        (their windows stay unverified).
+    """
+    if index.region_emb is None or not len(index):
+        return 0, []
+    verified = verified_windows(index.clips)
+    wanted = region_proposals(index.region_emb, index.clip_emb, verified)
+    if not wanted:
+        return 0, []
+    got, failures = embed_windows(index.clips, embedder, wanted)
+    g = REGION_GRID**2
+    region = index.region_emb
+    if not region.flags.writeable:  # loaded from disk read-only, or shared: a private copy
+        region = index.region_emb = np.array(region)
+    for c, rows in got.items():
+        ws = wanted[c]
+        for j, w in enumerate(ws):
+            region[c, w : g * REGION_FRAMES : g] = rows[:, j].astype(region.dtype)
+        done = set(index.clips[c].get("windows") or []) | set(ws)
+        index.clips[c]["windows"] = sorted(int(w) for w in done)
+    return sum(len(wanted[c]) for c in got), failures

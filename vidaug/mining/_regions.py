@@ -9,28 +9,50 @@ Two jobs, both on the decoded frames before the model sees them (pure numpy / Op
   embedded like a whole frame. A clip shown at half size inside another clip then has a window
   whose embedding matches its own whole-frame embedding.
 
+Two stages (issue 23), so that the windows do not cost every clip 36 model images:
+
+1. **Probe** (every clip): the 9 windows of :data:`PROBE_FRAMES` of the region frames, embedded
+   by the same model at :data:`PROBE_SIDE` pixels (a quarter of the pixels of 224: the window
+   is half the frame, so the content keeps about its scale). They only *propose* (clip, window)
+   pairs where another clip may sit (:func:`~vidaug.mining._relations.region_proposals`).
+2. **Verify** (the proposed windows only): the window of all :data:`REGION_FRAMES` region
+   frames re-embedded at the model's input size, as before; only verified windows are
+   evidence for :func:`~vidaug.mining.find_duplicates`.
+
 Why crops and not pooled regions of the model's last feature map (R-MAC): measured on the
 surveillance clips of ``../shared/data`` (40 clips, 20 composites of one clip at half size over
 another), the pooled 7 × 7 map regions of MobileNetV2 at 224 px matched the inset no better
 than unrelated clips (cosine 0.60-0.79 for the inset, up to 0.81 for others: the last layer's
 receptive field spans the whole frame, so a region is mostly the background's context), while
 re-embedded crops gave 0.81-0.95 (median 0.90) and a motion-signature cosine of 0.12-0.64
-against ≤ 0.14 for other clips. The price is one model pass per window: see
-``benchmarks/RESULTS.md`` (dedup calibration, costs).
+against ≤ 0.14 for other clips. Measured again for issue 23 on 167 clips of the calibration
+cache (33 composites, their insets' originals and their crop, 60 % crop and rotated copies):
+pooled map regions (mean or GeM, the last layer or the 14 × 14 ``block_13_expand_relu`` map,
+the query at 224 or 112 px) put the composite first for its inset in at most 45 % of the insets,
+so they cannot propose; window crops can (see :data:`PROBE_SIDE`). Costs: see
+``benchmarks/RESULTS.md`` (embed_bench, dedup calibration).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 __all__ = [
+    "PROBE_ROWS",
+    "REGION_ROWS",
     "REGION_FRAMES",
     "REGION_GRID",
     "REGION_SCALE",
+    "PROBE_FRAMES",
+    "PROBE_QUERY",
+    "PROBE_SIDE",
     "content_box",
     "region_boxes",
     "region_crops",
+    "region_frames",
 ]
 
 #: Windows per side (3 × 3 = 9 windows a frame).
@@ -39,6 +61,26 @@ REGION_GRID = 3
 REGION_SCALE = 0.5
 #: Sampled frames per clip whose windows are embedded (spread over the clip).
 REGION_FRAMES = 4
+#: Rows of an index's ``region_emb`` a clip has: :data:`REGION_FRAMES` × windows, then (with
+#: the probe stage) one row, the clip's probe query (:data:`PROBE_QUERY`).
+REGION_ROWS = REGION_FRAMES * REGION_GRID**2
+PROBE_ROWS = REGION_ROWS + 1
+#: Input side (pixels) of the probe stage (stage 1 above): its window crops, and the clip's own
+#: frames it compares them with, at the same scale (a clip shown at half size inside another
+#: fills a 112-pixel window crop as it fills its own frame at 112). Measured for issue 23 on
+#: 167 clips of the calibration cache (33 composites): window crops at 112 px against the
+#: clip's frames at 112 px put the composite among an inset's 2 best windows for 100 % of the
+#: insets that today's regional rule finds (76 % of all insets), where the same crops against
+#: the frames at 224 px ranked them first for 6 %. A quarter of the pixels of a 224 image.
+PROBE_SIDE = 112
+#: Which of the :data:`REGION_FRAMES` region frames the probe stage crops (positions among
+#: them): one frame (9 crops of a quarter the pixels: 2.25 model images at 224); two frames
+#: found no more of those insets in that measurement (95 % vs 89 % with one proposal each,
+#: 100 % both with two).
+PROBE_FRAMES = (1,)
+#: Which region frames, at :data:`PROBE_SIDE`, make the clip's probe query (the mean of their
+#: embeddings; 2 × a quarter of a model image).
+PROBE_QUERY = (1, 2)
 #: A bar is darker than this (mean of 0-255 RGB) in every sampled frame.
 _DARK = 24.0
 #: Bars thinner than this share of the side are ignored (encoder edge rows, a dark frame line).
@@ -82,21 +124,38 @@ def region_boxes(grid: int = REGION_GRID, scale: float = REGION_SCALE) -> np.nda
     return np.array([[x, y, x + scale, y + scale] for y in pos for x in pos], dtype=np.float64)
 
 
+def region_frames(t: int, count: int = REGION_FRAMES) -> np.ndarray:
+    """Positions of the ``count`` region frames among ``t`` sampled frames (spread evenly; a
+    clip with fewer frames repeats some, so every clip has the same number of windows)."""
+    return np.round(np.linspace(0, t - 1, count)).astype(np.int64) if t else np.zeros(0, int)
+
+
 def region_crops(
-    frames: np.ndarray, size: tuple[int, int], count: int = REGION_FRAMES
+    frames: np.ndarray,
+    size: tuple[int, int],
+    count: int = REGION_FRAMES,
+    *,
+    windows: Sequence[int] | None = None,
+    among: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Windows of ``count`` frames spread over ``frames`` (``(T, H, W, 3)``), resized to
     ``size`` = ``(height, width)``.
 
+    Args:
+        windows: which windows (indices into :func:`region_boxes`; None: all).
+        among: which of the ``count`` region frames (positions among them; None: all).
+
     Returns:
-        ``(crops, picked)``: ``(count × windows, h, w, 3)`` uint8, frame by frame, windows in
-        :func:`region_boxes` order; and the positions in ``frames`` of the picked frames (a
-        clip with fewer frames repeats some, so every clip has the same number of windows).
+        ``(crops, picked)``: ``(frames × windows, h, w, 3)`` uint8, frame by frame, windows in
+        the order asked; and the positions in ``frames`` of the frames cropped.
     """
     t, h, w = frames.shape[:3]
-    picked = np.round(np.linspace(0, t - 1, count)).astype(np.int64) if t else np.zeros(0, int)
+    picked = region_frames(t, count)
+    if among is not None and len(picked):
+        picked = picked[np.asarray(among, np.int64)]
     out = []
     boxes = region_boxes()
+    boxes = boxes if windows is None else boxes[np.asarray(windows, np.int64)]
     for i in picked:
         for x0, y0, x1, y1 in boxes:
             win = frames[i, int(round(y0 * h)) : int(round(y1 * h)),

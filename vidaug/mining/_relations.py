@@ -3,7 +3,9 @@ one recording that share a stretch. Used by :func:`~vidaug.mining.find_duplicate
 
 * **Regional** (picture-in-picture): each clip's region windows
   (:mod:`vidaug.mining._regions`) are averaged over its region frames into one vector per
-  window. Clip ``x`` is *inside* clip ``c`` when a window of ``c`` matches ``x``'s clip
+  window; only *verified* windows count (:func:`verified_windows`: those re-embedded at the
+  model's input size because the probe stage proposed them, :func:`region_proposals`; every
+  window of an index embedded before issue 23). Clip ``x`` is *inside* clip ``c`` when a window of ``c`` matches ``x``'s clip
   embedding (``region_sim``) and the window's change over time matches ``x``'s
   (``region_motion``: the motion-signature cosine of the window's frame sequence and ``x``'s
   frames, as in :func:`~vidaug.mining.motion_signatures`).
@@ -28,14 +30,36 @@ from vidaug.mining._regions import REGION_GRID, region_boxes
 from vidaug.mining._vectors import _pair_codes, sequence_signature
 
 __all__ = [
+    "PROPOSE_FLOOR",
+    "PROPOSE_K",
+    "PROPOSE_MARGIN",
     "SPEEDS",
     "align_pairs",
     "frame_times",
     "no_region_evidence",
     "region_candidates",
     "region_pairs",
+    "region_proposals",
+    "verified_windows",
     "window_means",
 ]
+
+# The probe stage's proposals (:func:`region_proposals`), set for issue 23 on 167 clips of the
+# dedup calibration cache (33 picture-in-picture composites, their insets' originals, and
+# crop, 60 % crop and rotated copies of them; probe cosines are lower than full-size ones, and
+# the margin compares like with like: the probe against the two clips' probe queries): of the
+# 30 insets whose composite window matches them at a cosine ≥ 0.8 at full size, these values
+# propose the composite for 28 (93 %; all of those at ≥ 0.875; a margin over the 224-px clip
+# cosines instead found 83 %), at 0.16 windows a clip that is no composite. Floor 0.6 found
+# the same insets but verified 0.38 windows a clip of embed_bench's 24 clips (no composite:
+# each window costs REGION_FRAMES model images), 0.65 verified 0.12 (benchmarks/RESULTS.md).
+#: Windows proposed per clip (its best ones).
+PROPOSE_K = 2
+#: Lowest probe cosine proposed.
+PROPOSE_FLOOR = 0.65
+#: How much better than the other clip's whole frames (both probe queries) a proposed window
+#: must match.
+PROPOSE_MARGIN = 0.03
 
 #: Speed factors tried when aligning two clips (``b`` plays ``speed`` × as fast as ``a``).
 SPEEDS = (0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0)
@@ -45,40 +69,119 @@ _PROPOSE = 0.3
 _GAIN = 0.5
 
 
-def window_means(region_emb: np.ndarray, lo: int = 0, hi: int | None = None) -> np.ndarray:
+def verified_windows(clips: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """``(N, G)`` bool: which windows of each clip were embedded at the model's input size
+    (the clip table's ``windows``, a list of window indices; a clip without it, embedded before
+    the probe stage existed, has all of them)."""
+    g = REGION_GRID**2
+    out = np.ones((len(clips), g), bool)
+    for i, c in enumerate(clips):
+        w = c.get("windows")
+        if isinstance(w, Sequence) and not isinstance(w, str):
+            out[i] = False
+            out[i, [int(x) for x in w if 0 <= int(x) < g]] = True
+    return out
+
+
+def window_means(
+    region_emb: np.ndarray, lo: int = 0, hi: int | None = None, keep: np.ndarray | None = None
+) -> np.ndarray:
     """``(n, G, D)`` float32 L2-normalised mean over the region frames of each window, for
-    clips ``lo:hi`` of an index's ``region_emb`` (``(N, F·G, D)``)."""
+    clips ``lo:hi`` of an index's ``region_emb`` (``(N, F·G, D)``); windows where ``keep``
+    (``(n, G)`` bool, the same clips) is False are zero (frame rows that are zero, such as the
+    probe stage's frames left out, do not count)."""
     g = REGION_GRID**2
     r = np.asarray(region_emb[lo:hi], dtype=np.float32)
     n, m, d = r.shape
-    w = r.reshape(n, m // g, g, d).mean(axis=1)
-    return w / np.maximum(np.linalg.norm(w, axis=2, keepdims=True), 1e-12)
+    f = m // g  # whole frames of windows; a last row beyond them is the probe query
+    w = r[:, : f * g].reshape(n, f, g, d).mean(axis=1)
+    w /= np.maximum(np.linalg.norm(w, axis=2, keepdims=True), 1e-12)
+    if keep is not None:
+        w[~np.asarray(keep, bool)] = 0.0
+    return w
 
 
-def region_candidates(region_emb: np.ndarray, clip_emb: np.ndarray, k: int) -> np.ndarray:
-    """Pair codes (``lo * N + hi``, :func:`~vidaug.mining._vectors._pair_codes`) of clips
-    where one clip's embedding is among the ``k`` nearest windows of the other (exact search,
-    windows in chunks of 4096 clips)."""
+def _nearest_windows(
+    region_emb: np.ndarray, query: np.ndarray, keep: np.ndarray | None, kk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip's ``kk`` nearest windows (of all clips, ``keep`` ones only) by cosine to its
+    ``query`` row: ``(sims, window codes = clip · G + window)``, ``(N, kk)`` each, best first
+    (exact search, windows in chunks of 4096 clips; missing: -inf, -1)."""
     import faiss
 
-    n = len(clip_emb)
+    n = len(query)
     g = REGION_GRID**2
-    q = np.ascontiguousarray(clip_emb, dtype=np.float32)
+    q = np.ascontiguousarray(query, dtype=np.float32)
     best_s = np.full((n, 0), -np.inf, np.float32)
     best_c = np.zeros((n, 0), np.int64)
-    kk = min(n * g, k + g)  # a clip's own windows may take up to g of the slots
     for lo in range(0, n, 4096):
-        w = window_means(region_emb, lo, lo + 4096).reshape(-1, q.shape[1])
+        part = None if keep is None else keep[lo : lo + 4096]
+        w = window_means(region_emb, lo, lo + 4096, part).reshape(-1, q.shape[1])
         s, i = faiss.knn(
             q, np.ascontiguousarray(w), min(kk, len(w)), metric=faiss.METRIC_INNER_PRODUCT
         )
+        s = np.where(i >= 0, s, -np.inf)
+        if part is not None:  # a window left out is a zero vector: never a neighbour
+            s = np.where(part.ravel()[np.maximum(i, 0)], s, -np.inf)
         best_s = np.concatenate([best_s, s], axis=1)
-        best_c = np.concatenate([best_c, np.where(i >= 0, lo + i // g, -1)], axis=1)
+        best_c = np.concatenate([best_c, np.where(np.isfinite(s), lo * g + i, -1)], axis=1)
         if best_s.shape[1] > kk:
             top = np.argsort(-best_s, axis=1, kind="stable")[:, :kk]
             best_s = np.take_along_axis(best_s, top, axis=1)
             best_c = np.take_along_axis(best_c, top, axis=1)
-    return _pair_codes(np.repeat(np.arange(n), best_c.shape[1]), best_c.ravel(), n)
+    return best_s, best_c
+
+
+def region_candidates(
+    region_emb: np.ndarray, clip_emb: np.ndarray, k: int, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """Pair codes (``lo * N + hi``, :func:`~vidaug.mining._vectors._pair_codes`) of clips
+    where one clip's embedding is among the ``k`` nearest windows of the other (``keep``: the
+    windows that count, :func:`verified_windows`)."""
+    n = len(clip_emb)
+    g = REGION_GRID**2
+    _, codes = _nearest_windows(region_emb, clip_emb, keep, min(n * g, k + g))  # own: ≤ g slots
+    outer = np.where(codes >= 0, codes // g, -1)
+    return _pair_codes(np.repeat(np.arange(n), outer.shape[1]), outer.ravel(), n)
+
+
+def region_proposals(
+    region_emb: np.ndarray,
+    clip_emb: np.ndarray,
+    verified: np.ndarray,
+    *,
+    k: int = PROPOSE_K,
+    floor: float = PROPOSE_FLOOR,
+    margin: float = PROPOSE_MARGIN,
+) -> dict[int, list[int]]:
+    """The probe stage's proposals: clip → windows to verify (not verified yet). For each clip
+    ``x``, its ``k`` best windows of other clips whose probe (the not verified windows' rows:
+    :mod:`vidaug.mining._regions`) matches ``x``'s probe query (the last row of its
+    ``region_emb``; its clip embedding when it has none) with a cosine ≥ ``floor`` and by
+    ≥ ``margin`` more than that clip's own probe query matches ``x``'s (a clip inside another
+    matches a part of it better than all of it)."""
+    n = len(clip_emb)
+    g = REGION_GRID**2
+    out: dict[int, set[int]] = {}
+    if n < 2 or verified.all():
+        return {}
+    m = region_emb.shape[1]
+    query = np.asarray(region_emb[:, -1], np.float32) if m % g else np.asarray(clip_emb)
+    blank = np.einsum("nd,nd->n", query, query) == 0  # an older clip: no probe query
+    query = np.where(blank[:, None], clip_emb, query)
+    sims, codes = _nearest_windows(region_emb, query, ~verified, min(n * g, 2 * k + g))
+    ce = np.asarray(query, np.float32)
+    for x in range(n):
+        took = 0
+        for s, code in zip(sims[x].tolist(), codes[x].tolist(), strict=True):
+            if code < 0 or s < floor or took >= k:
+                break
+            c, w = divmod(int(code), g)
+            if c == x or s - float(ce[c] @ ce[x]) < margin:
+                continue
+            out.setdefault(c, set()).add(w)
+            took += 1
+    return {c: sorted(ws) for c, ws in sorted(out.items())}
 
 
 def no_region_evidence(p: int) -> dict[str, np.ndarray]:
@@ -97,9 +200,11 @@ def region_pairs(
     proj: np.ndarray | None,
     steps: int,
     floor: float = -1.0,
+    keep: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Regional evidence of the pairs ``(lo, hi)``, the better of the two directions
-    (``region_motion`` is only measured where ``region_sim`` reaches ``floor``; 0 elsewhere).
+    (``region_motion`` is only measured where ``region_sim`` reaches ``floor``; 0 elsewhere;
+    ``keep``: the windows that count, :func:`verified_windows`; the others match nothing).
 
     Returns:
         ``region_sim`` (window ↔ clip cosine), ``region_motion`` (window ↔ clip motion
@@ -117,12 +222,15 @@ def region_pairs(
     if not p:
         return out
     d = clip_emb.shape[1]
+    frame_rows = region_emb.shape[1] // g * g  # a last row beyond them is the probe query
     used = np.unique(np.concatenate([lo, hi]))
     slot = {int(c): i for i, c in enumerate(used)}
     wins = np.empty((len(used), g, d), np.float32)  # each involved clip's windows, once
     for lo_ in range(0, len(used), 1024):
         part = used[lo_ : lo_ + 1024]
-        wins[lo_ : lo_ + len(part)] = window_means(region_emb[part])
+        wins[lo_ : lo_ + len(part)] = window_means(
+            region_emb[part], keep=None if keep is None else keep[part]
+        )
     for j, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
         wa, wb = wins[slot[a]], wins[slot[b]]
         sa, sb = wa @ clip_emb[b], wb @ clip_emb[a]  # b inside a / a inside b
@@ -130,7 +238,7 @@ def region_pairs(
         outer, inner, k, code = (a, b, ka, 1) if sa[ka] >= sb[kb] else (b, a, kb, 2)
         mot = 0.0
         if sig is not None and max(sa[ka], sb[kb]) >= floor and sig[inner].any():
-            seq = np.asarray(region_emb[outer], np.float32).reshape(-1, g, d)[:, k]
+            seq = np.asarray(region_emb[outer][:frame_rows], np.float32).reshape(-1, g, d)[:, k]
             seq /= np.maximum(np.linalg.norm(seq, axis=1, keepdims=True), 1e-12)
             got = sequence_signature(seq, proj, steps)
             mot = float(got @ sig[inner]) if got is not None else 0.0

@@ -10,7 +10,10 @@ A directory holds::
     frame_clip.npy  (F,) int64, the clip position of each frame row
     clip_emb.npy    (N, D) float32
     region_emb.npy  (N, M, D) float16, each clip's region windows (only when embedded with
-                    regions; ``regions`` in the sidecar is ``M``)
+                    regions; ``regions`` in the sidecar is ``M``): 4 frames × 9 windows, and
+                    with the probe stage (format 2) a last row, the clip's probe query; the
+                    clip table's ``windows`` lists a clip's verified windows
+                    (:mod:`vidaug.mining._regions`)
 
 :func:`write_index_dir` writes a temporary directory beside the destination and swaps it in, so
 readers see the old index or the new one, never a mix. :func:`read_index_dir` checks every file
@@ -56,8 +59,11 @@ __all__ = [
     "write_index_dir",
 ]
 
-#: Version of the on-disk layout written to ``index.json``.
-FORMAT = 1
+#: Version of the on-disk layout written to ``index.json``: 2 since region rows may end with a
+#: probe query row (issue 23), which a reader of format 1 would take for a window.
+FORMAT = 2
+#: Layouts this version reads: format 1 indexes (every region window verified) still load.
+READABLE = (1, 2)
 #: The sidecar's file name.
 META = "index.json"
 _ARRAYS = {"frame_emb.npy": (np.float32, 2), "frame_clip.npy": (np.int64, 1),
@@ -327,10 +333,10 @@ def read_meta(path: Path) -> IndexMeta:
         raise VidaugError(f"{path}: corrupt index metadata ({_short(exc)})") from None
     if not isinstance(raw, dict):
         raise VidaugError(f"{path}: corrupt index metadata (not a JSON object)")
-    if raw.get("format") != FORMAT:
+    if raw.get("format") not in READABLE:
         raise VidaugError(
             f"{path}: index format {raw.get('format')!r} is not supported by vidaug "
-            f"{__version__} (expected {FORMAT}); rebuild the index"
+            f"{__version__} (expected {' or '.join(map(str, READABLE))}); rebuild the index"
         )
     try:
         return IndexMeta.model_validate(raw)

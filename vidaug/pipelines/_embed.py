@@ -33,6 +33,7 @@ from vidaug.mining import (
     clip_means,
     is_index_dir,
     iter_embedded,
+    verify_regions,
 )
 
 __all__ = ["EmbedReport", "embed_to_index"]
@@ -46,9 +47,13 @@ CHECKPOINT_SECONDS = 10.0
 RAY_PASS = 64
 
 
-def _sampling(frames: int | None, fps: float | None, regions: bool = False) -> str:
+def _sampling(
+    frames: int | None, fps: float | None, regions: bool = False, probe: bool = False
+) -> str:
+    """How a clip was sampled, as its cached entry records it: ``+regions`` every window
+    embedded, ``+probe`` the probe stage (windows verified on demand)."""
     what = f"fps{fps:g}" if fps is not None else f"k{int(frames or 8)}"
-    return what + ("+regions" if regions else "")
+    return what + (("+probe" if probe else "+regions") if regions else "")
 
 
 @dataclass
@@ -59,6 +64,7 @@ class EmbedReport:
     embedded: int = 0
     reused: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    verified: int = 0
 
 
 def _fresh(old: EmbeddingIndex | None, row: ManifestRow, sampling: str) -> int | None:
@@ -128,11 +134,15 @@ def embed_to_index(
     actors (``gpus`` GPUs each) on a local Ray instance or the cluster at ``ray_address``; the
     index is the same (same clips in the same order, embeddings equal within float tolerance).
 
-    With ``regions`` (the default) each clip's region windows are embedded too (one model pass
-    per window: :data:`~vidaug.mining._regions.REGION_FRAMES` frames × 9 windows a clip), the
-    evidence :func:`~vidaug.mining.find_duplicates` needs for a clip shown inside another
-    (picture-in-picture); ``regions=False`` embeds only the sampled frames (faster; no
-    regional evidence). Clips cached with other region settings are embedded again.
+    With ``regions`` (the default) each clip's region windows are looked at too, the evidence
+    :func:`~vidaug.mining.find_duplicates` needs for a clip shown inside another
+    (picture-in-picture), in two stages (:mod:`vidaug.mining._regions`): every clip's windows
+    of one frame at a quarter of the pixels (the probe), then, once all clips are in, the
+    windows the probes propose re-embedded from 4 frames at full size
+    (:func:`~vidaug.mining.verify_regions`, counted in ``verified``). With an embedder that
+    has no probe model (a user model, the Ray engine) every window of 4 frames is embedded
+    (one model pass each). ``regions=False`` embeds only the sampled frames (no regional
+    evidence). Clips cached with other region settings are embedded again.
     ``rows`` are ``source``'s rows when the caller has read them already (else read here).
 
     Raises:
@@ -276,7 +286,8 @@ class _EmbedJob:
         every: float,
         on_start: Callable[[int], None] | None,
     ) -> EmbedReport:
-        rows, sampling = self.rows, _sampling(self.frames, self.fps, self.regions)
+        probe = self.embedder.probe is not None and self.engine != "ray"
+        rows, sampling = self.rows, _sampling(self.frames, self.fps, self.regions, probe)
         old = self._old(out, overwrite)
         if old is not None and out is not None and not overwrite:
             self._refuse(out, old, append)
@@ -311,6 +322,10 @@ class _EmbedJob:
                 raise VidaugError(
                     f"{self.source}: no clip could be embedded" + (f" ({why})" if why else "")
                 )
+            verified = 0
+            if self.regions and probe:  # the verify stage, over old and new clips alike
+                # a clip that cannot be read again keeps its windows unverified (no evidence)
+                verified, _ = verify_regions(index, self.embedder)
             if out is not None:
                 index.save(out)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep every finished clip
@@ -321,7 +336,7 @@ class _EmbedJob:
             raise
         finally:
             stream.close()
-        return EmbedReport(index, got.embedded, reused, got.failures)
+        return EmbedReport(index, got.embedded, reused, got.failures, verified)
 
     def _build(
         self, old: EmbeddingIndex | None, keep: list[int], parts: list[Embedded], kind: str
@@ -446,4 +461,3 @@ def _assemble(
             regions[k] = holder.region_emb[i]  # type: ignore[union-attr, index]
         at += len(r)
     return Embedded(clips, fe, fc, clip_means(fe, fc, len(clips)), region_emb=regions)
-
