@@ -62,6 +62,7 @@ CASES = {
     "Speed": {"rate": (0.5, 2.0)},
     "TemporalCrop": {"length": 5},
     "TemporalJitter": {"max_shift": 2},
+    "TemporalWindow": {"scale": (0.4, 0.7)},
     "VerticalFlip": {"p": 1.0},
     "ZoomOverTime": {"zoom": (1.0, 1.5)},
     "Anonymize": {},
@@ -89,6 +90,7 @@ RANDOM = {
     "Speed",
     "TemporalCrop",
     "TemporalJitter",
+    "TemporalWindow",
     "ZoomOverTime",
     "OneOf",
     "Compose",
@@ -251,6 +253,22 @@ def test_temporal_crop_pads_short_clips(pad, expected):
 def test_temporal_crop_zero_padding_is_black():
     out = TemporalCrop(length=5, pad="zeros")(make_clip(2), seed=0)
     assert out.shape[0] == 5 and not out[2:].any() and out[:2].any()
+
+
+def test_temporal_window_keeps_consecutive_frames_within_its_share():
+    """Another moment of the clip, its frame-to-frame motion untouched: consecutive source
+    frames, ``scale`` × the length, starts that differ from seed to seed."""
+    from vidaug.augment import TemporalWindow
+
+    clip = np.broadcast_to(np.arange(50, dtype=np.uint8)[:, None, None, None], (50, 8, 8, 3))
+    t = TemporalWindow(scale=(0.4, 0.6))
+    starts = set()
+    for seed in range(20):
+        idx = t(clip, seed=seed)[:, 0, 0, 0].astype(int)  # frame i is all i
+        assert 20 <= len(idx) <= 30 and np.all(np.diff(idx) == 1) and 0 <= idx[0] <= idx[-1] < 50
+        starts.add(int(idx[0]))
+    assert len(starts) > 5
+    assert len(TemporalWindow(scale=(0.01, 0.01))(make_clip(3), seed=0)) == 1  # never empty
 
 
 def test_fused_geometry_matches_step_by_step():

@@ -71,6 +71,7 @@ from vidaug.augment._temporal import (
     Speed,
     TemporalCrop,
     TemporalJitter,
+    TemporalWindow,
 )
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "Speed",
     "TemporalCrop",
     "TemporalJitter",
+    "TemporalWindow",
     "TemporalTransform",
     "Transform",
     "VerticalFlip",

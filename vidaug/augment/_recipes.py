@@ -53,7 +53,7 @@ __all__ = [
     "parse_recipe",
 ]
 
-PRESETS = ("light", "standard", "strong", "surveillance", "camera")
+PRESETS = ("light", "standard", "strong", "surveillance", "camera", "motion")
 
 
 def _error(source: str, loc: str, msg: str) -> RecipeError:

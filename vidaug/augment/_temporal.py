@@ -23,6 +23,7 @@ __all__ = [
     "Speed",
     "TemporalCrop",
     "TemporalJitter",
+    "TemporalWindow",
     "pad_indices",
 ]
 
@@ -72,6 +73,27 @@ class TemporalCrop(TemporalTransform):
         if t < self.length:
             return pad_indices(t, self.length, self.pad)
         return np.arange(params["start"], params["start"] + self.length)
+
+
+@register
+class TemporalWindow(TemporalTransform):
+    """Keep a random contiguous window of ``scale`` × the clip's length (another moment of the
+    same action). Unlike :class:`Speed` or :class:`TemporalJitter`, frames stay consecutive,
+    so the motion between two frames is untouched: the augmentation for motion models."""
+
+    scale: FloatRange(ge=0.01, le=1.0) = Field(
+        (0.6, 1.0), description="window length as a share of the clip"
+    )
+
+    def sample(self, rng, shape):
+        t = shape[0]
+        length = min(t, max(1, int(round(uniform(rng, self.scale) * t))))
+        return {"start": int(rng.integers(0, t - length + 1)), "length": length}
+
+    def indices(self, params, t):
+        length = max(1, min(int(params["length"]), t))
+        start = min(int(params["start"]), t - length)
+        return np.arange(start, start + length, dtype=np.int64)
 
 
 @register
