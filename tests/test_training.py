@@ -338,10 +338,10 @@ def test_cli_train_bad_input(tmp_path, labelled):
     )
     r = run("evaluate", m, labelled, "--split", "test")
     assert r.exit_code == 1 and "no clips in split 'test'" in r.stderr
-    more = tmp_path / "more.keras"  # a continued model records no workflow it did not run
+    more = tmp_path / "more.keras"  # a continued model records no config it did not build
     assert run("train", labelled, "--model", m, "--epochs", "1", "--out", more).exit_code == 1
     side = json.loads((tmp_path / "more.keras.json").read_text())
-    assert "config" not in side and side["workflow"].startswith("continued")
+    assert "config" not in side and side["continued"] == str(m)
     r = run("evaluate", more, labelled, "--cv", "2")
     assert r.exit_code == 1 and "records the workflow" in r.stderr
 

@@ -175,6 +175,19 @@ def test_compare_cv_paired_difference_and_group_bootstrap():
         compare_cv(a, other)
 
 
+def test_model_seed_std_is_the_fold_by_fold_spread_over_seeds():
+    """Two seeds that swap which fold they get right: the run's accuracy is the same for both
+    (std 0 over seeds) but one model's accuracy on a fold moves by 100 points."""
+    groups = [g for g in "abcd" for _ in range(5)]
+    folds = [np.arange(0, 10), np.arange(10, 20)]
+    first = np.arange(20) < 10
+    a = _result({0: first, 1: ~first}, groups, folds).summary()
+    assert a["accuracy"]["std"] == 0 and a["model_seed_std"] == pytest.approx(np.sqrt(2) / 2 * 1.0)
+    same = _result({0: first, 1: first}, groups, folds).summary()
+    assert same["model_seed_std"] == 0
+    assert _result({0: first}, groups, folds).summary()["model_seed_std"] == 0  # one seed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", ["", "streams=diff recipe=light tta=2"])
 def test_cross_validate_seed_model_tests_every_clip_once(tmp_path, extra):
@@ -203,7 +216,9 @@ def test_cli_motion_workflow_train_evaluate_compare(
             "--json")  # fmt: skip
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
-    assert s["workflow"] == "model=motion frames=2 members=2 epochs=2 recipe=camera views=1 tta=2"
+    assert s["workflow"] == "recommended"  # the default, its keys changed by the options
+    want = "recommended model=motion frames=2 members=2 epochs=2 recipe=camera views=1 tta=2"
+    assert TrainConfig.parse(s["config"]) == TrainConfig.parse(want)
     assert s["config"]["recipe"] == "camera" and "accuracy" in s["final"]
     assert "epoch 2/2" in r.stderr
     side = json.loads((tmp_path / "motion.keras.json").read_text())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import errno
+import json
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -16,8 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from vidaug import pipelines
 from vidaug._version import __version__
 from vidaug.errors import ManifestError, RecipeError, UsageError, VidaugError, VidaugWarning
+from vidaug.pipelines import human_size, one_line, os_error_line, plural  # noqa: F401 (re-exported)
 
 
 class _PlainHelp:
@@ -90,93 +92,53 @@ out_console = Console(highlight=False)
 USAGE_ERRORS = (ManifestError, RecipeError, UsageError)
 
 
-def one_line(text: str) -> str:
-    """``text`` as one line of printable text: line breaks and runs of blanks become one
-    space, other control characters are dropped (a library's multi-line message, bytes of a
-    damaged file)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
-
-
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one red line on stderr and exit with ``code``."""
     err_console.print(f"[red]error:[/red] {escape(one_line(message))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 clip``, ``2 clips`` (``many`` for irregular plurals)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+def say(lines: Iterable[Any], *, err: bool = False, soft_wrap: bool = True) -> None:
+    """Print ``lines`` (rich markup or renderables, e.g. a summary of :mod:`vidaug.pipelines`)
+    one after the other on stdout, or on stderr with ``err``."""
+    for line in lines:
+        (err_console if err else out_console).print(line, soft_wrap=soft_wrap)
 
 
-def human_size(n: int) -> str:
-    """A file size for people: ``512 B``, ``61.2 kB``, ``3.4 MB`` (powers of 1000)."""
-    if n < 1000:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("kB", "MB", "GB"):
-        size /= 1000
-        if size < 999.95 or unit == "GB":
-            break
-    return f"{size:.1f} {unit}"
+def emit(as_json: bool, data: Any, text: Callable[[], Iterable[Any] | str] | None = None,
+         *, soft_wrap: bool = True) -> None:  # fmt: skip
+    """A command's result on stdout: ``data`` as JSON with ``--json``, else what ``text()``
+    renders: lines of rich markup (or renderables), or one ``str`` printed as it is (a YAML
+    document). Nothing without ``text``."""
+    if as_json:
+        out_console.print_json(json.dumps(data, default=str))
+    elif text is not None:
+        lines = text()
+        if isinstance(lines, str):
+            typer.echo(lines, nl=False)
+        else:
+            say(lines, soft_wrap=soft_wrap)
 
 
-_OS_REASONS = {
-    errno.ENOSPC: "no space left on device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EISDIR: "is a directory",
-    errno.ENOTDIR: "not a directory",
-}
-
-
-def os_error_line(e: OSError) -> str:
-    """One line for a failed file operation: why, then the file the user named (not vidaug's
-    temporary file next to it): ``no space left on device: out/a__aug0.mp4``."""
-    from vidaug.datasets import final_path
-
-    reason = _OS_REASONS.get(e.errno or 0) or (e.strerror or type(e).__name__).lower()
-    where = e.filename2 if e.filename2 is not None else e.filename
-    if where is None:  # e.g. a write() that ran out of space
-        return reason
-    return f"{reason}: {final_path(os.fsdecode(where))}"
+def exit_failed(lines: list[str]) -> None:
+    """After the results are out: print the failures' ``lines`` on stderr and exit 1 (nothing
+    when there are none)."""
+    say(lines, err=True)
+    if lines:
+        raise typer.Exit(1)
 
 
 def check_out_file(path: Path | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
     """Refuse, before any work, an output file that cannot be written (exit 2): a directory,
     a wrong suffix, a parent that is a file or a folder without write permission."""
-    if path is None:
-        return
-    if path.is_dir():
-        fail(f"{option} {path}: is a directory; give a file name", 2)
-    if suffixes and path.suffix.lower() not in suffixes:
-        fail(f"{option} {path}: must end in {', '.join(suffixes)}", 2)
-    _check_writable_parent(path, option)
+    with cli_errors():
+        pipelines.check_output_file(path, option, suffixes)
 
 
 def check_out_dir(path: Path, what: str) -> None:
     """Refuse, before any work, an output folder that cannot be made or written (exit 2)."""
-    if path.exists() and not path.is_dir():
-        fail(f"{what} {path}: exists and is not a folder", 2)
-    _check_writable_parent(path, what, folder=path.absolute())
-
-
-def _check_writable_parent(path: Path, what: str, folder: Path | None = None) -> None:
-    """``folder`` (default: ``path``'s parent), or its nearest existing parent, must be a
-    folder this process may write in; the message names ``path`` and the folder refused."""
-    parent = path.absolute().parent if folder is None else folder
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        fail(f"{what} {path}: {parent} is not a folder", 2)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        try:
-            read_only = bool(os.statvfs(parent).f_flag & os.ST_RDONLY)
-        except (OSError, AttributeError):
-            read_only = False
-        why = "read-only file system" if read_only else "permission denied"
-        fail(f"{what} {path}: cannot write in {parent} ({why})", 2)
+    with cli_errors():
+        pipelines.check_output_dir(path, what)
 
 
 def _version(value: bool) -> None:
@@ -272,34 +234,30 @@ def main() -> None:
         sys.exit(1)
 
 
+def progress_bar(title: str, *columns: Any) -> Any:
+    """A rich progress bar on stderr: the bold ``title``, the bar, then ``columns``."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    return Progress(TextColumn(f"[bold]{title}"), BarColumn(), *columns, console=err_console)
+
+
 class ClipProgress:
     """A rich progress bar on stderr counting clips (or another ``unit``), with the time left
     (shared by the long commands).
 
-    ``start(n)`` shows it (nothing for ``n == 0``), ``advance(label)`` counts one clip and shows
-    its name, ``say(markup)`` prints a line above the bar, ``stop()`` removes it (idempotent).
+    ``start(n)`` shows it (nothing for ``n == 0``), ``advance(label, warning)`` counts one clip
+    and shows its name (a warning, if any, above the bar), ``say(markup)`` prints a line above
+    the bar, ``stop()`` removes it (idempotent).
     """
 
     def __init__(self, verb: str, unit: str = "clips") -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich import progress as rp
 
         self.verb = verb
         self.task = None
-        self.progress = Progress(
-            TextColumn(f"[bold]{verb}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(unit),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[last]}", style="dim"),
-            console=err_console,
-        )
+        self.progress = progress_bar(verb, rp.MofNCompleteColumn(), rp.TextColumn(unit),
+                                     rp.TimeRemainingColumn(),
+                                     rp.TextColumn("{task.fields[last]}", style="dim"))  # fmt: skip
 
     def start(self, n: int) -> None:
         if n == 0:
@@ -307,7 +265,9 @@ class ClipProgress:
         self.progress.start()
         self.task = self.progress.add_task(self.verb, total=n, last="")
 
-    def advance(self, label: str = "") -> None:
+    def advance(self, label: str = "", warning: str | None = None) -> None:
+        if warning:
+            self.say(f"[yellow]warning:[/yellow] {escape(warning)}")
         if self.task is not None:
             self.progress.update(self.task, advance=1, last=escape(label))
 
@@ -329,9 +289,7 @@ class ClipProgress:
             self.progress.stop()
 
 
-def clip_progress(verb: str, unit: str = "clips") -> ClipProgress:
-    """A :class:`ClipProgress` for ``verb``, counting ``unit``."""
-    return ClipProgress(verb, unit)
+clip_progress = ClipProgress  # ``clip_progress(verb, unit)``, the name the commands use
 
 
 @contextmanager

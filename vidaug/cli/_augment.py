@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from vidaug.cli._app import (
-    app,
-    check_out_dir,
-    cli_errors,
-    clip_progress,
-    err_console,
-    out_console,
-    plural,
-    resumable,
-)
+from vidaug.cli._app import app, check_out_dir, cli_errors, clip_progress, emit, resumable, say
 from vidaug.cli._choices import Damaged, Engine
 from vidaug.cli._options import AsJson, EngineOpt, RayAddress, Recipe, Seed
 
@@ -87,47 +76,17 @@ def augment(
     missing input exits 2 before anything is written.
     """
     check_out_dir(output, "OUTPUT")
-    from vidaug.pipelines import augment_dataset
+    from vidaug.pipelines import augment_dataset, augment_lines
 
     progress = clip_progress("augment")
-
-    def on_row(res) -> None:  # failures are listed once, under the summary line
-        if res.warning:
-            progress.say(f"[yellow]warning:[/yellow] {escape(res.warning)}")
-        progress.advance(res.rel)
-
     with cli_errors(), resumable(progress, output):
         summary = augment_dataset(
             input, output, recipe=recipe, copies=copies, seed=seed, workers=workers,
             resume=resume, overwrite=overwrite, clip_frames=clip_frames, damaged=damaged.value,
             segment=segment, engine=engine.value, ray_address=ray_address,
-            on_start=progress.start, on_row=on_row,
+            on_start=progress.start, on_row=lambda res: progress.advance(res.rel, res.warning),
         )  # fmt: skip
-    _show_augment(summary, as_json)
-
-
-def _show_augment(summary: Any, as_json: bool) -> None:
-    """``augment``'s summary (``--json`` on stdout too), its failures, then exit 1 if any."""
-    if as_json:
-        out_console.print_json(json.dumps(summary.to_dict()))
-    color = "green" if summary.ok else "red"
-    err_console.print(
-        f"[{color}]done[/{color}]: {plural(summary.written, 'clip')} written from "
-        f"{plural(summary.sources, 'source')} (recipe {summary.recipe}, {summary.seconds:.1f} s)"
-        + (f", {summary.resumed} kept from the earlier run" if summary.resumed else "")
-        + (
-            f", [yellow]{plural(len(summary.warnings), 'warning')}[/yellow]"
-            if summary.warnings
-            else ""
-        )
-        + (f", [red]{len(summary.failures)} failed[/red]" if summary.failures else ""),
-        soft_wrap=True,
-    )
-    for _clip, msg in summary.failures:
-        err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True, markup=True)
-    err_console.print(
-        f"outputs: {escape(str(summary.output))}  manifest: {escape(str(summary.manifest))}",
-        soft_wrap=True,
-    )
+    emit(as_json, summary.to_dict())  # and the summary on stderr, always
+    say(augment_lines(summary), err=True)
     if not summary.ok:
         raise typer.Exit(1)

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Damaged", "Engine", "HookViews", "IndexType", "Keep", "LabelErrors"]
+__all__ = ["WORKFLOW_NAMES", "Damaged", "Engine", "HookViews", "IndexType", "Keep", "LabelErrors"]
+
+#: ``vidaug.training.WORKFLOWS``, the named training workflows (``--workflow NAME``): a name,
+#: a file or ``key=value`` words are accepted, so not an Enum; spelled out so that ``vidaug
+#: --help`` reads no workflow file.
+WORKFLOW_NAMES = ("recommended", "recommended-no-aug", "plain")
 
 
 class Keep(str, Enum):

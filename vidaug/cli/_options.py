@@ -42,7 +42,7 @@ __all__ = [
 
 #: The presets, spelled out here so that ``vidaug --help`` does not import vidaug.augment
 #: (tests/test_cli_choices.py checks they match ``vidaug.augment.PRESETS``).
-PRESET_NAMES = ("light", "standard", "strong", "surveillance", "camera")
+PRESET_NAMES = ("light", "standard", "strong", "surveillance", "camera", "motion")
 RECIPE_HELP = f"Preset ({', '.join(PRESET_NAMES)}) or YAML recipe file."
 
 Embedder = Annotated[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,10 +13,11 @@ from vidaug.cli._app import (
     check_out_file,
     cli_errors,
     clip_progress,
+    emit,
     err_console,
     fail,
     human_size,
-    out_console,
+    say,
 )
 from vidaug.cli._options import AsJson, Recipe, Seed
 
@@ -39,34 +39,16 @@ def require_input(path: Path, what: str) -> None:
         fail(f"{path}: no such {what}", 2)
 
 
-def write_html_report(
-    path: Path,
-    results: Results,
-    *,
-    clips: Path | None = None,
-    thumbnails: bool = True,
-    thumb_frames: int = 4,
-) -> Path:
+def write_html_report(path: Path, results: Results, *, clips: Path | None = None,
+                      thumbnails: bool = True, thumb_frames: int = 4) -> Path:  # fmt: skip
     """:func:`vidaug.report.write_report` with a progress bar over the thumbnails (stderr)."""
     from vidaug.report import write_report
 
     progress = clip_progress("thumbnails")
-
-    def on_clip(cid: str, error: str | None) -> None:
-        if error:
-            progress.say(f"[yellow]warning:[/yellow] {escape(error)}")
-        progress.advance(cid)
-
     try:
-        out = write_report(
-            path,
-            results,
-            clips=clips,
-            thumbnails=thumbnails,
-            thumb_frames=thumb_frames,
-            on_start=progress.start,
-            on_clip=on_clip,
-        )
+        out = write_report(path, results, clips=clips, thumbnails=thumbnails,
+                           thumb_frames=thumb_frames, on_start=progress.start,
+                           on_clip=progress.advance)  # fmt: skip
     finally:
         progress.stop()
     size = out.stat().st_size
@@ -118,6 +100,7 @@ def preview(
     transforms and params applied; a GIF / WebP / MP4 plays the original and the copies side by
     side, in sync, so flicker and temporal ops are visible. Boxes are drawn moved with the frames.
     """
+    from vidaug.pipelines import preview_lines
     from vidaug.report import PREVIEW_SUFFIXES, write_preview
 
     require_input(clip, "video file")
@@ -125,32 +108,14 @@ def preview(
         require_input(boxes, "boxes file (--boxes)")
     dest = out if out is not None else Path(f"{clip.stem}.preview.png")
     check_out_file(dest, "--out", PREVIEW_SUFFIXES)
-    with cli_errors():
-        with err_console.status("augmenting and drawing…"):
-            res = write_preview(
-                clip,
-                dest,
-                recipe=recipe,
-                n=n,
-                seed=seed,
-                boxes=boxes,
-                max_frames=max_frames,
-                height=height,
-                columns=columns,
-            )
+    with cli_errors(), err_console.status("augmenting and drawing…"):
+        res = write_preview(clip, dest, recipe=recipe, n=n, seed=seed, boxes=boxes,
+                            max_frames=max_frames, height=height, columns=columns)  # fmt: skip
     if as_json:
-        out_console.print_json(json.dumps(res.to_dict()))
-        return
-    what = "frames" if res.frames > 1 else "image"
-    err_console.print(
-        f"[green]wrote[/green] {escape(str(res.path))}: {res.kind} {res.width}x{res.height}"
-        + (f", {res.frames} {what}" if res.frames > 1 else "")
-        + f"; {len(res.copies)} copies of {res.source_frames} frames, recipe {escape(res.recipe)}",
-        soft_wrap=True,
-    )
-    for k, c in enumerate(res.copies, 1):
-        applied = " | ".join(c["applied"]) or "nothing applied"
-        out_console.print(f"  #{k} seed {c['seed']}: {escape(applied)}", soft_wrap=True)
+        return emit(as_json, res.to_dict())
+    wrote, copies = preview_lines(res)
+    err_console.print(wrote, soft_wrap=True)
+    say(copies)
 
 
 @app.command("report")
@@ -202,7 +167,6 @@ def report(
             )
         out = write_html_report(dest, res, clips=clips, thumbnails=thumbnails,
                                 thumb_frames=thumb_frames)  # fmt: skip
-    if as_json:
-        summary = {"report": str(out), "bytes": out.stat().st_size, "kind": res.kind,
-                   "rows": len(res.rows), "summary": res.meta.get("summary")}  # fmt: skip
-        out_console.print_json(json.dumps(summary, default=str))
+    summary = {"report": str(out), "bytes": out.stat().st_size, "kind": res.kind,
+               "rows": len(res.rows), "summary": res.meta.get("summary")}  # fmt: skip
+    emit(as_json, summary)

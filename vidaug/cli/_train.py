@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from vidaug import pipelines
 from vidaug.cli._app import (
     app,
     check_out_dir,
     cli_errors,
     clip_progress,
+    emit,
     err_console,
-    out_console,
-    plural,
+    exit_failed,
     resumable,
 )
-from vidaug.cli._choices import HookViews, LabelErrors
+from vidaug.cli._choices import WORKFLOW_NAMES, HookViews, LabelErrors
 from vidaug.cli._options import (
     RECIPE_HELP,
     AsJson,
@@ -37,53 +36,14 @@ from vidaug.cli._options import (
     Weights,
 )
 from vidaug.cli._weights import require_weights
+from vidaug.errors import UsageError
 
-#: Epoch-log entries of the hard-sample hook that are counts (Keras logs them as floats).
-_HOOK_COUNTS = ("hard_clips", "label_suspects", "reweighted")
-
-
-def _quiet_tf() -> None:
-    """Import TensorFlow and start its runtime with the C-level stderr muted: its absl /
-    oneDNN start-up lines are noise to a CLI user."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import warnings
-
-    from vidaug.datasets import quiet_ffmpeg
-
-    warnings.filterwarnings("ignore", module=r"tensorflow\.lite\..*")
-    with quiet_ffmpeg():
-        import tensorflow as tf
-
-        tf.constant(1.0) + 1.0  # the runtime's first-op chatter happens here
-
-
-class _EpochLine:
-    """A Keras callback printing one line per epoch on stderr."""
-
-    def __new__(cls, epochs: int):
-        import keras
-
-        class EpochLine(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-                logs = logs or {}
-                parts = [f"epoch {epoch + 1}/{epochs}"]
-                for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-                    if key in logs:
-                        parts.append(f"{key} {logs[key]:.3f}")
-                if "hard_clips" in logs:
-                    parts.append(
-                        f"hook: {int(logs['hard_clips'])} hard, "
-                        f"{int(logs['label_suspects'])} suspects"
-                    )
-                err_console.print("  ".join(parts))
-
-        return EpochLine()
+#: TensorFlow started with its noise muted (one name: the tests replace it).
+_quiet_tf = pipelines.start_tensorflow
 
 
 def _split_shares(text: str) -> list[float]:
     """``--split`` as 2 or 3 shares in [0, 1] that add up to 1 (train > 0); else a usage error."""
-    from vidaug.errors import UsageError
-
     try:
         shares = [float(x) for x in text.split(",")]
     except ValueError:
@@ -169,7 +129,6 @@ def curate(
 
     with cli_errors():
         from vidaug.datasets import load_rows
-        from vidaug.pipelines import curate as run
 
         fractions = None if split is None else _split_shares(split)
         rows = load_rows(input)  # read once: a bad input fails before the model loads
@@ -179,7 +138,7 @@ def curate(
             weights = require_weights(weights, offline, needed)
             frame_model = _load_embedder(embedder, weights, offline)
         with resumable(progress, output):
-            res = run(
+            res = pipelines.curate(
                 input, output, dedup=dedup, fix_leakage=fix_leakage, mine_hard=mine_hard,
                 copies=copies, hard_copies=hard_copies, recipe=recipe, split=fractions,
                 seed=seed, embedder=frame_model, label_errors=label_errors.value,
@@ -187,7 +146,8 @@ def curate(
                 on_embed_start=progress.start, resume=resume, overwrite=overwrite, rows=rows,
                 on_embed_clip=lambda cf: progress.advance(cf.row.rel if cf is not None else ""),
             )  # fmt: skip
-    _show_curation(res, output, as_json)
+    emit(as_json, res.to_dict(), lambda: pipelines.curation_lines(res, output))
+    exit_failed(pipelines.curation_failure_lines(res))
 
 
 def _load_embedder(embedder: str, weights: Path | None, offline: bool) -> Any:
@@ -199,51 +159,61 @@ def _load_embedder(embedder: str, weights: Path | None, offline: bool) -> Any:
         return load_embedder(embedder, weights=weights, offline=offline)
 
 
-def _label_error_line(res: Any, output: Path) -> str:
-    """``label errors: 12 found (8 fight → noFight, 4 noFight → fight), dropped; …``."""
-    errors = res.label_errors
-    flips = Counter(f"{e['given']} → {e['suggested']}" for e in errors)
-    how = ", ".join(f"{n} {k}" for k, n in flips.most_common())
-    action = errors[0]["action"] if errors else res.options["label_errors"]
-    return (
-        f"label errors: {len(errors)} found"
-        + (f" ({escape(how)}), {action}" if errors else "")
-        + f"; gallery: vidaug report {escape(str(output / 'label_errors.jsonl'))}"
-    )
+#: What ``--workflow`` (``train``) and ``-a`` / ``-b`` (``compare``) accept.
+WORKFLOW_HELP = (
+    f"A named workflow ({', '.join(WORKFLOW_NAMES)}: see `vidaug workflows`), optionally "
+    "followed by key=value changes ('recommended epochs=20'), a YAML file of the keys "
+    "('workflow: recommended' in it starts from that one), or key=value words over the "
+    "defaults ('model=seed epochs=3')."
+)
 
+#: The end of the help of ``train``'s options that change a key of the workflow.
+_FROM_WORKFLOW = " (default: the workflow's)"
 
-def _show_curation(res: Any, output: Path, as_json: bool) -> None:
-    """``curate``'s summary (or ``--json``), then its failures under two headings: clips left
-    out of the dataset, and clips in it without all their augmented copies (exit 1)."""
-    d = res.to_dict()
-    if as_json:
-        out_console.print_json(json.dumps(d, default=str))
-    else:
-        for sp, counts in d["counts"].items():
-            out_console.print(f"{sp:>6}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        out_console.print(
-            f"dropped {plural(len(res.dropped), 'duplicate')}, moved "
-            f"{plural(len(res.moved), 'leaking clip')}, added "
-            f"{plural(len(res.added), 'augmented copy', 'augmented copies')}; listed "
-            f"{plural(len(res.label_suspects), 'label suspect')} and "
-            f"{plural(len(res.label_conflicts), 'cross-label duplicate')}; see "
-            f"{escape(str(output / 'curation.json'))}",
-            soft_wrap=True,
-        )
-        if res.options.get("label_errors"):
-            out_console.print(_label_error_line(res, output), soft_wrap=True)
-    headings = (
-        (res.failures, f"({len(res.failures)}, left out of the dataset)", "failed clips"),
-        (res.copy_failures, f"({plural(len(res.copy_failures), 'clip')} in the dataset "
-         "without all their augmented copies)", "failed copies"),
-    )  # fmt: skip
-    for failures, what, title in headings:
-        if failures:
-            err_console.print(f"[red]{title}[/red] {what}:")
-            for _clip, msg in failures:
-                err_console.print(f"  [red]✗[/red] {escape(msg)}", soft_wrap=True)
-    if res.failures or res.copy_failures:
-        raise typer.Exit(1)
+_Workflow = Annotated[
+    str,
+    typer.Option("--workflow", help=f"{WORKFLOW_HELP} The options below change single keys of it."),
+]
+_Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="motion (frozen MobileNetV2 on RGB differences: motion, the recommended model), "
+        "mobilenet_v2 (frozen, on the frames), seed (small CNN, 64 px, trained end to end) or a "
+        f".keras model to train further (with the workflow's training){_FROM_WORKFLOW}.",
+    ),
+]
+_Streams = Annotated[
+    str | None,
+    typer.Option(
+        "--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."
+    ),
+]
+_TrainRecipe = Annotated[
+    str | None,
+    typer.Option(
+        "--recipe",
+        "-r",
+        help=f"Augment train clips: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:-1]}, or none"
+        f"{_FROM_WORKFLOW}.",
+    ),
+]
+_Views = Annotated[
+    int | None,
+    typer.Option(
+        "--views",
+        min=1,
+        help="Frozen models with --recipe: augmented views per clip, embedded once; each epoch "
+        "draws one.",
+    ),
+]
+_Tta = Annotated[
+    int | None,
+    typer.Option(
+        "--tta", min=1, help="Test-time views `vidaug evaluate` averages (needs --recipe)."
+    ),
+]
 
 
 @app.command("train")
@@ -251,68 +221,40 @@ def train(
     manifest: Annotated[
         Path, typer.Argument(help="A manifest or folder; the 'train' split (all clips if none).")
     ],
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="motion (frozen MobileNetV2 on RGB differences: motion, the recommended "
-            "model), mobilenet_v2 (frozen, on the frames), seed (small CNN, 64 px, trained "
-            "end to end) or a .keras model to train further.",
-        ),
-    ] = "motion",
+    workflow: _Workflow = "recommended",
+    model: _Model = None,
     epochs: Annotated[
         int | None,
         typer.Option("--epochs", "-e", min=1, help="Epochs (default: 10 seed, 40 frozen)."),
     ] = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Clips per batch.")] = 8,
+    batch: Annotated[
+        int | None, typer.Option("--batch", "-b", min=1, help="Clips per batch.")
+    ] = None,
     frames: Annotated[
-        int, typer.Option("--frames", min=1, help="Frames (motion: frame pairs) per clip.")
-    ] = 8,
-    streams: Annotated[
-        str | None,
-        typer.Option(
-            "--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."
-        ),
+        int | None, typer.Option("--frames", min=1, help="Frames (motion: frame pairs) per clip.")
     ] = None,
+    streams: _Streams = None,
     pair_gap: Annotated[
-        float, typer.Option("--pair-gap", min=0.001, help="Seconds between paired frames.")
-    ] = 0.133,
-    members: Annotated[
-        int, typer.Option("--members", min=1, help="Frozen models: averaged heads (steadier).")
-    ] = 5,
-    recipe: Annotated[
-        str | None,
-        typer.Option(
-            "--recipe", "-r", help=f"Augment train clips: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:]}"
-        ),
+        float | None, typer.Option("--pair-gap", min=0.001, help="Seconds between paired frames.")
     ] = None,
-    views: Annotated[
-        int,
-        typer.Option(
-            "--views",
-            min=1,
-            help="Frozen models with --recipe: augmented views per clip, embedded once; each "
-            "epoch draws one.",
-        ),
-    ] = 4,
-    tta: Annotated[
-        int,
-        typer.Option(
-            "--tta", min=1, help="Test-time views `vidaug evaluate` averages (needs --recipe)."
-        ),
-    ] = 1,
+    members: Annotated[
+        int | None,
+        typer.Option("--members", min=1, help="Frozen models: averaged heads (steadier)."),
+    ] = None,
+    recipe: _TrainRecipe = None,
+    views: _Views = None,
+    tta: _Tta = None,
     hook: Annotated[
-        bool, typer.Option("--hook/--no-hook", help="Hard-sample mining callback.")
-    ] = False,
+        bool | None, typer.Option("--hook/--no-hook", help="Hard-sample mining callback.")
+    ] = None,
     every: Annotated[int, typer.Option("--every", min=1, help="Hook period in epochs.")] = 1,
     hook_warmup: Annotated[
-        int, typer.Option("--hook-warmup", min=0, help="Epochs before the hook acts.")
-    ] = 0,
+        int | None, typer.Option("--hook-warmup", min=0, help="Epochs before the hook acts.")
+    ] = None,
     hook_views: Annotated[
-        HookViews,
+        HookViews | None,
         typer.Option("--hook-views", help="worst: train on each clip's hardest cached view."),
-    ] = HookViews.random,
+    ] = None,
     seed: Seed = 0,
     decode_fps: DecodeFps = None,
     weights: Weights = None,
@@ -324,72 +266,35 @@ def train(
 ) -> None:
     """Train a Keras video classifier on the train split (validation on 'val' when present).
 
-    Saves MODEL.keras and MODEL.keras.json (class names, input size, the workflow that ran,
+    Runs a workflow (the recommended one by default; `vidaug workflows` lists them, `vidaug
+    workflows NAME` prints every key); an option given changes that key. Saves MODEL.keras
+    and MODEL.keras.json (class names, input size, the workflow and its whole config,
     history, hook log).
     """
     with cli_errors():
-        from vidaug.pipelines import build_for_training, plan_training, train_workflow
-
-        plan = plan_training(manifest, model, {
-            "streams": streams.split(",") if streams else None, "frames": frames,
-            "pair_gap": pair_gap, "members": members, "epochs": epochs, "batch": batch,
-            "recipe": recipe, "views": views, "tta": tta, "hook": hook,
-            "hook_warmup": hook_warmup, "hook_views": hook_views.value, "fps": decode_fps,
-        })  # fmt: skip
+        given = {"model": model, "streams": streams.split(",") if streams else None,
+                 "frames": frames, "pair_gap": pair_gap, "members": members, "epochs": epochs,
+                 "batch": batch, "recipe": recipe, "views": views, "tta": tta, "hook": hook,
+                 "hook_warmup": hook_warmup, "hook_views": hook_views and hook_views.value,
+                 "fps": decode_fps}  # fmt: skip
+        changes = {k: v for k, v in given.items() if v is not None}
+        plan = pipelines.plan_training(manifest, workflow, changes)
         weights = require_weights(weights, offline, plan.needs_weights)
         _quiet_tf()  # after the input and the weights: refused before TensorFlow starts
         with err_console.status("building the model…"):
-            net, rec = build_for_training(plan, weights=weights, seed=seed)
-        _announce_training(plan, net, rec)
-        res, info = train_workflow(plan, net, rec, out=out, seed=seed, hook_every=every,
-                                   callbacks=[_EpochLine(plan.config.resolved_epochs)],
-                                   on_embed=clip_progress("embed").count)  # fmt: skip
-    _show_training(res, info, out, as_json)
-
-
-def _announce_training(plan: Any, net: Any, rec: Any) -> None:
-    """``training motion on 80 clips, validating on 20, 2 classes, 40 epochs, …`` (stderr)."""
-    err_console.print(
-        f"training {escape(net.name)} on {len(plan.train_rows)} clips"
-        + (f", validating on {len(plan.val_rows)}" if plan.val_rows else "")
-        + f", {len(plan.names)} classes, {plan.config.resolved_epochs} epochs"
-        + (f", recipe {escape(rec.name)}" if rec else "")
-        + (", hard-sample hook on" if plan.config.hook else "")
-    )
-
-
-def _show_training(res: Any, info: dict[str, Any], out: Path, as_json: bool) -> None:
-    """``train``'s summary (or ``--json``), then the clips it skipped (exit 1)."""
-    summary = {"model": str(out), **{k: v for k, v in info.items() if k != "history"}}
-    summary["final"] = {k: v[-1] for k, v in res.history.items()}
-    if as_json:
-        out_console.print_json(json.dumps(summary, default=str))
-    else:
-        out_console.print(
-            f"saved {escape(str(out))} ({res.seconds:.1f} s, hook {res.hook_seconds:.2f} s; "
-            f"workflow: {escape(info['workflow'])}); "
-            + ", ".join(
-                f"{k} {int(v) if k in _HOOK_COUNTS else f'{v:.3f}'}"
-                for k, v in summary["final"].items()
-                if "member_" not in k
-            )
-        )
-    _exit_if_skipped(res.failures)
-
-
-def _exit_if_skipped(failures: dict[str, str]) -> None:
-    """After the results are out: list the clips that could not be read, exit 1."""
-    if failures:
-        err_console.print(f"[red]{len(failures)} clips could not be read and were skipped:[/red]")
-        for msg in failures.values():
-            err_console.print(f"  [red]skipped[/red] {escape(msg)}", soft_wrap=True)
-        raise typer.Exit(1)
+            net, rec = pipelines.build_for_training(plan, weights=weights, seed=seed)
+        err_console.print(pipelines.training_announcement(plan, net, rec))
+        log = pipelines.epoch_logger(plan.config.resolved_epochs, err_console.print)
+        res, info = pipelines.train_workflow(plan, net, rec, out=out, seed=seed, hook_every=every,
+                                             callbacks=[log], on_embed=clip_progress("embed").count)  # fmt: skip
+    summary = pipelines.training_summary(res, info, out)
+    what = pipelines.workflow_text(plan)
+    emit(as_json, summary, lambda: [pipelines.training_line(res, summary, what)], soft_wrap=False)
+    exit_failed(pipelines.skipped_lines(res.failures))
 
 
 def _seeds(text: str) -> list[int]:
     """``--seeds`` as integers ≥ 0; else a usage error (exit 2, as for ``--split``)."""
-    from vidaug.errors import UsageError
-
     try:
         seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -397,17 +302,6 @@ def _seeds(text: str) -> list[int]:
     if not seeds or min(seeds) < 0:
         raise UsageError(f"--seeds {text!r}: expected integers ≥ 0 like 0,1,2")
     return seeds
-
-
-def _cv_text(summary: dict[str, Any]) -> str:
-    lines = [f"workflow: {summary['config']}"]
-    for key in ("accuracy", "macro_f1", "macro_recall"):
-        v = summary[key]
-        lines.append(f"  {key}: {v['mean']:.3f} ± {v['std']:.3f}  (seeds: {v['per_seed']})")
-    lines.append(
-        f"  seeds' averaged probabilities: accuracy {summary['seed_ensemble_accuracy']:.3f}"
-    )
-    return "\n".join(lines)
 
 
 @app.command("evaluate")
@@ -448,46 +342,34 @@ def evaluate(
     """Accuracy, per-class precision / recall / F1, macro F1 and the confusion matrix."""
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
-        from vidaug.pipelines import model_class_names
 
         seed_list = _seeds(seeds) if cv is not None else []  # before anything starts
         rows = load_rows(manifest)
         _quiet_tf()  # the model itself needs TensorFlow
-        from vidaug.training import format_report, load_with_meta
+        from vidaug.training import load_with_meta
 
         net, meta = load_with_meta(model)
-        names = model_class_names(meta, rows)
+        names = pipelines.model_class_names(meta, rows)
         if cv is None:
-            from vidaug.pipelines import evaluate_workflow, plan_evaluation
-
-            plan = plan_evaluation(rows, meta, source=manifest, split=split, tta=tta)
+            plan = pipelines.plan_evaluation(rows, meta, source=manifest, split=split, tta=tta)
             with err_console.status(f"evaluating {len(plan.rows)} clips…"):
-                report = evaluate_workflow(net, plan, names, fps=decode_fps)
-            text = format_report(report)
+                report = pipelines.evaluate_workflow(net, plan, names, fps=decode_fps)
         else:
-            from vidaug.pipelines import cv_config
-
-            config = cv_config(meta, epochs=epochs, fps=decode_fps, tta=tta)
+            config = pipelines.cv_config(meta, epochs=epochs, fps=decode_fps, tta=tta)
             weights = require_weights(weights, offline, config.model != "seed")  # --cv retrains
             res = _run_cv(rows, config, cv, seed_list, names, weights)
             report = {"summary": res.summary(), "folds": [f.tolist() for f in res.folds]}
-            text = _cv_text(report["summary"]) + f"\n({cv}-fold, groups kept within a fold)"
         if out is not None:
             atomic_write_text(out, json.dumps(report, indent=2, default=str))
-    if as_json:
-        out_console.print_json(json.dumps(report, default=str))
-    else:
-        out_console.print(escape(text))
-    _exit_if_skipped(report.get("failures") or {})
+    emit(as_json, report, lambda: [pipelines.evaluation_text(report, cv)], soft_wrap=False)
+    exit_failed(pipelines.skipped_lines(report.get("failures") or {}))
 
 
 def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
-    from vidaug.pipelines import cross_validate
-
     labelled = [r for r in rows if r.label is not None]
     progress, fits = clip_progress("embed"), clip_progress("train", "models")
     try:
-        return cross_validate(
+        return pipelines.cross_validate(
             labelled, config, k=k, seeds=seeds, class_names=names, weights=weights,
             on_progress=lambda m: fits.say(escape(m)), on_embed=progress.count,
             on_fold=fits.count, _banks=banks,
@@ -502,20 +384,14 @@ def compare(
     manifest: LabelledClips,
     a: Annotated[
         str,
-        typer.Option(
-            "--workflow-a",
-            "-a",
-            help="Workflow A (the baseline): key=value words, e.g. 'model=motion', or a YAML "
-            "file. Keys: model streams frames pair_gap members epochs batch recipe views tta "
-            "hook hook_warmup hook_views fps.",
-        ),
-    ] = "model=motion",
+        typer.Option("--workflow-a", "-a", help=f"Workflow A (the baseline). {WORKFLOW_HELP}"),
+    ] = "recommended-no-aug",
     b: Annotated[
         str,
         typer.Option(
-            "--workflow-b", "-b", help="Workflow B, e.g. 'model=motion recipe=camera tta=4'."
+            "--workflow-b", "-b", help="Workflow B, in the same forms: 'recommended tta=4'."
         ),
-    ] = "model=motion recipe=camera views=4 tta=4",
+    ] = "recommended",
     cv: Annotated[int, typer.Option("--cv", min=2, help="Group folds.")] = 5,
     seeds: Seeds = "0,1,2",
     weights: Weights = None,
@@ -532,7 +408,6 @@ def compare(
     """
     with cli_errors():
         from vidaug.datasets import atomic_write_text, class_names, load_rows
-        from vidaug.pipelines import compare_cv
         from vidaug.training import TrainConfig
 
         s = _seeds(seeds)  # a bad --seeds is refused before anything starts
@@ -546,19 +421,10 @@ def compare(
         ra = _run_cv(rows, ca, cv, s, names, weights, banks)
         err_console.print(f"[bold]B[/bold]: {escape(cb.describe())} ({cv * len(s)} models)")
         rb = _run_cv(rows, cb, cv, s, names, weights, banks)
-        res = compare_cv(ra, rb)
+        res = pipelines.compare_cv(ra, rb)
         if out is not None:
             atomic_write_text(out, json.dumps(res, indent=2))
-    if as_json:
-        out_console.print_json(json.dumps(res))
-        return
-    d = res["diff"]
-    out_console.print(escape(
-        "A " + _cv_text(res["a"]) + "\nB " + _cv_text(res["b"]) + "\n"
-        f"B − A accuracy: {d['mean']:+.3f}, 95 % CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] "
-        f"(bootstrap over {res['groups']} source groups, {res['clips']} clips, "
-        f"{len(s)} seeds); P(B better) {d['p_b_better']:.2f}"
-    ))  # fmt: skip
+    emit(as_json, res, lambda: [pipelines.compare_text(res, len(s))], soft_wrap=False)
 
 
 @app.command("export")
@@ -586,40 +452,15 @@ def export(
     --manifest too): a failed export leaves nothing there.
     """
     with cli_errors():
-        from vidaug.errors import UsageError
-
         if not model.is_file():
             raise UsageError(f"{model}: no such model file")
         rows = None
         if manifest is not None:
             from vidaug.datasets import load_rows
-            from vidaug.pipelines import rows_in_split
 
-            rows = rows_in_split(load_rows(manifest), split, manifest, whole_without_splits=True)
+            rows = load_rows(manifest)
+            rows = pipelines.rows_in_split(rows, split, manifest, whole_without_splits=True)
         _quiet_tf()
-        from vidaug.datasets import atomic_path
-        from vidaug.pipelines import model_class_names
-        from vidaug.training import compare_tflite, export_tflite, load_with_meta
-
-        net, meta = load_with_meta(model)
-        dest = out or model.with_suffix(".int8.tflite" if int8 else ".tflite")
-        with atomic_path(dest) as tmp:  # moved onto dest only when nothing below fails
-            with err_console.status("converting…"):
-                info = export_tflite(net, tmp, int8=int8, calibration_rows=rows)
-            if rows is not None:
-                with err_console.status("comparing accuracy…"):
-                    info.update(compare_tflite(net, tmp, rows, model_class_names(meta, rows)))
-        info["tflite"] = str(dest)
-    if as_json:
-        out_console.print_json(json.dumps(info, default=str))
-        return
-    line = f"wrote {escape(str(dest))}: {info['tflite_bytes'] / 1e6:.2f} MB"
-    line += f" (Keras model {info['keras_params_bytes'] / 1e6:.2f} MB of float32 weights)"
-    out_console.print(line)
-    if "keras_accuracy" in info:
-        out_console.print(
-            f"accuracy on {info['clips']} clips: Keras {info['keras_accuracy']:.3f}, TFLite "
-            f"{info['tflite_accuracy']:.3f} (agreement {info['agreement']:.3f}); latency "
-            f"{info['tflite_ms_per_clip']:.1f} ms/clip (TFLite) vs "
-            f"{info['keras_ms_per_clip']:.1f} ms/clip (Keras)"
-        )
+        info = pipelines.export_classifier(model, out, int8=int8, rows=rows,
+                                           status=err_console.status)  # fmt: skip
+    emit(as_json, info, lambda: pipelines.export_lines(info), soft_wrap=False)

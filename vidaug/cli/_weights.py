@@ -3,21 +3,14 @@ fetched; :func:`require_weights` is how a command gets that file (with a downloa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from vidaug.cli._app import cli_errors, err_console, fail, human_size, out_console
+from vidaug.cli._app import cli_errors, emit, err_console, fail, progress_bar
 from vidaug.cli._options import AsJson, Offline, Weights
-
-if TYPE_CHECKING:
-    from vidaug.mining import WeightsInfo
-
-#: The commands that embed or train with MobileNetV2 (and so read this file).
-USERS = "embed, search, dedup, mine-hard, curate, train, evaluate --cv, compare"
 
 
 class DownloadBar:
@@ -29,26 +22,13 @@ class DownloadBar:
         self.task: Any = None
 
     def start(self, url: str, dest: Path, total: int | None) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich import progress as rp
 
         from vidaug.mining import download_line
 
         err_console.print(escape(download_line(url, dest, total)), soft_wrap=True)
-        self.progress = Progress(
-            TextColumn("[bold]download"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-        )
+        self.progress = progress_bar("download", rp.DownloadColumn(), rp.TransferSpeedColumn(),
+                                     rp.TimeRemainingColumn())  # fmt: skip
         self.progress.start()
         self.task = self.progress.add_task("download", total=total)
 
@@ -78,47 +58,6 @@ def require_weights(weights: Path | None, offline: bool, needed: bool = True) ->
     return Path(ensure_mobilenet_weights(weights, offline=offline, progress=DownloadBar()))
 
 
-def _as_dict(info: WeightsInfo, fetched: bool) -> dict[str, Any]:
-    from vidaug.mining import WEIGHTS_URL, keras_cache_file
-
-    return {
-        "file": str(info.path),
-        "source": info.source,
-        "exists": info.exists,
-        "fetched": fetched,
-        "size": info.size,
-        "sha256": info.sha256,
-        "md5": info.md5,
-        "known": info.known is not None,
-        "known_as": info.known.what if info.known else None,
-        "loads": info.loads,
-        "error": info.error,
-        "url": WEIGHTS_URL,
-        "keras_cache": str(keras_cache_file()),
-    }
-
-
-def _print_info(info: WeightsInfo, fetched: bool) -> None:
-    """The human report on stdout: file, size, digest, known or not, loads or not."""
-    where = f"{escape(str(info.path))} [dim]({info.source})[/dim]"
-    out_console.print(f"MobileNetV2 ImageNet weights ({USERS}):", soft_wrap=True)
-    if not info.exists:
-        out_console.print(f"  file    {where}: [red]missing[/red]", soft_wrap=True)
-        return
-    out_console.print(f"  file    {where}" + (" [green]fetched[/green]" if fetched else ""),
-                      soft_wrap=True)  # fmt: skip
-    out_console.print(f"  size    {human_size(info.size or 0)} ({info.size} bytes)")
-    out_console.print(f"  sha256  {info.sha256}")
-    if info.known:
-        out_console.print(f"  digest  [green]known[/green]: {escape(info.known.what)}",
-                          soft_wrap=True)  # fmt: skip
-    else:
-        out_console.print("  digest  [yellow]not a known digest[/yellow] (loading it below is "
-                          "the check)", soft_wrap=True)  # fmt: skip
-    ok = "[green]yes[/green]: MobileNetV2 1.0/224 no-top builds, every weight has its shape"
-    out_console.print(f"  loads   {ok if info.loads else '[red]no[/red]'}", soft_wrap=True)
-
-
 Fetch = Annotated[
     bool,
     typer.Option("--fetch", help="Download Keras' file into Keras' cache when it is missing."),
@@ -140,6 +79,7 @@ def weights_cmd(
     missing (the line names the URL and the file to save it as) or does not load.
     """
     from vidaug.mining import inspect_weights, where_to_put
+    from vidaug.pipelines import weights_dict, weights_lines
 
     fetched = False
     with cli_errors():
@@ -150,10 +90,7 @@ def weights_cmd(
         if info.exists or fetched:
             with err_console.status("loading the weights with Keras…"):
                 info = inspect_weights(weights)
-    if as_json:
-        out_console.print_json(json.dumps(_as_dict(info, fetched)))
-    else:
-        _print_info(info, fetched)
+    emit(as_json, weights_dict(info, fetched), lambda: weights_lines(info, fetched))
     if not info.exists:
         fail(f"{info.path}: no MobileNetV2 weights file; {where_to_put()}, or run "
              "`vidaug weights --fetch`", 2)  # fmt: skip

@@ -20,6 +20,7 @@ from vidaug.mining._embed import (
     load_clip_frames,
     load_embedder,
     resolve_mobilenet_weights,
+    verify_regions,
 )
 from vidaug.mining._hard import (
     DEFAULT_HARDNESS,
@@ -44,6 +45,7 @@ from vidaug.mining._weights import (
     fetch_mobilenet_weights,
     inspect_weights,
     keras_cache_file,
+    load_mobilenet,
     where_to_put,
 )
 
@@ -79,12 +81,14 @@ __all__ = [
     "find_duplicates",
     "find_label_errors",
     "inspect_weights",
+    "load_mobilenet",
     "is_index_dir",
     "iter_embedded",
     "keras_cache_file",
     "l2_normalize",
     "load_clip_frames",
     "load_embedder",
+    "verify_regions",
     "resolve_mobilenet_weights",
     "score_hardness",
     "where_to_put",

@@ -5,7 +5,12 @@ cached FAISS index), ``curate`` (a curated dataset: splits, duplicates, hard cli
 ``cross_validate`` / ``compare_cv`` (training workflows on group folds),
 ``find_dataset_label_errors`` (label errors from out-of-fold probabilities), ``classifier_probs``
 (a trained model's evidence for hard-sample mining), ``plan_training`` / ``train_workflow``
-and ``plan_evaluation`` / ``evaluate_workflow`` (what ``vidaug train`` and ``evaluate`` run).
+and ``plan_evaluation`` / ``evaluate_workflow`` (what ``vidaug train`` and ``evaluate`` run),
+``export_classifier`` (``vidaug export``), ``start_tensorflow`` (TensorFlow started with its
+start-up noise muted); ``check_output_file`` / ``check_output_dir`` (a
+job's outputs checked before any work) and the text summaries of the jobs' results that
+``vidaug`` prints (``curation_lines``, ``training_line``, …, with the wording rules ``plural``,
+``human_size``, ``one_line``, ``os_error_line``).
 Each job's per-clip work is a pure function of (manifest row, settings), so the CLI and a
 distributed engine can call the same names. Names load on first use: ``import
 vidaug.pipelines`` imports no FAISS and no TensorFlow.
@@ -48,6 +53,31 @@ _WHERE = {
     "train_workflow": "_workflows",
     "dedup_config": "_mining",
     "require_embedded": "_mining",
+    "augment_lines": "_summaries",
+    "compare_text": "_summaries",
+    "curation_failure_lines": "_summaries",
+    "curation_lines": "_summaries",
+    "epoch_logger": "_summaries",
+    "evaluation_text": "_summaries",
+    "export_lines": "_summaries",
+    "human_size": "_summaries",
+    "one_line": "_summaries",
+    "os_error_line": "_summaries",
+    "plural": "_summaries",
+    "preview_lines": "_summaries",
+    "recipes_listing": "_summaries",
+    "skipped_lines": "_summaries",
+    "training_announcement": "_summaries",
+    "training_line": "_summaries",
+    "training_summary": "_summaries",
+    "weights_dict": "_summaries",
+    "weights_lines": "_summaries",
+    "workflow_text": "_summaries",
+    "workflows_listing": "_summaries",
+    "export_classifier": "_export",
+    "start_tensorflow": "_tensorflow",
+    "check_output_dir": "_preflight",
+    "check_output_file": "_preflight",
 }
 
 __all__ = sorted(_WHERE)

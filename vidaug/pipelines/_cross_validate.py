@@ -66,9 +66,18 @@ class CVResult:
             self.y[ok], self.probs[seed][ok].argmax(axis=1), self.class_names
         )
 
+    def _model_seed_std(self) -> float:
+        if len(self.probs) < 2 or not self.folds:
+            return 0.0
+        acc = np.array([[np.nanmean(self.correct(s)[te]) for te in self.folds] for s in self.probs])
+        return float(np.nanmean(acc.std(axis=0, ddof=1)))
+
     def summary(self) -> dict[str, Any]:
         """Mean, standard deviation (over seeds) and per-seed values of accuracy, macro F1
-        and macro recall; plus the accuracy of the seeds' averaged probabilities."""
+        and macro recall; the accuracy of the seeds' averaged probabilities; and
+        ``model_seed_std``: how far one model's accuracy on cameras it never saw moves with the
+        seed (the standard deviation over seeds of each fold's accuracy, averaged over folds;
+        the seeds' std of the whole run averages k models, so it is smaller)."""
         reps = {s: self.report(s) for s in self.probs}
         out: dict[str, Any] = {"config": self.config.describe(), "seeds": list(self.probs)}
         for key in ("accuracy", "macro_f1", "macro_recall"):
@@ -81,6 +90,7 @@ class CVResult:
         mean_p = np.mean(list(self.probs.values()), axis=0)
         ok = ~np.isnan(mean_p).any(axis=1)
         out["seed_ensemble_accuracy"] = float((mean_p[ok].argmax(1) == self.y[ok]).mean())
+        out["model_seed_std"] = self._model_seed_std()
         out["clips"] = len(self.ids)
         out["groups"] = len(set(self.groups))
         out["folds"] = len(self.folds)
@@ -89,7 +99,7 @@ class CVResult:
 
 
 def _bank_key(cfg: TrainConfig) -> tuple:
-    return (cfg.model, cfg.streams, cfg.frames, cfg.pair_gap, cfg.recipe, cfg.fps,
+    return (cfg.model, cfg.streams, cfg.frames, cfg.pair_gap, cfg.recipe, cfg.fps, cfg.finetune,
             max(cfg.views if cfg.recipe else 0, cfg.tta - 1))  # fmt: skip
 
 

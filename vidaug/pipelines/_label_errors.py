@@ -24,8 +24,10 @@ from vidaug.errors import VidaugError
 
 __all__ = ["DEFAULT_LABEL_ERROR_WORKFLOW", "find_dataset_label_errors", "label_error_probs"]
 
-#: The workflow whose out-of-fold probabilities judge the labels: the recommended model.
-DEFAULT_LABEL_ERROR_WORKFLOW = "model=motion"
+#: The workflow whose out-of-fold probabilities judge the labels: the recommended model without
+#: augmentation (one embedding pass per clip; views would cost `views + 1` for folds that only
+#: need probabilities, and the judge's precision was measured with this one: RESULTS.md).
+DEFAULT_LABEL_ERROR_WORKFLOW = "recommended-no-aug"
 
 
 def _describe(workflow: Any) -> str:

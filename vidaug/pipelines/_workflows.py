@@ -8,6 +8,7 @@ the rest runs in :func:`train_workflow` and :func:`evaluate_workflow`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 from vidaug.augment import RecipeLike, as_recipe
 from vidaug.datasets import ManifestRow, class_names, load_rows, require_classes, require_labels
 from vidaug.errors import VidaugError
-from vidaug.training import TrainConfig
+from vidaug.training import WORKFLOWS, TrainConfig
 
 __all__ = [
     "EvalPlan",
@@ -66,8 +67,8 @@ class TrainPlan:
     """A training run as decided before TensorFlow starts.
 
     Attributes:
-        model: a model kind or a ``.keras`` file to train further.
-        config: the workflow.
+        model: a model kind (``config.model``) or a ``.keras`` file to train further.
+        config: the workflow (for a ``.keras`` file: its training settings).
         train_rows: the labelled training rows.
         val_rows: the validation rows (may be empty).
         names: the classes (at least 2).
@@ -90,21 +91,33 @@ class TrainPlan:
         return not self.from_file and self.model != "seed"
 
 
-def plan_training(manifest: str | Path, model: str, settings: dict[str, Any]) -> TrainPlan:
-    """The rows, splits and classes of a training run (the ``train`` split, validation on
-    ``val``; every row when there is no split column).
+def plan_training(
+    manifest: str | Path,
+    workflow: str | os.PathLike | dict[str, Any] | TrainConfig = "recommended",
+    overrides: dict[str, Any] | None = None,
+) -> TrainPlan:
+    """The workflow, rows, splits and classes of a training run (the ``train`` split,
+    validation on ``val``; every row when there is no split column).
 
     Args:
         manifest: a manifest or folder of labelled clips.
-        model: a model kind or a ``.keras`` file.
-        settings: :class:`~vidaug.training.TrainConfig` fields besides ``model``.
+        workflow: what :meth:`TrainConfig.parse <vidaug.training.TrainConfig.parse>` reads: a
+            named workflow (``vidaug workflows``), with ``key=value`` changes or not, a YAML
+            file, ``key=value`` words or a config.
+        overrides: :class:`~vidaug.training.TrainConfig` keys that win over the workflow's;
+            ``model`` may be a ``.keras`` file to train further (with the workflow's training
+            settings).
 
     Raises:
-        VidaugError: a bad setting, an empty train split, unlabelled train clips.
+        VidaugError: an unknown workflow, a bad setting, an empty train split, unlabelled train
+            clips.
         UsageError: fewer than 2 classes.
     """
-    from_file = model.endswith(".keras")
-    config = TrainConfig.parse({"model": "motion" if from_file else model, **settings})
+    overrides = dict(overrides or {})
+    saved = str(overrides.get("model") or "")
+    if saved.endswith(".keras"):  # the architecture is the file's, not the workflow's
+        del overrides["model"]
+    config = TrainConfig.parse(workflow, overrides)
     rows = load_rows(manifest)
     with_split = any(r.split for r in rows)
     train_rows = [r for r in rows if r.split == "train"] if with_split else rows
@@ -112,6 +125,7 @@ def plan_training(manifest: str | Path, model: str, settings: dict[str, Any]) ->
     if not train_rows:
         raise VidaugError(f"{manifest}: the train split is empty")
     require_labels(train_rows, "training")
+    model = saved if saved.endswith(".keras") else config.model
     return TrainPlan(model, config, train_rows, val_rows, require_classes(train_rows))
 
 
@@ -180,7 +194,7 @@ def _sidecar(plan: TrainPlan, res: Any, recipe: Any, seed: int) -> dict[str, Any
     info: dict[str, Any] = {
         "class_names": res.class_names,
         "model": plan.model,
-        "workflow": f"continued {plan.model}" if plan.from_file else config.describe(),
+        "workflow": config.workflow,
         "epochs": config.resolved_epochs,
         "batch": config.batch,
         "recipe": recipe.name if recipe else None,
@@ -195,7 +209,9 @@ def _sidecar(plan: TrainPlan, res: Any, recipe: Any, seed: int) -> dict[str, Any
         "hook_seconds": round(res.hook_seconds, 3),
         "failures": res.failures,
     }
-    if not plan.from_file:  # a continued model's architecture is the file's, not a workflow's
+    if plan.from_file:  # its architecture is the file's: the workflow gave the training only
+        info["continued"] = plan.model
+    else:
         info["config"] = config.model_dump()
     return info
 
@@ -265,6 +281,9 @@ def cv_config(
     """The workflow a saved model was trained with, for cross-validation (the given
     settings override its own).
 
+    The sidecar's ``config`` records every key, so it is rebuilt as it ran even when the named
+    workflow it started from has changed since (or is gone); its name is kept.
+
     Raises:
         VidaugError: the model has no recorded workflow.
     """
@@ -274,4 +293,7 @@ def cv_config(
             "`vidaug train` (its .keras.json sidecar records the workflow)"
         )
     overrides = {"epochs": epochs, "fps": fps, "tta": tta}
-    return TrainConfig.parse({**meta["config"], **{k: v for k, v in overrides.items() if v}})
+    keys = {**meta["config"], **{k: v for k, v in overrides.items() if v}}
+    name = keys.pop("workflow", None)
+    known = name if name in WORKFLOWS else None  # a name since renamed is not kept
+    return TrainConfig.parse(keys).model_copy(update={"workflow": known})

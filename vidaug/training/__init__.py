@@ -1,7 +1,8 @@
 # ruff: noqa: F401  (the TYPE_CHECKING imports at the end are for type checkers only)
 """vidaug.training: Keras video classifiers (build, train, evaluate, save and load, TFLite
-export), the hard-sample mining hook, and the metrics and group splits / folds they are
-judged by.
+export), the hard-sample mining hook, the metrics and group splits / folds they are judged
+by, and training workflows as data (``TrainConfig``; the named ones, ``WORKFLOWS``, ship as
+``workflows/*.yaml``).
 
 The jobs that use them (cross-validation, curation, ``vidaug train`` / ``evaluate``) live in
 :mod:`vidaug.pipelines`. Names are imported on first use (:mod:`vidaug._lazy`):
@@ -22,12 +23,14 @@ _WHERE = {
     "MODEL_KINDS": "_train",
     "TrainConfig": "_config",
     "TrainResult": "_train",
+    "WORKFLOWS": "_presets",
     "build_classifier": "_models",
     "build_head": "_models",
     "build_model": "_train",
     "build_seed_classifier": "_models",
     "classification_report": "_metrics",
     "compare_tflite": "_export",
+    "describe_workflows": "_config",
     "evaluate_model": "_train",
     "export_tflite": "_export",
     "features_fn": "_train",
@@ -55,7 +58,7 @@ __getattr__, __dir__ = lazy_names("vidaug.training", _WHERE)
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from vidaug.training._callbacks import HardSampleMiningCallback, hook_weights
-    from vidaug.training._config import TrainConfig
+    from vidaug.training._config import TrainConfig, describe_workflows
     from vidaug.training._export import compare_tflite, export_tflite
     from vidaug.training._metrics import (
         classification_report,
@@ -73,6 +76,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
         load_classifier,
         member_outputs,
     )
+    from vidaug.training._presets import WORKFLOWS
     from vidaug.training._train import (
         DEFAULT_EPOCHS,
         MODEL_KINDS,

@@ -21,10 +21,12 @@ __all__ = [
     "build_classifier",
     "build_head",
     "build_seed_classifier",
+    "FINETUNE_CUTS",
     "head_of",
     "input_spec",
     "load_classifier",
     "member_outputs",
+    "split_backbone",
 ]
 
 BACKBONES = ("mobilenet_v2",)
@@ -92,16 +94,26 @@ def build_head(
     members: int = 1,
     dropout: float = 0.3,
     learning_rate: float = 1e-3,
+    top: keras.Model | None = None,
 ) -> keras.Model:
     """The classifier head on ``(frames, dims)`` frame features: mean + max over time
     (``embedding``) → per member dropout → softmax, the members' probabilities averaged.
 
     Members are independent linear classifiers on the same pooled features, trained each on
     its own loss (:func:`member_outputs`); their average is steadier than any one of them.
+
+    With ``top`` (the trainable top blocks of the backbone, :func:`split_backbone`), the head
+    takes ``(frames, *top's input)`` feature maps and runs ``top`` on each frame first, so
+    training the head fine-tunes those blocks too.
     """
-    feat_in = keras.Input((frames, dims), name="features")
-    mean = keras.layers.GlobalAveragePooling1D(name="mean")(feat_in)
-    mx = keras.layers.GlobalMaxPooling1D(name="max")(feat_in)
+    if top is None:
+        feat_in = keras.Input((frames, dims), name="features")
+        x = feat_in
+    else:
+        feat_in = keras.Input((frames, *top.input.shape[1:]), name="features")
+        x = keras.layers.TimeDistributed(top, name="top")(feat_in)
+    mean = keras.layers.GlobalAveragePooling1D(name="mean")(x)
+    mx = keras.layers.GlobalMaxPooling1D(name="max")(x)
     pooled = keras.layers.Concatenate(name="embedding")([mean, mx])
     if members == 1:
         x = keras.layers.Dropout(dropout, name="dropout")(pooled)
@@ -114,7 +126,36 @@ def build_head(
                 keras.layers.Dense(num_classes, activation="softmax", name=f"member_{m}")(x)
             )
         out = keras.layers.Average(name="probs")(outs)
-    return _compile(keras.Model(feat_in, out, name="head"), learning_rate)
+    head = _compile(keras.Model(feat_in, out, name="head"), learning_rate)
+    if top is not None:  # what init_head restores: the pretrained blocks, not new ones
+        head._vidaug_top_init = (top, top.get_weights())
+    return head
+
+
+#: MobileNetV2 blocks fine-tuned → the layer whose output is cached (the frozen part ends
+#: there). Blocks 14-16 and ``Conv_1`` work on 7 × 7 maps at 224 px: cheap to train on CPU.
+FINETUNE_CUTS = {1: "block_15_add", 2: "block_14_add", 3: "block_13_project_BN"}
+
+
+def split_backbone(net: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]:
+    """``(bottom, top)`` of a MobileNetV2 (pooled): ``bottom`` frozen up to the last ``blocks``
+    inverted-residual blocks, ``top`` those blocks + ``Conv_1`` + pooling, trainable except
+    its batch normalisation (kept in inference mode: a few hundred clips cannot re-estimate
+    ImageNet's statistics).
+
+    Raises:
+        VidaugError: ``blocks`` not in :data:`FINETUNE_CUTS`.
+    """
+    if blocks not in FINETUNE_CUTS:
+        raise VidaugError(f"finetune must be one of {sorted(FINETUNE_CUTS)} blocks, got {blocks}")
+    cut = net.get_layer(FINETUNE_CUTS[blocks]).output
+    bottom = keras.Model(net.input, cut, name="bottom")
+    top = keras.Model(cut, net.output, name="top_blocks")
+    bottom.trainable = False
+    top.trainable = True
+    for layer in top.layers:  # one by one: the layers were frozen with the whole net
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+    return bottom, top
 
 
 def member_outputs(head: keras.Model) -> keras.Model:
@@ -144,6 +185,7 @@ def build_classifier(
     streams: tuple[str, ...] = ("rgb",),
     pair_gap: float = 0.133,
     members: int = 1,
+    finetune: int = 0,
 ) -> keras.Model:
     """Frozen MobileNetV2 frame features → mean + max over time → dropout → softmax.
 
@@ -171,14 +213,18 @@ def build_classifier(
         streams: ``rgb`` and / or ``diff``.
         pair_gap: seconds between the frames of a pair (with a ``diff`` stream).
         members: independent softmax heads averaged (:func:`build_head`).
+        finetune: train the last 1-3 blocks of MobileNetV2 too (:func:`split_backbone`):
+            ``backbone`` is then the frozen part (its 7 × 7 maps are what training caches)
+            and ``head`` holds the trainable blocks. One stream only.
 
     Raises:
-        VidaugError: unknown backbone or stream, fewer than 2 classes or members < 1.
+        VidaugError: unknown backbone or stream, fewer than 2 classes or members < 1,
+            ``finetune`` with two streams.
         WeightsNotFoundError: the weights cannot be found or downloaded (offline, no
             network; the message names the URL and the cache file).
     """
     from vidaug.datasets import FramePairs
-    from vidaug.mining import load_embedder
+    from vidaug.mining import ensure_mobilenet_weights, load_mobilenet
 
     if num_classes < 2:
         raise VidaugError(f"a classifier needs at least 2 classes, got {num_classes}")
@@ -190,7 +236,7 @@ def build_classifier(
         raise VidaugError(f"members must be ≥ 1, got {members}")
     if not pair_gap > 0:
         raise VidaugError(f"pair_gap must be > 0 seconds, got {pair_gap}")
-    net = load_embedder("mobilenet_v2", weights=weights).model  # finds the weights or says where
+    net = load_mobilenet(ensure_mobilenet_weights(weights))  # finds the weights or says where
     if frame_size != 224:  # the no-top weights fit any input size; rebuild at this one
         weights_only = net.get_weights()
         net = keras.applications.MobileNetV2(
@@ -199,9 +245,14 @@ def build_classifier(
         net.set_weights(weights_only)
     net.trainable = False
     dims = int(net.output.shape[-1])
+    top = None
+    if finetune:
+        if len(streams) > 1:
+            raise VidaugError("finetune works on one stream (rgb or diff), not both")
+        net, top = split_backbone(net, finetune)
     head = build_head(
         frames, dims * len(streams), num_classes, members=members, dropout=dropout,
-        learning_rate=learning_rate,
+        learning_rate=learning_rate, top=top,
     )  # fmt: skip
 
     paired = streams != ("rgb",)

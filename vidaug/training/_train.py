@@ -38,6 +38,7 @@ from vidaug.training._models import (
 
 __all__ = [
     "DEFAULT_EPOCHS",
+    "FINETUNE_EPOCHS",
     "MODEL_KINDS",
     "TrainResult",
     "build_model",
@@ -78,6 +79,8 @@ _STREAMS = {"mobilenet_v2": ("rgb",), "motion": ("diff",)}
 #: Default epochs: the seed CNN learns its frames end to end; the frozen-backbone models fit a
 #: head on cached features (seconds an epoch), which needs more passes.
 DEFAULT_EPOCHS = {"seed": 10, "mobilenet_v2": 40, "motion": 40}
+#: Default epochs when the top blocks are fine-tuned too (they learn at a tenth of the rate).
+FINETUNE_EPOCHS = 20
 
 
 def build_model(
@@ -91,6 +94,8 @@ def build_model(
     streams: Sequence[str] | None = None,
     pair_gap: float = 0.133,
     members: int = 1,
+    finetune: int = 0,
+    learning_rate: float | None = None,
 ) -> keras.Model:
     """``seed`` (:func:`build_seed_classifier`, 64 px), ``mobilenet_v2`` (frozen
     MobileNetV2 on the frames, 224 px) or ``motion`` (frozen MobileNetV2 on RGB differences of
@@ -105,6 +110,9 @@ def build_model(
             224 otherwise).
         streams: override the model's streams (``rgb`` / ``diff``; the seed CNN too).
         members: averaged softmax heads (frozen-backbone models).
+        finetune: MobileNetV2 blocks trained too (frozen-backbone models; see
+            :func:`~vidaug.training.build_classifier`).
+        learning_rate: Adam's (default 1e-3; 1e-4 with ``finetune``).
     """
     if kind not in MODEL_KINDS:
         raise VidaugError(f"unknown model {kind!r}: use {', '.join(MODEL_KINDS)} or a .keras file")
@@ -116,6 +124,7 @@ def build_model(
     model = build_classifier(
         num_classes, "mobilenet_v2", frames=frames, frame_size=frame_size or 224, weights=weights,
         streams=tuple(streams or _STREAMS[kind]), pair_gap=pair_gap, members=members,
+        finetune=finetune, learning_rate=learning_rate or (1e-4 if finetune else 1e-3),
     )  # fmt: skip
     if seed is not None:
         init_head(model.get_layer("head"), seed)
@@ -123,8 +132,12 @@ def build_model(
 
 
 def init_head(head: keras.Model, seed: int) -> None:
-    """Draw new initial weights for every layer of ``head`` from ``seed`` (in place)."""
+    """Draw new initial weights for every layer of ``head`` from ``seed`` (in place); the
+    fine-tuned blocks of a ``finetune`` model go back to their pretrained weights."""
     keras.utils.set_random_seed(seed)
+    top_init = getattr(head, "_vidaug_top_init", None)
+    if top_init is not None:
+        top_init[0].set_weights(top_init[1])
     for layer in head.layers:
         for attr in ("kernel", "bias"):
             var = getattr(layer, attr, None)
