@@ -174,7 +174,6 @@ def cross_validate(
     Raises:
         VidaugError: unlabeled rows, fewer groups than folds, no readable clip.
     """
-    import keras
 
     from vidaug.augment import as_recipe
     from vidaug.training import build_model, init_head, train_model
@@ -227,26 +226,43 @@ def cross_validate(
             probs[[i for i, r in enumerate(rows) if r.rel in failed]] = np.nan
             res.probs[seed] = probs
     else:
-        from vidaug.training import predict_rows
-
-        for seed in seeds:
-            probs = np.full((len(rows), len(names)), np.nan)
-            for f, te in enumerate(folds):
-                tr = np.setdiff1d(np.arange(len(rows)), te)
-                net = build_model(config.model, len(names), seed=seed, **common)
-                train_model(net, [rows[i] for i in tr], class_names=names, recipe=recipe,
-                            seed=seed, **config.fit_kwargs())  # fmt: skip
-                test_rows = [rows[i] for i in te]
-                p, pos, _fail = predict_rows(net, test_rows, names, fps=config.fps,
-                                             tta=config.tta, recipe=recipe)  # fmt: skip
-                probs[te[pos]] = p
-                say(f"seed {seed} fold {f + 1}/{len(folds)}: accuracy "
-                    f"{float((p.argmax(1) == y[te[pos]]).mean()):.3f} on {len(pos)} clips")  # fmt: skip
-                keras.backend.clear_session(free_memory=True)
-                fitted()
-            res.probs[seed] = probs
+        _cv_end_to_end(res, rows, config, seeds, recipe, common, say, fitted)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _cv_end_to_end(
+    res: CVResult,
+    rows: list[ManifestRow],
+    config: TrainConfig,
+    seeds: Sequence[int],
+    recipe: Any,
+    common: dict[str, Any],
+    say: Callable[[str], None],
+    fitted: Callable[[], None],
+) -> None:
+    """:func:`cross_validate` of a model trained end to end (the seed CNN): a new model per
+    fold and seed, tested on the fold's clips (``res.probs`` filled in place)."""
+    import keras
+
+    from vidaug.training import build_model, predict_rows, train_model
+
+    names = res.class_names
+    for seed in seeds:
+        probs = np.full((len(rows), len(names)), np.nan)
+        for f, te in enumerate(res.folds):
+            tr = np.setdiff1d(np.arange(len(rows)), te)
+            net = build_model(config.model, len(names), seed=seed, **common)
+            train_model(net, [rows[i] for i in tr], class_names=names, recipe=recipe,
+                        seed=seed, **config.fit_kwargs())  # fmt: skip
+            p, pos, _fail = predict_rows(net, [rows[i] for i in te], names, fps=config.fps,
+                                         tta=config.tta, recipe=recipe)  # fmt: skip
+            probs[te[pos]] = p
+            say(f"seed {seed} fold {f + 1}/{len(res.folds)}: accuracy "
+                f"{float((p.argmax(1) == res.y[te[pos]]).mean()):.3f} on {len(pos)} clips")  # fmt: skip
+            keras.backend.clear_session(free_memory=True)
+            fitted()
+        res.probs[seed] = probs
 
 
 def compare_cv(a: CVResult, b: CVResult, *, n_boot: int = 5000, seed: int = 0) -> dict[str, Any]:
