@@ -199,3 +199,14 @@ def test_no_probe_model_embeds_every_window_as_before(pip_folder) -> None:
 
 def test_default_config_is_unchanged_by_the_probe_stage() -> None:
     assert DEFAULT_DEDUP.region_threshold is not None  # regional evidence stays on
+
+
+def test_a_query_is_sampled_the_way_the_index_was():
+    """``search`` samples its query clips as the index's clips were, whatever the regions
+    suffix (an index of the probe stage says ``k8+probe``)."""
+    from vidaug.pipelines import query_sampling
+
+    assert query_sampling("k8+probe") == (8, None)
+    assert query_sampling("k12+regions") == (12, None)
+    assert query_sampling("fps2.5") == (None, 2.5)
+    assert query_sampling(None) == query_sampling("garbage") == (8, None)

@@ -237,6 +237,7 @@ def search(
     from vidaug.datasets import load_rows
     from vidaug.errors import UsageError, VidaugError
     from vidaug.mining import EmbeddingIndex, embed_rows
+    from vidaug.pipelines import query_sampling
 
     with cli_errors():
         for path, what in ((index_dir, "index directory"), (query, "query file or folder")):
@@ -249,12 +250,7 @@ def search(
         ix.require_model(emb.model_id, index_dir)
         fps = None
         if frames is None:  # sample the query the way the index's clips were sampled
-            sampling = str(ix.clips[0].get("sampling", "k8")) if len(ix) else "k8"
-            sampling = sampling.removesuffix("+regions")
-            if sampling.startswith("fps"):
-                fps = float(sampling[3:])
-            else:
-                frames = int(sampling[1:])
+            frames, fps = query_sampling(ix.clips[0].get("sampling") if len(ix) else None)
         progress = clip_progress("embed")
         if not single:
             progress.start(len(rows))

@@ -32,6 +32,7 @@ _WHERE = {
     "curate": "_curate",
     "EmbedReport": "_embed",
     "embed_to_index": "_embed",
+    "query_sampling": "_embed",
     "classifier_probs": "_hard",
     "CVResult": "_cross_validate",
     "compare_cv": "_cross_validate",

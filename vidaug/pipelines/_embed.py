@@ -36,7 +36,7 @@ from vidaug.mining import (
     verify_regions,
 )
 
-__all__ = ["EmbedReport", "embed_to_index"]
+__all__ = ["EmbedReport", "embed_to_index", "query_sampling"]
 
 
 #: :func:`embed_to_index` saves its progress once this many clips are new, at most once in
@@ -54,6 +54,19 @@ def _sampling(
     embedded, ``+probe`` the probe stage (windows verified on demand)."""
     what = f"fps{fps:g}" if fps is not None else f"k{int(frames or 8)}"
     return what + (("+probe" if probe else "+regions") if regions else "")
+
+
+def query_sampling(sampling: str | None) -> tuple[int | None, float | None]:
+    """``(frames, fps)`` to sample a query the way an index's clips were (the inverse of
+    :func:`_sampling`, whatever its region suffix): ``"k8+probe"`` → ``(8, None)``,
+    ``"fps2"`` → ``(None, 2.0)``; None or unreadable → ``(8, None)``."""
+    what = str(sampling or "k8").split("+", 1)[0]
+    try:
+        if what.startswith("fps"):
+            return None, float(what[3:])
+        return int(what[1:]), None
+    except ValueError:
+        return 8, None
 
 
 @dataclass
