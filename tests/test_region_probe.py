@@ -135,7 +135,7 @@ def _embedder(calls: list[int]) -> FrameEmbedder:
             return super().predict_on_batch(x)
 
     probe = FrameEmbedder(_MeanColour(), "probe", (16, 16), lambda x: x, 48)
-    return FrameEmbedder(Counting(), "mean", (32, 32), lambda x: x, 48, probe=probe)
+    return FrameEmbedder(Counting(), "mean", (32, 32), lambda x: x, 48, make_probe=lambda: probe)
 
 
 @pytest.fixture

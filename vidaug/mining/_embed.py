@@ -10,6 +10,7 @@ TensorFlow is imported only when an embedder is loaded.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -102,9 +103,7 @@ class FrameEmbedder:
         preprocess: turns a float32 RGB batch in [0, 255] into model input.
         spec: the :func:`load_embedder` arguments that rebuild it (how a worker process or a
             Ray actor loads the same model; None for an embedder made by hand).
-        probe: the same model at a smaller input (:data:`~vidaug.mining._regions.PROBE_SIDE`)
-            that embeds the probe stage's window crops (:mod:`vidaug.mining._regions`); None:
-            every region window is embedded at ``input_size`` (the stage is skipped).
+        make_probe: builds :attr:`probe` on first use (None: no probe stage).
     """
 
     model: Any
@@ -113,7 +112,18 @@ class FrameEmbedder:
     preprocess: Callable[[np.ndarray], np.ndarray]
     dims: int = 0
     spec: dict[str, Any] | None = None
-    probe: FrameEmbedder | None = None
+    make_probe: Callable[[], FrameEmbedder] | None = field(default=None, repr=False)
+    _probe: FrameEmbedder | None = field(default=None, init=False, repr=False)
+
+    @property
+    def probe(self) -> FrameEmbedder | None:
+        """The same model at a smaller input (:data:`~vidaug.mining._regions.PROBE_SIDE`) that
+        embeds the probe stage's window crops (:mod:`vidaug.mining._regions`), built when
+        first asked for (only a run with regions needs it); None: every region window is
+        embedded at ``input_size`` (the stage is skipped)."""
+        if self._probe is None and self.make_probe is not None:
+            self._probe = self.make_probe()
+        return self._probe
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """Embed ``(N, h, w, 3)`` uint8 frames already at ``input_size``; returns ``(N, D)``."""
@@ -239,7 +249,8 @@ def _mobilenet_embedder(
     pre = _scaler("mobilenet" if preprocess == "auto" else preprocess)
     spec = {"model": "mobilenet_v2", "weights": w, "layer": None, "preprocess": preprocess}
     model_id = f"mobilenet_v2_1.0_224_avg:{_file_digest(w)}"
-    return FrameEmbedder(net, model_id, (224, 224), pre, 1280, spec, _probe_twin(net, pre))
+    return FrameEmbedder(net, model_id, (224, 224), pre, 1280, spec,
+                         make_probe=functools.partial(_probe_twin, net, pre))  # fmt: skip
 
 
 def _probe_twin(net: Any, pre: Callable[[np.ndarray], np.ndarray]) -> FrameEmbedder:

@@ -299,7 +299,7 @@ class _EmbedJob:
         every: float,
         on_start: Callable[[int], None] | None,
     ) -> EmbedReport:
-        probe = self.embedder.probe is not None and self.engine != "ray"
+        probe = self.embedder.make_probe is not None and self.engine != "ray"
         rows, sampling = self.rows, _sampling(self.frames, self.fps, self.regions, probe)
         old = self._old(out, overwrite)
         if old is not None and out is not None and not overwrite:
