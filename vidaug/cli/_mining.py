@@ -434,15 +434,9 @@ def _exit_if_failed(failed: list[tuple[str, str]]) -> None:
 
 def _classifier_probs(path: Path, ix) -> tuple[Any, list[str]]:
     """:func:`vidaug.pipelines.classifier_probs`, with a spinner and the unscored clips."""
-    import os
+    from vidaug.pipelines import classifier_probs, start_tensorflow
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vidaug.datasets import quiet_ffmpeg
-
-    with quiet_ffmpeg():
-        from vidaug.pipelines import classifier_probs
-        from vidaug.training import load_with_meta  # noqa: F401 - Keras starts here, muted
-
+    start_tensorflow()  # its start-up lines muted, before Keras loads the classifier
     with err_console.status("scoring clips with the classifier…"):
         probs, names, failures = classifier_probs(path, ix)
     for msg in failures.values():
