@@ -173,13 +173,9 @@ def show_warnings() -> Iterator[None]:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:  # fmt: skip
     """Temporally consistent video augmentation, dataset mining and curation."""
     ctx.with_resource(show_warnings())  # for the whole command
 

@@ -33,6 +33,7 @@ __all__ = [
     "OutRows",
     "RayAddress",
     "Recipe",
+    "Regions",
     "Report",
     "SampleFps",
     "Seed",
@@ -104,6 +105,14 @@ OutJson = Annotated[
 ClassifierFile = Annotated[Path, typer.Argument(help="A .keras model saved by `vidaug train`.")]
 LabelledClips = Annotated[Path, typer.Argument(help="A manifest or folder of labelled clips.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+Regions = Annotated[
+    bool,
+    typer.Option(
+        "--regions/--no-regions",
+        help="Also look at 9 windows a clip (a cheap probe of each, re-embedded only where "
+        "it may show another clip): finds a clip shown inside another (picture-in-picture).",
+    ),
+]
 Report = Annotated[
     Path | None,
     typer.Option(

@@ -13,12 +13,10 @@ from vidaug.cli._options import AsJson
 
 @app.command("recipes")
 def recipes(
-    show: Annotated[
-        str | None,
-        typer.Argument(help="A preset name or recipe file to print as YAML (validated)."),
-    ] = None,
+    show: Annotated[str | None, typer.Argument(
+        help="A preset name or recipe file to print as YAML (validated).")] = None,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """List the built-in presets and every transform with its arguments, or print one recipe."""
     from vidaug.augment import PRESETS, describe_transforms, load_recipe
     from vidaug.pipelines import recipes_listing
@@ -36,15 +34,11 @@ def recipes(
 
 @app.command("workflows")
 def workflows(
-    show: Annotated[
-        str | None,
-        typer.Argument(
-            help="A workflow to print with every key, as YAML: a name, a name with key=value "
-            "changes, a file or key=value words (validated)."
-        ),
-    ] = None,
+    show: Annotated[str | None, typer.Argument(
+        help="A workflow to print with every key, as YAML: a name, a name with key=value changes, "
+        "a file or key=value words (validated).")] = None,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """List the named training workflows (`train --workflow NAME`, `compare -a/-b NAME`), or
     print one with every key."""
     from vidaug.pipelines import workflows_listing

@@ -60,40 +60,24 @@ def write_html_report(path: Path, results: Results, *, clips: Path | None = None
 def preview(
     clip: Annotated[Path, typer.Argument(help="A video file (any format OpenCV decodes).")],
     recipe: Recipe = "standard",
-    n: Annotated[
-        int, typer.Option("--copies", "-n", min=1, max=32, help="Augmented copies to show.")
-    ] = 4,
+    n: Annotated[int, typer.Option(
+        "--copies", "-n", min=1, max=32, help="Augmented copies to show.")] = 4,
     seed: Seed = 0,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="FILE.png / .jpg (contact sheet), .gif / .webp (animation) or .mp4 (video); "
-            "default <clip>.preview.png here.",
-        ),
-    ] = None,
-    boxes: Annotated[
-        Path | None,
-        typer.Option(
-            "--boxes",
-            help="Boxes / tracks to draw: .csv / .json / .jsonl rows frame,track_id,x1,y1,x2,y2.",
-        ),
-    ] = None,
-    max_frames: Annotated[
-        int, typer.Option("--max-frames", min=1, help="Preview the first N frames.")
-    ] = 64,
-    height: Annotated[
-        int | None,
-        typer.Option(
-            "--height", min=16, help="Frame height in pixels (default 120 sheet, 160 animation)."
-        ),
-    ] = None,
-    columns: Annotated[
-        int, typer.Option("--columns", min=1, max=16, help="Frames per row of a contact sheet.")
-    ] = 5,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="FILE.png / .jpg (contact sheet), .gif / .webp (animation) or .mp4 "
+        "(video); default <clip>.preview.png here.")] = None,
+    boxes: Annotated[Path | None, typer.Option(
+        "--boxes", help="Boxes / tracks to draw: .csv / .json / .jsonl rows "
+        "frame,track_id,x1,y1,x2,y2.")] = None,
+    max_frames: Annotated[int, typer.Option(
+        "--max-frames", min=1, help="Preview the first N frames.")] = 64,
+    height: Annotated[int | None, typer.Option(
+        "--height", min=16,
+        help="Frame height in pixels (default 120 sheet, 160 animation).")] = None,
+    columns: Annotated[int, typer.Option(
+        "--columns", min=1, max=16, help="Frames per row of a contact sheet.")] = 5,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Show what a recipe does to a clip: the original and N augmented copies.
 
     A PNG contact sheet has a row of frames spread over time per copy, labelled with the
@@ -120,30 +104,19 @@ def preview(
 
 @app.command("report")
 def report(
-    results: Annotated[
-        Path,
-        typer.Argument(help="Results JSONL from `vidaug dedup --out` or `vidaug mine-hard --out`."),
-    ],
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="The HTML file (default: RESULTS with .html)."),
-    ] = None,
-    clips: Annotated[
-        Path | None,
-        typer.Option(
-            "--clips",
-            help="Where the clips are, if moved or the results have no .meta.json sidecar: the "
-            "index, folder or manifest the results came from.",
-        ),
-    ] = None,
-    thumbnails: Annotated[
-        bool, typer.Option("--thumbnails/--no-thumbnails", help="Embed thumbnail strips.")
-    ] = True,
-    thumb_frames: Annotated[
-        int, typer.Option("--thumb-frames", min=1, max=12, help="Frames per thumbnail strip.")
-    ] = 4,
+    results: Annotated[Path, typer.Argument(
+        help="Results JSONL from `vidaug dedup --out` or `vidaug mine-hard --out`.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="The HTML file (default: RESULTS with .html).")] = None,
+    clips: Annotated[Path | None, typer.Option(
+        "--clips", help="Where the clips are, if moved or the results have no .meta.json sidecar: "
+        "the index, folder or manifest the results came from.")] = None,
+    thumbnails: Annotated[bool, typer.Option(
+        "--thumbnails/--no-thumbnails", help="Embed thumbnail strips.")] = True,
+    thumb_frames: Annotated[int, typer.Option(
+        "--thumb-frames", min=1, max=12, help="Frames per thumbnail strip.")] = 4,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Make one self-contained HTML report from saved dedup, mine-hard or label-error results.
 
     Summary, score histograms, duplicate groups (kept / dropped, leaks highlighted) or ranked

@@ -42,77 +42,41 @@ from vidaug.errors import UsageError
 _quiet_tf = pipelines.start_tensorflow
 
 
-def _split_shares(text: str) -> list[float]:
-    """``--split`` as 2 or 3 shares in [0, 1] that add up to 1 (train > 0); else a usage error."""
-    try:
-        shares = [float(x) for x in text.split(",")]
-    except ValueError:
-        shares = []
-    if len(shares) not in (2, 3) or not all(0 <= x <= 1 for x in shares) or shares[0] <= 0:
-        raise UsageError(
-            f"--split {text!r}: expected 2 or 3 shares (train, val[, test]) like 0.7,0.15,0.15"
-        )
-    if abs(sum(shares) - 1) > 1e-6:
-        raise UsageError(f"--split {text!r}: the shares add up to {sum(shares):g}, not 1")
-    return shares
-
-
 @app.command("curate")
 def curate(
     input: Annotated[Path, typer.Argument(help="Labelled clips: a folder or a manifest.")],
-    output: Annotated[
-        Path,
-        typer.Argument(
-            help="The dataset folder: new or empty (or an earlier curation, with --resume or "
-            "--overwrite)."
-        ),
-    ],
+    output: Annotated[Path, typer.Argument(
+        help="The dataset folder: new or empty (or an earlier curation, with --resume or "
+        "--overwrite).")],
     dedup: Annotated[bool, typer.Option("--dedup", help="Drop near-duplicates.")] = False,
-    fix_leakage: Annotated[
-        bool, typer.Option("--fix-leakage", help="Keep duplicate groups on one side of splits.")
-    ] = False,
-    mine_hard: Annotated[
-        bool, typer.Option("--mine-hard", help="Extra augmented copies of hard train clips.")
-    ] = False,
-    copies: Annotated[
-        int, typer.Option("--copies", min=0, help="Augmented copies of every train clip.")
-    ] = 0,
-    hard_copies: Annotated[
-        int, typer.Option("--hard-copies", min=0, help="Extra copies of each hard clip.")
-    ] = 2,
+    fix_leakage: Annotated[bool, typer.Option(
+        "--fix-leakage", help="Keep duplicate groups on one side of splits.")] = False,
+    mine_hard: Annotated[bool, typer.Option(
+        "--mine-hard", help="Extra augmented copies of hard train clips.")] = False,
+    copies: Annotated[int, typer.Option(
+        "--copies", min=0, help="Augmented copies of every train clip.")] = 0,
+    hard_copies: Annotated[int, typer.Option(
+        "--hard-copies", min=0, help="Extra copies of each hard clip.")] = 2,
     recipe: Recipe = "standard",
-    split: Annotated[
-        str | None,
-        typer.Option(
-            "--split",
-            help="train,val[,test] shares, e.g. 0.7,0.15,0.15 (default: the input's split "
-            "column, else 0.7,0.15,0.15). Source groups never straddle splits.",
-        ),
-    ] = None,
-    label_errors: Annotated[
-        LabelErrors,
-        typer.Option(
-            "--label-errors",
-            help="Find clips whose label is likely wrong (out-of-fold predictions of the "
-            "recommended model, duplicates kept together) and keep (list), drop or relabel "
-            "them. Trains the model once per fold on cached features.",
-        ),
-    ] = LabelErrors.off,
-    label_error_folds: Annotated[
-        int, typer.Option("--label-error-folds", min=2, help="Folds of --label-errors.")
-    ] = 5,
+    split: Annotated[str | None, typer.Option(
+        "--split", help="train,val[,test] shares, e.g. 0.7,0.15,0.15 (default: the input's split "
+        "column, else 0.7,0.15,0.15). Source groups never straddle splits.")] = None,
+    label_errors: Annotated[LabelErrors, typer.Option(
+        "--label-errors", help="Find clips whose label is likely wrong (out-of-fold predictions of "
+        "the recommended model, duplicates kept together) and keep (list), drop or relabel them. "
+        "Trains the model once per fold on cached features.")] = LabelErrors.off,
+    label_error_folds: Annotated[int, typer.Option(
+        "--label-error-folds", min=2, help="Folds of --label-errors.")] = 5,
     seed: Seed = 0,
     embedder: Embedder = "mobilenet_v2",
     weights: Weights = None,
     offline: Offline = False,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Finish an interrupted curation in OUTPUT.")
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the curation in OUTPUT.")
-    ] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Finish an interrupted curation in OUTPUT.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the curation in OUTPUT.")] = False,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Build a curated dataset: leakage-free splits, duplicates dropped, wrong labels fixed.
 
     Writes OUTPUT/<split>/..., OUTPUT/manifest.jsonl and OUTPUT/curation.json (what was
@@ -130,7 +94,7 @@ def curate(
     with cli_errors():
         from vidaug.datasets import load_rows
 
-        fractions = None if split is None else _split_shares(split)
+        fractions = None if split is None else pipelines.split_shares(split, "--split")
         rows = load_rows(input)  # read once: a bad input fails before the model loads
         frame_model = None
         if dedup or fix_leakage or mine_hard or label_errors is not LabelErrors.off:
@@ -170,100 +134,56 @@ WORKFLOW_HELP = (
 #: The end of the help of ``train``'s options that change a key of the workflow.
 _FROM_WORKFLOW = " (default: the workflow's)"
 
-_Workflow = Annotated[
-    str,
-    typer.Option("--workflow", help=f"{WORKFLOW_HELP} The options below change single keys of it."),
-]
-_Model = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="motion (frozen MobileNetV2 on RGB differences: motion, the recommended model), "
-        "mobilenet_v2 (frozen, on the frames), seed (small CNN, 64 px, trained end to end) or a "
-        f".keras model to train further (with the workflow's training){_FROM_WORKFLOW}.",
-    ),
-]
-_Streams = Annotated[
-    str | None,
-    typer.Option(
-        "--streams", help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise)."
-    ),
-]
-_TrainRecipe = Annotated[
-    str | None,
-    typer.Option(
-        "--recipe",
-        "-r",
-        help=f"Augment train clips: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:-1]}, or none"
-        f"{_FROM_WORKFLOW}.",
-    ),
-]
-_Views = Annotated[
-    int | None,
-    typer.Option(
-        "--views",
-        min=1,
-        help="Frozen models with --recipe: augmented views per clip, embedded once; each epoch "
-        "draws one.",
-    ),
-]
-_Tta = Annotated[
-    int | None,
-    typer.Option(
-        "--tta", min=1, help="Test-time views `vidaug evaluate` averages (needs --recipe)."
-    ),
-]
-
 
 @app.command("train")
 def train(
-    manifest: Annotated[
-        Path, typer.Argument(help="A manifest or folder; the 'train' split (all clips if none).")
-    ],
-    workflow: _Workflow = "recommended",
-    model: _Model = None,
-    epochs: Annotated[
-        int | None,
-        typer.Option("--epochs", "-e", min=1, help="Epochs (default: 10 seed, 40 frozen)."),
-    ] = None,
-    batch: Annotated[
-        int | None, typer.Option("--batch", "-b", min=1, help="Clips per batch.")
-    ] = None,
-    frames: Annotated[
-        int | None, typer.Option("--frames", min=1, help="Frames (motion: frame pairs) per clip.")
-    ] = None,
-    streams: _Streams = None,
-    pair_gap: Annotated[
-        float | None, typer.Option("--pair-gap", min=0.001, help="Seconds between paired frames.")
-    ] = None,
-    members: Annotated[
-        int | None,
-        typer.Option("--members", min=1, help="Frozen models: averaged heads (steadier)."),
-    ] = None,
-    recipe: _TrainRecipe = None,
-    views: _Views = None,
-    tta: _Tta = None,
-    hook: Annotated[
-        bool | None, typer.Option("--hook/--no-hook", help="Hard-sample mining callback.")
-    ] = None,
+    manifest: Annotated[Path, typer.Argument(
+        help="A manifest or folder; the 'train' split (all clips if none).")],
+    workflow: Annotated[str, typer.Option(
+        "--workflow",
+        help=f"{WORKFLOW_HELP} The options below change single keys of it.")] = "recommended",
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="motion (frozen MobileNetV2 on RGB differences: motion, the "
+        "recommended model), mobilenet_v2 (frozen, on the frames), seed (small CNN, 64 px, trained "
+        "end to end) or a .keras model to train further (with the workflow's training)"
+        f"{_FROM_WORKFLOW}.")] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", "-e", min=1, help="Epochs (default: 10 seed, 40 frozen).")] = None,
+    batch: Annotated[int | None, typer.Option(
+        "--batch", "-b", min=1, help="Clips per batch.")] = None,
+    frames: Annotated[int | None, typer.Option(
+        "--frames", min=1, help="Frames (motion: frame pairs) per clip.")] = None,
+    streams: Annotated[str | None, typer.Option(
+        "--streams",
+        help="rgb, diff or rgb,diff (default: diff for motion, rgb otherwise).")] = None,
+    pair_gap: Annotated[float | None, typer.Option(
+        "--pair-gap", min=0.001, help="Seconds between paired frames.")] = None,
+    members: Annotated[int | None, typer.Option(
+        "--members", min=1, help="Frozen models: averaged heads (steadier).")] = None,
+    recipe: Annotated[str | None, typer.Option(
+        "--recipe", "-r", help=f"Augment train clips: {RECIPE_HELP[0].lower()}{RECIPE_HELP[1:-1]}, "
+        f"or none{_FROM_WORKFLOW}.")] = None,
+    views: Annotated[int | None, typer.Option(
+        "--views", min=1, help="Frozen models with --recipe: augmented views per clip, embedded "
+        "once; each epoch draws one.")] = None,
+    tta: Annotated[int | None, typer.Option(
+        "--tta", min=1,
+        help="Test-time views `vidaug evaluate` averages (needs --recipe).")] = None,
+    hook: Annotated[bool | None, typer.Option(
+        "--hook/--no-hook", help="Hard-sample mining callback.")] = None,
     every: Annotated[int, typer.Option("--every", min=1, help="Hook period in epochs.")] = 1,
-    hook_warmup: Annotated[
-        int | None, typer.Option("--hook-warmup", min=0, help="Epochs before the hook acts.")
-    ] = None,
-    hook_views: Annotated[
-        HookViews | None,
-        typer.Option("--hook-views", help="worst: train on each clip's hardest cached view."),
-    ] = None,
+    hook_warmup: Annotated[int | None, typer.Option(
+        "--hook-warmup", min=0, help="Epochs before the hook acts.")] = None,
+    hook_views: Annotated[HookViews | None, typer.Option(
+        "--hook-views", help="worst: train on each clip's hardest cached view.")] = None,
     seed: Seed = 0,
     decode_fps: DecodeFps = None,
     weights: Weights = None,
     offline: Offline = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the model.")] = Path(
-        "model.keras"
-    ),
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Where to save the model.")] = Path("model.keras"),
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Train a Keras video classifier on the train split (validation on 'val' when present).
 
     Runs a workflow (the recommended one by default; `vidaug workflows` lists them, `vidaug
@@ -286,64 +206,40 @@ def train(
         err_console.print(pipelines.training_announcement(plan, net, rec))
         log = pipelines.epoch_logger(plan.config.resolved_epochs, err_console.print)
         res, info = pipelines.train_workflow(plan, net, rec, out=out, seed=seed, hook_every=every,
-                                             callbacks=[log], on_embed=clip_progress("embed").count)  # fmt: skip
+                                             callbacks=[log],
+                                             on_embed=clip_progress("embed").count)  # fmt: skip
     summary = pipelines.training_summary(res, info, out)
     what = pipelines.workflow_text(plan)
     emit(as_json, summary, lambda: [pipelines.training_line(res, summary, what)], soft_wrap=False)
     exit_failed(pipelines.skipped_lines(res.failures))
 
 
-def _seeds(text: str) -> list[int]:
-    """``--seeds`` as integers ≥ 0; else a usage error (exit 2, as for ``--split``)."""
-    try:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UsageError(f"--seeds {text!r}: expected integers like 0,1,2") from None
-    if not seeds or min(seeds) < 0:
-        raise UsageError(f"--seeds {text!r}: expected integers ≥ 0 like 0,1,2")
-    return seeds
-
-
 @app.command("evaluate")
 def evaluate(
     model: ClassifierFile,
     manifest: LabelledClips,
-    split: Annotated[
-        str | None, typer.Option("--split", help="Evaluate this split (default: test if any).")
-    ] = None,
-    tta: Annotated[
-        int | None,
-        typer.Option(
-            "--tta",
-            min=1,
-            help="Average over the clip and N−1 views augmented with the training recipe "
-            "(default: as trained).",
-        ),
-    ] = None,
-    cv: Annotated[
-        int | None,
-        typer.Option(
-            "--cv",
-            min=2,
-            help="k-fold cross-validation: retrain the model's workflow on group k-fold splits "
-            "of all clips (a source group never on both sides).",
-        ),
-    ] = None,
+    split: Annotated[str | None, typer.Option(
+        "--split", help="Evaluate this split (default: test if any).")] = None,
+    tta: Annotated[int | None, typer.Option(
+        "--tta", min=1, help="Average over the clip and N−1 views augmented with the training "
+        "recipe (default: as trained).")] = None,
+    cv: Annotated[int | None, typer.Option(
+        "--cv", min=2, help="k-fold cross-validation: retrain the model's workflow on group k-fold "
+        "splits of all clips (a source group never on both sides).")] = None,
     seeds: Seeds = "0",
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", min=1, help="Epochs per fold (default: as trained).")
-    ] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", min=1, help="Epochs per fold (default: as trained).")] = None,
     decode_fps: DecodeFps = None,
     weights: Weights = None,
     offline: Offline = False,
     out: OutJson = None,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Accuracy, per-class precision / recall / F1, macro F1 and the confusion matrix."""
     with cli_errors():
         from vidaug.datasets import atomic_write_text, load_rows
 
-        seed_list = _seeds(seeds) if cv is not None else []  # before anything starts
+        seed_list = pipelines.seed_list(seeds, "--seeds") if cv is not None else []  # first
         rows = load_rows(manifest)
         _quiet_tf()  # the model itself needs TensorFlow
         from vidaug.training import load_with_meta
@@ -382,23 +278,19 @@ def _run_cv(rows, config, k: int, seeds: list[int], names, weights, banks=None):
 @app.command("compare")
 def compare(
     manifest: LabelledClips,
-    a: Annotated[
-        str,
-        typer.Option("--workflow-a", "-a", help=f"Workflow A (the baseline). {WORKFLOW_HELP}"),
-    ] = "recommended-no-aug",
-    b: Annotated[
-        str,
-        typer.Option(
-            "--workflow-b", "-b", help="Workflow B, in the same forms: 'recommended tta=4'."
-        ),
-    ] = "recommended",
+    a: Annotated[str, typer.Option(
+        "--workflow-a", "-a",
+        help=f"Workflow A (the baseline). {WORKFLOW_HELP}")] = "recommended-no-aug",
+    b: Annotated[str, typer.Option(
+        "--workflow-b", "-b",
+        help="Workflow B, in the same forms: 'recommended tta=4'.")] = "recommended",
     cv: Annotated[int, typer.Option("--cv", min=2, help="Group folds.")] = 5,
     seeds: Seeds = "0,1,2",
     weights: Weights = None,
     offline: Offline = False,
     out: OutJson = None,
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Does workflow B beat workflow A on cameras the model has never seen?
 
     Cross-validates both on the same group k-fold splits (a source video — the `group`
@@ -410,7 +302,7 @@ def compare(
         from vidaug.datasets import atomic_write_text, class_names, load_rows
         from vidaug.training import TrainConfig
 
-        s = _seeds(seeds)  # a bad --seeds is refused before anything starts
+        s = pipelines.seed_list(seeds, "--seeds")  # a bad --seeds: refused before anything starts
         ca, cb = TrainConfig.parse(a), TrainConfig.parse(b)
         weights = require_weights(weights, offline, ca.model != "seed" or cb.model != "seed")
         _quiet_tf()  # after the weights: a missing file is refused before TensorFlow starts
@@ -430,22 +322,17 @@ def compare(
 @app.command("export")
 def export(
     model: ClassifierFile,
-    _tflite: Annotated[
-        bool, typer.Option("--tflite", hidden=True, help="Accepted; TFLite is the only format.")
-    ] = True,
+    _tflite: Annotated[bool, typer.Option(
+        "--tflite", hidden=True, help="Accepted; TFLite is the only format.")] = True,
     int8: Annotated[bool, typer.Option("--int8", help="Quantize the weights to int8.")] = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output file (default: MODEL.tflite).")
-    ] = None,
-    manifest: Annotated[
-        Path | None,
-        typer.Option("--manifest", help="Compare accuracy with the Keras model on these clips."),
-    ] = None,
-    split: Annotated[str, typer.Option("--split", help="Split of --manifest to compare on.")] = (
-        "test"
-    ),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output file (default: MODEL.tflite).")] = None,
+    manifest: Annotated[Path | None, typer.Option(
+        "--manifest", help="Compare accuracy with the Keras model on these clips.")] = None,
+    split: Annotated[str, typer.Option(
+        "--split", help="Split of --manifest to compare on.")] = "test",
     as_json: AsJson = False,
-) -> None:
+) -> None:  # fmt: skip
     """Export a classifier for low-latency inference (TFLite), with its size and accuracy.
 
     The file appears at its path only when everything succeeded (the comparison with

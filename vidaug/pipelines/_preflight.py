@@ -1,4 +1,5 @@
-"""Checks a job makes before any work: the files and folders it will write can be written."""
+"""Checks a job makes before any work: the files and folders it will write can be written,
+and the shares and seeds it was given as text are valid."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from vidaug.errors import UsageError
 
-__all__ = ["check_output_dir", "check_output_file"]
+__all__ = ["check_output_dir", "check_output_file", "seed_list", "split_shares"]
 
 
 def check_output_file(path: Path | None, what: str, suffixes: tuple[str, ...] = ()) -> None:
@@ -52,3 +53,38 @@ def _check_writable_parent(path: Path, what: str, folder: Path | None = None) ->
             read_only = False
         why = "read-only file system" if read_only else "permission denied"
         raise UsageError(f"{what} {path}: cannot write in {parent} ({why})")
+
+
+def split_shares(text: str, what: str) -> list[float]:
+    """``text`` (``what``, named in the message) as 2 or 3 shares in [0, 1] that add up to 1,
+    the first (train) above 0: ``"0.7,0.15,0.15"`` → ``[0.7, 0.15, 0.15]``.
+
+    Raises:
+        UsageError: anything else.
+    """
+    try:
+        shares = [float(x) for x in text.split(",")]
+    except ValueError:
+        shares = []
+    if len(shares) not in (2, 3) or not all(0 <= x <= 1 for x in shares) or shares[0] <= 0:
+        raise UsageError(
+            f"{what} {text!r}: expected 2 or 3 shares (train, val[, test]) like 0.7,0.15,0.15"
+        )
+    if abs(sum(shares) - 1) > 1e-6:
+        raise UsageError(f"{what} {text!r}: the shares add up to {sum(shares):g}, not 1")
+    return shares
+
+
+def seed_list(text: str, what: str) -> list[int]:
+    """``text`` (``what``, named in the message) as comma-separated integers ≥ 0.
+
+    Raises:
+        UsageError: anything else.
+    """
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{what} {text!r}: expected integers like 0,1,2") from None
+    if not seeds or min(seeds) < 0:
+        raise UsageError(f"{what} {text!r}: expected integers ≥ 0 like 0,1,2")
+    return seeds

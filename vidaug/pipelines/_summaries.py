@@ -16,26 +16,38 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 __all__ = [
     "augment_lines",
     "compare_text",
     "curation_failure_lines",
     "curation_lines",
+    "dedup_lines",
+    "embed_line",
+    "embed_summary",
     "epoch_logger",
     "evaluation_text",
     "export_lines",
+    "failure_lines",
+    "hard_lines",
     "human_size",
+    "interrupted_line",
+    "no_regions_note",
     "one_line",
     "os_error_line",
     "plural",
     "preview_lines",
     "recipes_listing",
+    "search_tables",
     "skipped_lines",
     "training_announcement",
     "training_line",
     "training_summary",
+    "unread_lines",
     "weights_dict",
     "weights_lines",
     "workflow_text",
@@ -96,8 +108,26 @@ def os_error_line(e: OSError) -> str:
     return f"{reason}: {final_path(os.fsdecode(where))}"
 
 
-def _failures(messages: Iterable[str], mark: str = "[red]✗[/red]") -> list[str]:
+def _wrapped(markup: str) -> Group:
+    """``markup`` word-wrapped at the terminal's width even where the lines around it are
+    printed unwrapped (``soft_wrap``), as a plain ``print`` would wrap it."""
+    text = Text.from_markup(markup, overflow="fold")
+    text.no_wrap = False
+    return Group(text)
+
+
+def failure_lines(messages: Iterable[str], mark: str = "[red]✗[/red]") -> list[str]:
+    """One indented line per failure message, after ``mark``."""
     return [f"  {mark} {escape(m)}" for m in messages]
+
+
+def unread_lines(failed: list[tuple[str, str]]) -> list[Any]:
+    """The clips a mining command could not read and left out (nothing when none)."""
+    if not failed:
+        return []
+    were = "was" if len(failed) == 1 else "were"
+    head = f"[red]{plural(len(failed), 'clip')} could not be read and {were} left out:[/red]"
+    return [_wrapped(head), *failure_lines(m for _, m in failed)]
 
 
 def skipped_lines(failures: dict[str, str]) -> list[str]:
@@ -105,7 +135,7 @@ def skipped_lines(failures: dict[str, str]) -> list[str]:
     if not failures:
         return []
     head = f"[red]{len(failures)} clips could not be read and were skipped:[/red]"
-    return [head, *_failures(failures.values(), "[red]skipped[/red]")]
+    return [head, *failure_lines(failures.values(), "[red]skipped[/red]")]
 
 
 def augment_lines(summary: Any) -> list[str]:
@@ -121,7 +151,102 @@ def augment_lines(summary: Any) -> list[str]:
         + (f", [red]{len(summary.failures)} failed[/red]" if summary.failures else "")
     )
     where = f"outputs: {escape(str(summary.output))}  manifest: {escape(str(summary.manifest))}"
-    return [done, *_failures(msg for _clip, msg in summary.failures), where]
+    return [done, *failure_lines(msg for _clip, msg in summary.failures), where]
+
+
+def embed_summary(rep: Any, out: Path) -> dict[str, Any]:
+    """What ``embed --json`` prints of an :class:`EmbedReport` saved to ``out``."""
+    ix = rep.index
+    return {"index": str(out), "clips": len(ix), "frames": ix.n_frames, "embedded": rep.embedded,
+            "reused": rep.reused, "failed": len(rep.failures), "model": ix.model_id,
+            "dims": ix.dims, "kind": ix.kind}  # fmt: skip
+
+
+def embed_line(rep: Any, out: Path) -> str:
+    """``done: 12 clips (96 frames, 1280-d, flat) in ix; embedded 2, reused 10``."""
+    ix, failed = rep.index, len(rep.failures)
+    return (
+        f"[green]done[/green]: {len(ix)} clips ({ix.n_frames} frames, {ix.dims}-d, {ix.kind}) in "
+        f"{escape(str(out))}; embedded {rep.embedded}, reused {rep.reused}"
+        + (f", [red]{failed} failed[/red]" if failed else "")
+    )
+
+
+def interrupted_line(kept: int, total: int, out: Path) -> str:
+    """What a stopped ``embed`` kept in ``out`` (Ctrl-C, SIGTERM)."""
+    return (
+        f"[red]interrupted[/red]: kept {kept} of {plural(total, 'clip')} in "
+        f"{escape(str(out))} (run the same command again to finish)"
+    )
+
+
+def search_tables(results: list[dict[str, Any]], name: str | None = None) -> list[Table]:
+    """``search``'s tables, one per query clip (named ``name`` when the query is one video)."""
+    tables = []
+    for res in results:
+        t = Table(title=f"nearest to {escape(name or res['query'])}", title_justify="left")
+        for c in ("rank", "similarity", "label", "clip"):
+            t.add_column(c)
+        for r in res["hits"]:
+            t.add_row(str(r["rank"]), f"{r['similarity']:.4f}", escape(str(r["label"])),
+                      escape(r["id"]))  # fmt: skip
+        tables.append(t)
+    return tables
+
+
+def dedup_lines(res: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    """``dedup``'s summary of a :class:`DedupResult` and its per-clip ``rows``: counts,
+    relations, the first 50 groups and leaks."""
+    from vidaug.report import relation_text
+
+    s = res.summary()
+    lines: list[Any] = [
+        f"{plural(s['clips'], 'clip')}, {plural(s['pairs'], 'duplicate pair')} in "
+        f"{plural(s['groups'], 'group')}: {plural(s['duplicates'], 'clip')} would be dropped, "
+        f"{s['leaks']} leaking across splits"
+    ]
+    kinds = {k: v for k, v in s.get("relations", {}).items() if k != "copy_of"}
+    extra = [f"{plural(v, 'pair')}: {k.replace('_', ' ')}" for k, v in kinds.items()]
+    if res.related:
+        n = len(res.related)
+        extra.append(f"{plural(n, 'composite')} not counted as a copy of its background")
+    if extra:
+        lines.append("  " + "; ".join(extra))
+    by_id = {r["id"]: r for r in rows}
+    for g in res.groups[:50]:
+        lines.append(_wrapped(f"  [bold]keep[/bold] {escape(g[0])}  [dim]drop[/dim] "
+                              f"{escape(', '.join(g[1:]))}"))  # fmt: skip
+        for cid in g:
+            text = relation_text(by_id.get(cid, {}))
+            if text and by_id[cid]["relation"] in ("inside", "contains", "overlaps"):
+                lines.append(f"    [dim]{escape(cid)}: {escape(text)}[/dim]")
+    for p in [p for p in res.pairs if p["is_leak"]][:50]:
+        lines.append(_wrapped(f"  [red]leak[/red] {escape(p['a'])} ↔ {escape(p['b'])} "
+                              f"({p['score']:.3f})"))  # fmt: skip
+    return lines
+
+
+def no_regions_note(index: Any) -> list[str]:
+    """``dedup`` on an index without region embeddings: what it could not look for."""
+    if index.region_emb is not None or len(index) < 2:
+        return []
+    return ["[dim]note: the index has no region embeddings, so clips shown inside other clips "
+            "(picture-in-picture) were not looked for; embed with --regions[/dim]"]  # fmt: skip
+
+
+def hard_lines(res: Any, rows: list[dict[str, Any]], top: int) -> list[Any]:
+    """``mine-hard``'s table of the ``top`` hardest of the ranked ``rows``, then its counts."""
+    t = Table(title=f"hardest {min(top, len(rows))} of {len(rows)} clips", title_justify="left")
+    for c in ("hard", "label", "seen as", "flags", "clip"):
+        t.add_column(c)
+    for r in rows[:top]:
+        on = (("label-suspect", r["is_label_suspect"]), ("outlier", r["is_outlier"]),
+              ("hard", r["is_hard"]))  # fmt: skip
+        t.add_row(f"{r['hard_score']:.2f}", escape(str(r["label"])), escape(str(r["predicted"])),
+                  " ".join(f for f, flag in on if flag), escape(r["id"]))  # fmt: skip
+    s = res.summary()
+    return [t, f"{s['hard']} hard, {plural(s['label_suspects'], 'label suspect')}, "
+               f"{plural(s['outliers'], 'outlier')}"]  # fmt: skip
 
 
 def _label_error_line(res: Any, output: Path) -> str:
@@ -166,7 +291,7 @@ def curation_failure_lines(res: Any) -> list[str]:
     lines: list[str] = []
     for failures, what, title in headings:
         if failures:
-            lines += [f"[red]{title}[/red] {what}:", *_failures(m for _clip, m in failures)]
+            lines += [f"[red]{title}[/red] {what}:", *failure_lines(m for _clip, m in failures)]
     return lines
 
 
