@@ -245,3 +245,41 @@ def test_cli_motion_workflow_train_evaluate_compare(
     assert out["a"]["config"] == "model=motion frames=2 members=1 epochs=2"
     r = run("compare", labelled, "-a", "model=motion tta=2")
     assert r.exit_code == 1 and "tta > 1 needs a recipe" in r.stderr
+
+
+def test_cv_feature_banks_draw_views_with_each_training_seed(monkeypatch):
+    """Augmented views of a frozen-backbone workflow come from the training seed (as `vidaug
+    train --seed` draws them), so the seeds' spread covers which views were drawn; the
+    un-augmented bank is shared by every seed, and one seed's views at a time stay in memory."""
+    from vidaug.pipelines import _cross_validate as cv
+
+    calls: list[tuple[int, int]] = []
+
+    def fake_bank(model, rows, names, config, on_embed=None, *, seed=0):
+        for i in range(len(rows)):
+            if on_embed:
+                on_embed(i + 1, len(rows))
+        views = max(config.views if config.recipe else 0, config.tta - 1)
+        calls.append((seed, views))
+        return np.full((views + 1, len(rows), 1), float(seed)), set()
+
+    monkeypatch.setattr(cv, "feature_bank", fake_bank)
+    rows = list(range(3))
+    counts: list[tuple[int, int]] = []
+
+    def bank_of(text, banks):
+        return cv._banks_by_seed(None, rows, ["a", "b"], TrainConfig.parse(text), [0, 1, 2],
+                                 banks, lambda _m: None, lambda d, t: counts.append((d, t)))  # fmt: skip
+
+    banks: dict = {}
+    plain = bank_of("recommended-no-aug", banks)
+    assert [float(plain(s)[0].max()) for s in (0, 1, 2)] == [0.0, 0.0, 0.0]
+    assert calls == [(0, 0)] and counts[-1] == (3, 3)  # embedded once for all seeds
+    aug = bank_of("recommended", banks)
+    assert [float(aug(s)[0][1:].max()) for s in (0, 1, 2)] == [0.0, 1.0, 2.0]
+    assert calls[1:] == [(0, 4), (1, 4), (2, 4)]
+    assert counts[-1] == (9, 9)  # one progress total over the three seeds' banks
+    assert len(banks) == 2  # the un-augmented bank + the last seed's views
+    calls.clear()
+    bank_of("recommended-no-aug", banks)(1)
+    assert calls == []  # compare's workflow A and B share the un-augmented bank

@@ -98,9 +98,12 @@ class CVResult:
         return out
 
 
-def _bank_key(cfg: TrainConfig) -> tuple:
+def _bank_key(cfg: TrainConfig, seed: int = 0) -> tuple:
+    """What a feature bank depends on; the views drawn (last) come from ``seed`` when there
+    are any (an un-augmented bank is the same for every seed)."""
+    views = max(cfg.views if cfg.recipe else 0, cfg.tta - 1)
     return (cfg.model, cfg.streams, cfg.frames, cfg.pair_gap, cfg.recipe, cfg.fps, cfg.finetune,
-            max(cfg.views if cfg.recipe else 0, cfg.tta - 1))  # fmt: skip
+            seed if views else 0, views)  # fmt: skip
 
 
 def feature_bank(
@@ -109,9 +112,12 @@ def feature_bank(
     names: Sequence[str],
     config: TrainConfig,
     on_embed: Callable[[int, int], None] | None = None,
+    *,
+    seed: int = 0,
 ) -> tuple[np.ndarray, set[str]]:
-    """The frozen backbone's features of every clip and of its augmented views, computed once
-    for all folds and seeds: ``(features (views + 1, clips, ...), rels that failed)``."""
+    """The frozen backbone's features of every clip and of its augmented views (drawn with
+    ``seed``, as ``train_model`` with that seed draws them), computed once for all folds:
+    ``(features (views + 1, clips, ...), rels that failed)``."""
     from vidaug.augment import as_recipe
     from vidaug.datasets import ClipDataset
     from vidaug.training import features_fn, input_spec
@@ -121,7 +127,7 @@ def feature_bank(
     recipe = as_recipe(config.recipe) if config.recipe and n_views else None
     ds = ClipDataset(
         rows, names, frames=spec["frames"], frame_size=spec["frame_size"], fps=config.fps,
-        pair_gap=spec["pair_gap"], recipe=recipe, seed=0, features=features_fn(model),
+        pair_gap=spec["pair_gap"], recipe=recipe, seed=seed, features=features_fn(model),
         views=n_views,
     )  # fmt: skip
     return ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures}
@@ -138,6 +144,43 @@ def quiet_tf_logger() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def _banks_by_seed(
+    model: Any,
+    rows: Sequence[ManifestRow],
+    names: Sequence[str],
+    config: TrainConfig,
+    seeds: Sequence[int],
+    banks: dict | None,
+    say: Callable[[str], None],
+    on_embed: Callable[[int, int], None] | None,
+) -> Callable[[int], tuple[np.ndarray, set[str]]]:
+    """``seed → feature bank`` of a frozen-backbone workflow. Augmented views are drawn with
+    the training seed (as ``vidaug train --seed`` draws them), so the seeds' spread includes
+    which views were drawn; ``banks`` keeps the un-augmented bank for other workflows of the
+    same run (``compare``) and drops a seed's augmented bank once its folds are done, so memory
+    holds one seed's views. ``on_embed`` counts every clip of every bank to embed."""
+    banks = banks if banks is not None else {}
+    keys = {s: _bank_key(config, s) for s in seeds}
+    todo = len({k for k in keys.values() if k not in banks})
+    done: list[int] = []
+
+    def bank(seed: int) -> tuple[np.ndarray, set[str]]:
+        key = keys[seed]
+        if key not in banks:
+            say(f"embedding {len(rows)} clips × {key[-1] + 1} views"
+                + (f" (views of seed {seed})" if key[-1] else ""))  # fmt: skip
+            base = len(done) * len(rows)
+            count = (lambda d, _t: on_embed(base + d, todo * len(rows))) if on_embed else None
+            if key[-1]:  # seed-specific views: only the current seed's in memory
+                for k in [k for k in banks if k[:-2] == key[:-2] and k[-1] == key[-1]]:
+                    del banks[k]
+            banks[key] = feature_bank(model, rows, names, config, count, seed=key[-2])
+            done.append(seed)
+        return banks[key]
+
+    return bank
 
 
 @quiet_tf_logger()
@@ -200,14 +243,10 @@ def cross_validate(
     if config.frozen_backbone:
         model = build_model(config.model, len(names), seed=0, **common)
         head = model.get_layer("head")
-        key = _bank_key(config)
-        banks = _banks if _banks is not None else {}
-        if key not in banks:
-            say(f"embedding {len(rows)} clips × {key[-1] + 1} views")
-            banks[key] = feature_bank(model, rows, names, config, on_embed)
-        feats, failed = banks[key]
+        bank = _banks_by_seed(model, rows, names, config, seeds, _banks, say, on_embed)
         train_views = config.views if recipe is not None else 0
         for seed in seeds:
+            feats, failed = bank(seed)
             probs = np.full((len(rows), len(names)), np.nan)
             for f, te in enumerate(folds):
                 tr = np.array([i for i in np.setdiff1d(np.arange(len(rows)), te)
