@@ -15,8 +15,8 @@ index in the cache folder is reused by later runs).
 The source groups are split into two folds first (so that both clips of a picture-in-picture
 composite lie in one fold). Thresholds are chosen on one fold and measured on the other:
 stages 1-2 (clip, frame, fraction, motion) on an exhaustive grid of the pair evidence; stages
-3-4 (``region_threshold``, ``align_threshold`` of ``DedupConfig``, when it has them) by 1-D
-sweeps run through ``find_duplicates`` itself. Held-out precision / recall are always measured
+3-5 (``region_threshold``, ``align_threshold``, ``gray_threshold`` of ``DedupConfig``, when it
+has them) by 1-D sweeps run through ``find_duplicates`` itself. Held-out precision / recall are always measured
 with ``find_duplicates`` on an index of the fold's clips. README.md describes the method.
 """
 
@@ -54,10 +54,11 @@ CLIP_GRID = np.round(np.arange(0.80, 1.0001, 0.01), 2)
 FRAME_GRID = np.round(np.arange(0.70, 0.9801, 0.01), 2)
 FRACTION_GRID = np.arange(1, 9) / 8
 MOTION_GRID = np.round(np.arange(0.16, 0.8001, 0.02), 2)
-#: Stages 3 and 4: 1-D sweeps through find_duplicates (DedupConfig field → grid).
+#: Stages 3-5: 1-D sweeps through find_duplicates (DedupConfig field → grid).
 SWEEPS = {
     "region_threshold": np.round(np.arange(0.50, 0.9501, 0.025), 3),
     "align_threshold": np.round(np.arange(0.30, 0.9501, 0.025), 3),
+    "gray_threshold": np.round(np.arange(0.30, 0.9751, 0.025), 3),
 }
 T_PRECISION, T_RECALL, T_KIND, T_KEPT = 0.98, 0.95, 0.90, 0.95
 PLACEHOLDER = (0.95, 0.90, 0.5)
@@ -468,7 +469,7 @@ SHARES: dict[frozenset[str], float] = {}
 
 
 def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, dict]:
-    """Stages 3-4: the lowest value of ``SWEEPS[name]`` whose ±1-step neighbourhood adds no
+    """Stages 3-5: the lowest value of ``SWEEPS[name]`` whose ±1-step neighbourhood adds no
     false pair to ``cfg`` on ``cs``, net (``find_duplicates`` runs; None when every value adds
     some; "added" = the run's false pairs minus those of the run without this evidence, so
     the pairs the evidence removes count too: the regional evidence sets composites apart
@@ -520,7 +521,7 @@ def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, di
 
 
 def calibrate(cs: ClipSet, floor: float, timing: dict[str, float]) -> dict[str, Any]:
-    """Stages 1-4 on ``cs``: the chosen config (field → value) and the sweep points."""
+    """Stages 1-5 on ``cs``: the chosen config (field → value) and the sweep points."""
     t0 = time.perf_counter()
     ev = cs.evidence(floor)
     # a composite and its background share most of the picture, so whole-frame evidence links
@@ -1004,7 +1005,8 @@ def main(argv: list[str] | None = None) -> int:
     kept_rate = ok / n if n else float("nan")
 
     if have_sweeps:
-        lines += ["### Stages 3-4: find_duplicates runs on the calibration folds", ""]
+        last = 2 + len(have_sweeps)
+        lines += [f"### Stages 3-{last}: find_duplicates runs on the calibration folds", ""]
         for k in have_sweeps:
             sh = ["calibration set",
                   f"{k} → net added false pairs (new ones: same_group / pip_background / "

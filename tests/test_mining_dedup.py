@@ -149,6 +149,7 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "contain_margin": DEFAULT.contain_margin,
         "align_threshold": DEFAULT.align_threshold,
         "align_min_frames": DEFAULT.align_min_frames,
+        "gray_threshold": DEFAULT.gray_threshold,
     }
     assert s["relations"] == {"copy_of": len(res.pairs)} and s["backgrounds"] == 0
 

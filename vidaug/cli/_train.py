@@ -296,7 +296,7 @@ def compare(
     Cross-validates both on the same group k-fold splits (a source video — the `group`
     column — is never on both sides) and seeds, and reports B − A paired clip by clip, with a
     95 % bootstrap interval over source groups. Frozen-backbone workflows embed each clip once
-    for all folds and seeds.
+    for all folds and seeds, and its augmented views once per seed (each seed draws its own).
     """
     with cli_errors():
         from vidaug.datasets import atomic_write_text, class_names, load_rows

@@ -8,8 +8,9 @@ embedding may drift.
 Algorithm:
 
 1. Candidate pairs from FAISS: each clip's ``k`` nearest clips, each frame's ``k`` nearest
-   frames of *other* clips whose cosine is ≥ ``frame_threshold``, and each clip's ``k``
-   nearest clips by motion signature (below).
+   frames of *other* clips whose cosine is ≥ ``frame_threshold``, each clip's ``k``
+   nearest clips by motion signature (below), and each grayscale clip's ``k`` nearest clips
+   by pixel motion signature.
 2. For every candidate pair ``(a, b)`` the evidence is computed exactly from the stored
    embeddings (small ``Fa × Fb`` matrices, so kNN truncation loses nothing):
 
@@ -22,9 +23,14 @@ Algorithm:
      over time is what a static camera's background contributes; what is left is how the
      content changes, which a crop, flip, re-encode, resize, brightening or speed change of the
      same footage keeps and a different moment of the same camera does not;
+   * ``gray_sim`` (pairs where one clip is grayscale, :mod:`vidaug.mining._gray`): cosine of
+     the clips' pixel motion signatures, from gray thumbnails of their frames, which a
+     grayscale, shrunk, recompressed copy keeps while its embeddings drift far from its colour
+     original's;
    * duplicate ⇔ ``clip_sim ≥ clip_threshold`` or ``max(frac_ab, frac_ba) ≥ match_fraction``
-     or ``motion_sim ≥ motion_threshold`` with ``clip_sim ≥ motion_clip_floor`` (cosines are
-     float32: within 1e-6 of a threshold counts as reaching it);
+     or ``motion_sim ≥ motion_threshold`` with ``clip_sim ≥ motion_clip_floor`` or
+     ``gray_sim ≥ gray_threshold`` (cosines are float32: within 1e-6 of a threshold counts as
+     reaching it); regional and alignment evidence below (:mod:`vidaug.mining._relations`);
    * ``score`` = max(clip01(clip_sim), frac_ab, frac_ba, motion01(motion_sim)), with clip01
      clipping to [0, 1] (a negative cosine is no duplicate evidence) and motion01 mapping
      ``motion_threshold`` to 0.5 and 1 to 1 (linear, clipped).
@@ -46,6 +52,7 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from vidaug.mining._gray import COLOUR, gray_candidates, gray_clips, thumbnail_signatures
 from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._relations import (
     align_pairs,
@@ -122,6 +129,10 @@ class DedupConfig:
             clips share a stretch (a partial overlap; :mod:`vidaug.mining._relations`); None:
             off.
         align_min_frames: fewest aligned sampled frames that make an overlap.
+        gray_threshold: pixel motion-signature cosine (:mod:`vidaug.mining._gray`) at or above
+            which two clips are duplicates when one of them is grayscale (``chroma`` at most
+            3; needs an index whose clip table has gray thumbnails, ``thumbs``: indexes
+            embedded before issue 23's grayscale evidence have none); None: off.
     """
 
     clip_threshold: float
@@ -136,6 +147,7 @@ class DedupConfig:
     contain_margin: float = 0.05
     align_threshold: _Share | None = None
     align_min_frames: Annotated[int, Field(ge=2)] = 3
+    gray_threshold: _Share | None = None
 
 
 #: Default thresholds, calibrated on MobileNetV2 (8 frames a clip, region windows on)
@@ -150,6 +162,10 @@ class DedupConfig:
 #: 0.875 is fold A's choice under the same rule, which on held-out fold B found 62 % of the
 #: composites with one false pair in 10 557. ``region_motion_floor`` (0.12) and
 #: ``contain_margin`` were set from the distributions of all groups (not held out).
+#: ``gray_threshold`` (issue 23) is the rule's choice on all groups of a run at the shipped
+#: settings (2026-12-05, not in RESULTS.md yet): held out, grayscale JPEG copies went from 22 to
+#: 138 of 139; fold A chose 0.65, which on fold B added one false pair between two clips of one
+#: camera (pixel motion cosine 0.68; at 0.725 none, in either fold).
 DEFAULT = DedupConfig(
     clip_threshold=1.0,
     frame_threshold=0.98,
@@ -158,6 +174,7 @@ DEFAULT = DedupConfig(
     region_threshold=0.875,
     region_motion_floor=0.12,
     align_threshold=0.30,
+    gray_threshold=0.725,
 )
 
 
@@ -173,7 +190,8 @@ class DedupResult(CheckResult):
     (its cosine); ``is_leak``; ``leak_with`` (ids of duplicates in another split);
     ``relation`` to ``related_to``, its strongest duplicate partner (``copy_of``, ``inside``:
     shown inside the partner, ``contains``, ``overlaps``; None without one), ``evidence`` (the
-    kinds that fired: ``whole-frame``, ``motion``, ``regional``, ``alignment``), ``segment``
+    kinds that fired: ``whole-frame``, ``motion``, ``regional``, ``alignment``,
+    ``grayscale``), ``segment``
     (``[start, end]`` seconds shared with the partner, overlaps only) and ``region``
     (``[x0, y0, x1, y1]`` shares of the outer clip's frame where the inner one sits).
     :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``relations`` (pairs per relation),
@@ -186,7 +204,8 @@ class DedupResult(CheckResult):
             ``overlaps``: they share a stretch, ``segment_a`` / ``segment_b`` in seconds and
             ``speed`` of b relative to a), ``evidence``, ``clip_sim``, ``frac_ab``,
             ``frac_ba``, ``motion_sim`` (0 when the motion evidence is off or the clip cosine
-            is below ``motion_clip_floor``), ``region_sim``, ``align_sim``, ``score``,
+            is below ``motion_clip_floor``), ``region_sim``, ``align_sim``, ``gray_sim`` (0
+            unless one clip is grayscale and the evidence is on), ``score``,
             ``is_leak``.
         groups: lists of clip ids, representative first, then the others in id order.
         config: the :class:`DedupConfig` that ran.
@@ -388,10 +407,8 @@ _PICTURE_SHARE = 0.85
 #: Share of the group's top frame rate that is native: 29.97 and 30 fps tie, a half-fps copy
 #: (50 %) does not.
 _FPS_SHARE = 0.97
-#: Colourfulness (:func:`~vidaug.mining._embed.chroma`, 0-510) above which a clip is in colour:
-#: grayscale copies measure about 0 (a grayscale clip of ../shared/data 0.04), the least
-#: colourful colour clip of a sample of 22 of them 6.4.
-_COLOUR = 3.0
+#: Colourfulness above which a clip is in colour (:data:`vidaug.mining._gray.COLOUR`).
+_COLOUR = COLOUR
 #: Native speed: a change rate within this band of the group's median. The calibration's
 #: speed copies play at ×0.5, ×1.5 and ×2 (×0.75-×1.5 with a mirror and crop); the band marks
 #: ×0.5 and ×2 and leaves room for the rate's noise (a crop or re-encode changes its frame
@@ -522,11 +539,12 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     sig = None
     if n >= 2 and config.motion_threshold is not None:
         sig = motion_signatures(index.frame_emb, index.frame_clip, n)
-    lo, hi, n_candidates = _candidate_pairs(index, config, sig)
+    gray = _gray_inputs(index, config)
+    lo, hi, n_candidates = _candidate_pairs(index, config, sig, gray)
     # each clip's frames in time order, gathered once (alignment and keep="original" read them)
     needs_rows = config.align_threshold is not None or config.keep == "original"
     frame_rows = index.frame_rows() if needs_rows and n else None
-    ev = _pair_evidence(index, config, sig, lo, hi, frame_rows)
+    ev = _pair_evidence(index, config, sig, lo, hi, frame_rows, gray)
     rel = _relations(ev)
     related, is_dup = _backgrounds(index, ids, ev, rel, config.region_threshold or 1.0)
     ev = replace(ev, is_dup=is_dup)
@@ -565,14 +583,18 @@ def _pair_dict(
 
 
 #: The evidence fields each listed pair carries, in :attr:`DedupResult.pairs` order.
-_PAIR_SIMS = ("clip_sim", "frac_ab", "frac_ba", "motion_sim", "region_sim", "align_sim", "score")
+_PAIR_SIMS = ("clip_sim", "frac_ab", "frac_ba", "motion_sim", "region_sim", "align_sim",
+              "gray_sim", "score")  # fmt: skip
 
 
 def _candidate_pairs(
-    index: EmbeddingIndex, config: DedupConfig, sig: np.ndarray | None
+    index: EmbeddingIndex,
+    config: DedupConfig,
+    sig: np.ndarray | None,
+    gray: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``(lo, hi, count)``: the clip pairs worth checking (``lo < hi``), from clip, frame,
-    motion and region neighbours."""
+    motion, region and (``gray``: :func:`_gray_inputs`) pixel-motion neighbours."""
     n = len(index)
     if n < 2:
         codes = np.zeros(0, np.int64)
@@ -589,6 +611,7 @@ def _candidate_pairs(
                     )
                     if regional
                     else [],
+                    gray_candidates(gray[0], gray[1], config.k) if gray is not None else [],
                 ]
             ).astype(np.int64)
         )
@@ -613,7 +636,9 @@ class PairEvidence:
         align_sim, speed, seg_a, seg_b, cover_a, cover_b: the time alignment
             (:func:`~vidaug.mining._relations.align_pairs`; pairs not aligned: 0, 1, NaN, NaN,
             1, 1).
-        by_frame, by_motion, by_region, by_align: which evidence fired.
+        gray_sim: pixel motion-signature cosine of pairs with a grayscale clip (0 for the
+            others, or when the evidence is off).
+        by_frame, by_motion, by_region, by_align, by_gray: which evidence fired.
         score: the strongest evidence, in [0, 1].
         is_dup: the duplicate decision.
     """
@@ -639,6 +664,8 @@ class PairEvidence:
     by_motion: np.ndarray
     by_region: np.ndarray
     by_align: np.ndarray
+    by_gray: np.ndarray
+    gray_sim: np.ndarray
     score: np.ndarray
     is_dup: np.ndarray
 
@@ -657,10 +684,11 @@ def _pair_evidence(
     lo: np.ndarray,
     hi: np.ndarray,
     frame_rows: Sequence[np.ndarray] | None = None,
+    gray: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PairEvidence:
     """The evidence of each pair and the duplicate decision: whole-frame (clip cosine and
-    matching frames), then :func:`_motion_evidence`, :func:`_region_evidence` and
-    :func:`_align_evidence`; ``score`` is the strongest of them."""
+    matching frames), then :func:`_motion_evidence`, :func:`_region_evidence`,
+    :func:`_align_evidence` and :func:`_gray_evidence`; ``score`` is the strongest of them."""
     clip_sim = np.einsum("pd,pd->p", index.clip_emb[lo], index.clip_emb[hi]).astype(np.float64)
     frac_ab, frac_ba = _evidence(index, lo, hi, config.frame_threshold - _EPS)
     score = np.maximum(np.clip(clip_sim, 0.0, 1.0), np.maximum(frac_ab, frac_ba))
@@ -672,13 +700,15 @@ def _pair_evidence(
         index, config, sig, lo, hi, clip_sim, by_frame | by_motion
     )
     align, by_align, s_align = _align_evidence(index, config, lo, hi, clip_sim, frame_rows)
-    for s in (s_motion, s_region, s_align):
+    gray_sim, by_gray, s_gray = _gray_evidence(config, gray, lo, hi)
+    for s in (s_motion, s_region, s_align, s_gray):
         if s is not None:  # evidence that is off leaves the score as it is
             score = np.maximum(score, s)
     return PairEvidence(
         lo=lo, hi=hi, clip_sim=clip_sim, frac_ab=frac_ab, frac_ba=frac_ba, motion_sim=motion_sim,
         **region, **align, by_frame=by_frame, by_motion=by_motion, by_region=by_region,
-        by_align=by_align, score=score, is_dup=by_frame | by_motion | by_region | by_align,
+        by_align=by_align, by_gray=by_gray, gray_sim=gray_sim, score=score,
+        is_dup=by_frame | by_motion | by_region | by_align | by_gray,
     )  # fmt: skip
 
 
@@ -723,6 +753,40 @@ def _region_evidence(
     )
     by_region = _one_inset_per_window(lo, hi, reg, by_region, linked)
     return reg, by_region, np.where(by_region, _scaled(reg["region_sim"], rt), 0.0)
+
+
+def _gray_inputs(
+    index: EmbeddingIndex, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(pixel motion signatures, grayscale flags)`` of the clips
+    (:mod:`vidaug.mining._gray`), or None when the evidence is off or no clip is grayscale
+    (nothing to compare)."""
+    if config.gray_threshold is None or len(index) < 2:
+        return None
+    gray = gray_clips(index.clips)
+    if not gray.any():
+        return None
+    return thumbnail_signatures(index.clips, MOTION_STEPS), gray
+
+
+def _gray_evidence(
+    config: DedupConfig,
+    gray: tuple[np.ndarray, np.ndarray] | None,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(gray_sim, by_gray, score)``: the pixel motion-signature cosine of the pairs where one
+    clip is grayscale (``chroma`` ≤ 3; 0 for the others), which reach ``gray_threshold``,
+    and their score (None when the evidence is off)."""
+    p = len(lo)
+    if gray is None or config.gray_threshold is None or not p:
+        return np.zeros(p), np.zeros(p, bool), None
+    sig, is_gray = gray
+    gt = config.gray_threshold
+    sim = np.einsum("pd,pd->p", sig[lo], sig[hi]).astype(np.float64)
+    sim = np.where(is_gray[lo] | is_gray[hi], sim, 0.0)
+    by_gray = sim >= gt - _EPS
+    return sim, by_gray, np.where(by_gray, _scaled(sim, gt), 0.0)
 
 
 def _no_alignment(p: int) -> dict[str, np.ndarray]:
@@ -809,7 +873,7 @@ class PairRelations:
         relation: ``copy_of``, ``contains`` (one is shown inside the other) or ``overlaps``
             (each has a stretch the other lacks).
         evidence: the kinds of evidence that fired (``whole-frame``, ``motion``,
-            ``regional``, ``alignment``).
+            ``regional``, ``alignment``, ``grayscale``).
         outer, inner: for ``contains``, the positions of the outer and the inner clip (-1
             otherwise).
     """
@@ -822,7 +886,7 @@ class PairRelations:
 
 #: Kinds of evidence as :attr:`PairRelations.evidence` names them, and their flags.
 _KINDS = (("whole-frame", "by_frame"), ("motion", "by_motion"), ("regional", "by_region"),
-          ("alignment", "by_align"))  # fmt: skip
+          ("alignment", "by_align"), ("grayscale", "by_gray"))  # fmt: skip
 
 
 def _relations(ev: PairEvidence) -> PairRelations:

@@ -94,7 +94,8 @@ def _fresh(old: EmbeddingIndex | None, row: ManifestRow, sampling: str) -> int |
     except OSError:
         return None
     same = c.get("size") == key["size"] and c.get("mtime_ns") == key["mtime_ns"]
-    return pos if same and c.get("sampling") == sampling else None
+    # a clip cached before the grayscale evidence has no thumbnails: embedded again
+    return pos if same and c.get("sampling") == sampling and "thumbs" in c else None
 
 
 def embed_to_index(
@@ -155,7 +156,8 @@ def embed_to_index(
     (:func:`~vidaug.mining.verify_regions`, counted in ``verified``). With an embedder that
     has no probe model (a user model, the Ray engine) every window of 4 frames is embedded
     (one model pass each). ``regions=False`` embeds only the sampled frames (no regional
-    evidence). Clips cached with other region settings are embedded again.
+    evidence). Clips cached with other region settings, or before the clip table kept gray
+    thumbnails (:mod:`vidaug.mining._gray`), are embedded again.
     ``rows`` are ``source``'s rows when the caller has read them already (else read here).
 
     Raises:

@@ -497,6 +497,7 @@ def summary_html(results: Results) -> str:
             ("motion threshold", th.get("motion_threshold")),
             ("region threshold", th.get("region_threshold")),
             ("alignment threshold", th.get("align_threshold")),
+            ("grayscale threshold", th.get("gray_threshold")),
             ("keep", th.get("keep")),
         ]
         hist = histogram_svg(
