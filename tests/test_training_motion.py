@@ -255,13 +255,16 @@ def test_cv_feature_banks_draw_views_with_each_training_seed(monkeypatch):
 
     calls: list[tuple[int, int]] = []
 
-    def fake_bank(model, rows, names, config, on_embed=None, *, seed=0):
+    def fake_bank(model, rows, names, config, on_embed=None, *, seed=0, plain=None):
         for i in range(len(rows)):
             if on_embed:
                 on_embed(i + 1, len(rows))
         views = max(config.views if config.recipe else 0, config.tta - 1)
-        calls.append((seed, views))
-        return np.full((views + 1, len(rows), 1), float(seed)), set()
+        calls.append((seed, views, plain is not None))
+        feats = np.full((views + 1, len(rows), 1), float(seed))
+        if plain is not None:
+            feats[0] = plain[0][0]
+        return feats, set()
 
     monkeypatch.setattr(cv, "feature_bank", fake_bank)
     rows = list(range(3))
@@ -274,12 +277,19 @@ def test_cv_feature_banks_draw_views_with_each_training_seed(monkeypatch):
     banks: dict = {}
     plain = bank_of("recommended-no-aug", banks)
     assert [float(plain(s)[0].max()) for s in (0, 1, 2)] == [0.0, 0.0, 0.0]
-    assert calls == [(0, 0)] and counts[-1] == (3, 3)  # embedded once for all seeds
+    assert calls == [(0, 0, False)] and counts[-1] == (3, 3)  # embedded once for all seeds
     aug = bank_of("recommended", banks)
-    assert [float(aug(s)[0][1:].max()) for s in (0, 1, 2)] == [0.0, 1.0, 2.0]
-    assert calls[1:] == [(0, 4), (1, 4), (2, 4)]
+    got = [aug(s)[0] for s in (0, 1, 2)]
+    assert [float(f[1:].max()) for f in got] == [0.0, 1.0, 2.0]
+    assert [float(f[0].max()) for f in got] == [0.0, 0.0, 0.0]  # view 0: the plain bank's
+    assert calls[1:] == [(0, 4, True), (1, 4, True), (2, 4, True)]  # view 0 not embedded again
     assert counts[-1] == (9, 9)  # one progress total over the three seeds' banks
     assert len(banks) == 2  # the un-augmented bank + the last seed's views
     calls.clear()
     bank_of("recommended-no-aug", banks)(1)
     assert calls == []  # compare's workflow A and B share the un-augmented bank
+    alone: dict = {}
+    calls.clear()
+    first = bank_of("recommended", alone)
+    first(0), first(1)
+    assert calls == [(0, 4, False), (1, 4, True)]  # the first seed's view 0 serves the next

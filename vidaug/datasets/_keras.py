@@ -476,17 +476,30 @@ class ClipDataset(keras.utils.PyDataset):
             pos.extend(idx)
         return np.concatenate(xs), np.asarray(pos, dtype=np.int64)
 
-    def view_features(self, on_clip: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def view_features(
+        self,
+        on_clip: Callable[[int, int], None] | None = None,
+        *,
+        plain: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Backbone features of every view of every row, ``(views + 1, len(rows), …)``
         (computed on first use, calling ``on_clip(done, total)`` after each clip; rows that
-        cannot be read are zeros and listed in ``failures``)."""
+        cannot be read are zeros and listed in ``failures``). ``plain``: view 0 (the clips
+        un-augmented, ``(len(rows), …)``) when it is known already, e.g. from another
+        workflow's features of the same clips: only the augmented views are embedded."""
         if self._features is None:
-            self._features = self._embed_views(on_clip)
+            if plain is None:
+                self._features = self._embed_views(on_clip)
+            else:
+                aug = self._embed_views(on_clip, first=1)
+                self._features = np.concatenate([plain[None].astype(aug.dtype), aug])
         return self._features
 
-    def _embed_views(self, on_clip: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def _embed_views(
+        self, on_clip: Callable[[int, int], None] | None = None, first: int = 0
+    ) -> np.ndarray:
         out: np.ndarray | None = None
-        epochs = [None, *range(1, self.views + 1)]
+        epochs = [None, *range(1, self.views + 1)][first:]
         xs: list[np.ndarray] = []
         where: list[tuple[int, int]] = []
 

@@ -114,10 +114,12 @@ def feature_bank(
     on_embed: Callable[[int, int], None] | None = None,
     *,
     seed: int = 0,
+    plain: tuple[np.ndarray, set[str]] | None = None,
 ) -> tuple[np.ndarray, set[str]]:
     """The frozen backbone's features of every clip and of its augmented views (drawn with
     ``seed``, as ``train_model`` with that seed draws them), computed once for all folds:
-    ``(features (views + 1, clips, ...), rels that failed)``."""
+    ``(features (views + 1, clips, ...), rels that failed)``. ``plain``: the un-augmented
+    bank of the same clips and model (``views`` 0), reused as view 0."""
     from vidaug.augment import as_recipe
     from vidaug.datasets import ClipDataset
     from vidaug.training import features_fn, input_spec
@@ -130,7 +132,8 @@ def feature_bank(
         pair_gap=spec["pair_gap"], recipe=recipe, seed=seed, features=features_fn(model),
         views=n_views,
     )  # fmt: skip
-    return ds.view_features(on_embed), {r.rel for r in rows if r.rel in ds.failures}
+    feats = ds.view_features(on_embed, plain=None if plain is None else plain[0][0])
+    return feats, {r.rel for r in rows if r.rel in ds.failures} | (plain[1] if plain else set())
 
 
 @contextmanager
@@ -160,9 +163,13 @@ def _banks_by_seed(
     the training seed (as ``vidaug train --seed`` draws them), so the seeds' spread includes
     which views were drawn; ``banks`` keeps the un-augmented bank for other workflows of the
     same run (``compare``) and drops a seed's augmented bank once its folds are done, so memory
-    holds one seed's views. ``on_embed`` counts every clip of every bank to embed."""
+    holds one seed's views. The clips un-augmented (view 0) are embedded once: by another
+    workflow of the run or by the first seed. ``on_embed`` counts every clip of every bank to
+    embed."""
     banks = banks if banks is not None else {}
     keys = {s: _bank_key(config, s) for s in seeds}
+    plain_cfg = config.model_copy(update={"recipe": None, "views": 1, "tta": 1})
+    plain_key = _bank_key(plain_cfg)
     todo = len({k for k in keys.values() if k not in banks})
     done: list[int] = []
 
@@ -173,10 +180,15 @@ def _banks_by_seed(
                 + (f" (views of seed {seed})" if key[-1] else ""))  # fmt: skip
             base = len(done) * len(rows)
             count = (lambda d, _t: on_embed(base + d, todo * len(rows))) if on_embed else None
+            plain = None
             if key[-1]:  # seed-specific views: only the current seed's in memory
                 for k in [k for k in banks if k[:-2] == key[:-2] and k[-1] == key[-1]]:
                     del banks[k]
-            banks[key] = feature_bank(model, rows, names, config, count, seed=key[-2])
+                plain = banks.get(plain_key)  # view 0, when another workflow embedded it
+            banks[key] = feature_bank(model, rows, names, config, count, seed=key[-2],
+                                      plain=plain)  # fmt: skip
+            feats, failed = banks[key]  # its view 0 serves the next seeds (a copy: small)
+            banks.setdefault(plain_key, (feats[:1].copy(), failed) if key[-1] else banks[key])
             done.append(seed)
         return banks[key]
 
