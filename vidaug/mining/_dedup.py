@@ -163,9 +163,10 @@ class DedupConfig:
 #: composites with one false pair in 10 557. ``region_motion_floor`` (0.12) and
 #: ``contain_margin`` were set from the distributions of all groups (not held out).
 #: ``gray_threshold`` (issue 23) is the rule's choice on all groups of a run at the shipped
-#: settings (2026-12-05, not in RESULTS.md yet): held out, grayscale JPEG copies went from 22 to
-#: 138 of 139; fold A chose 0.65, which on fold B added one false pair between two clips of one
-#: camera (pixel motion cosine 0.68; at 0.725 none, in either fold).
+#: settings (2026-12-05, benchmarks/RESULTS.md "Near-duplicate threshold calibration"): held
+#: out, grayscale JPEG copies went from 22 to 138 of 139; fold A chose 0.65, which on fold B
+#: added one false pair between two clips of one camera (pixel motion cosine 0.68; at 0.725
+#: none, in either fold).
 DEFAULT = DedupConfig(
     clip_threshold=1.0,
     frame_threshold=0.98,

@@ -187,8 +187,9 @@ def _banks_by_seed(
                 plain = banks.get(plain_key)  # view 0, when another workflow embedded it
             banks[key] = feature_bank(model, rows, names, config, count, seed=key[-2],
                                       plain=plain)  # fmt: skip
-            feats, failed = banks[key]  # its view 0 serves the next seeds (a copy: small)
-            banks.setdefault(plain_key, (feats[:1].copy(), failed) if key[-1] else banks[key])
+            if key[-1]:  # its view 0 serves the next seeds (a copy: small)
+                feats, failed = banks[key]
+                banks.setdefault(plain_key, (feats[:1].copy(), failed))
             done.append(seed)
         return banks[key]
 
