@@ -60,7 +60,8 @@ SWEEPS = {
     "align_threshold": np.round(np.arange(0.30, 0.9501, 0.025), 3),
     "gray_threshold": np.round(np.arange(0.30, 0.9751, 0.025), 3),
 }
-T_PRECISION, T_RECALL, T_KIND, T_KEPT = 0.98, 0.95, 0.90, 0.95
+#: Held-out targets of issue 23 (picture-in-picture has its own, lower one).
+T_PRECISION, T_RECALL, T_KIND, T_PIP, T_KEPT = 0.98, 0.90, 0.90, 0.80, 0.90
 PLACEHOLDER = (0.95, 0.90, 0.5)
 
 #: Labels of positive pairs: original ↔ copy of each single-clip kind, then the composite
@@ -427,11 +428,14 @@ class ClipSet:
             self.ev = evidence(ix.frame_emb, ix.frame_clip, ix.clip_emb, floor)
         return self.ev
 
-    def tri(self, pairs: list[dict]) -> np.ndarray:
-        """The upper-triangle flags of ``pairs`` (dicts with clip ids ``a``, ``b``)."""
+    def tri(self, pairs: list[dict], direct: bool = False) -> np.ndarray:
+        """The upper-triangle flags of ``pairs`` (dicts with clip ids ``a``, ``b``); ``direct``:
+        only the pairs with evidence of their own (not those other pairs imply, ``via``)."""
         n = len(self.meta)
         dup = np.zeros(n * (n - 1) // 2, bool)
         for p in pairs:
+            if direct and p.get("via") is not None:
+                continue
             i, j = sorted((self.index.position(p["a"]), self.index.position(p["b"])))
             dup[i * (2 * n - i - 1) // 2 + (j - i - 1)] = True
         return dup
@@ -803,7 +807,8 @@ def main(argv: list[str] | None = None) -> int:
         held[e] = {"cal": c, "cfg": cfg, "res": res, "s": score(dup, cs.tr), "seconds": dt,
                    "kept": kept_original(res.groups, meta_of),
                    "kept_longest": kept_original(res_long.groups, meta_of),
-                   "base": score(base_dup, cs.tr), "base_seconds": dt_base}  # fmt: skip
+                   "base": score(base_dup, cs.tr), "base_seconds": dt_base,
+                   "direct": score(cs.tri(res.pairs, direct=True), cs.tr)}  # fmt: skip
         timing[f"held-out find_duplicates on fold {e}"] = time.perf_counter() - t0
     final_cal = calibrate(full, floor, timing)
     final = final_cal["cfg"]
@@ -819,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     kept_all = kept_original(full.run(final)[0].groups, meta_of)
     # cross-check: find_duplicates at the stage 1-2 thresholds vs the exhaustive grid
     grid_pairs = grid_dup(full.evidence(floor), tuple(final_cal["base"].values()))
-    fd_pairs = full.run(final_cal["base"])[1]
+    fd_pairs = full.tri(full.run(final_cal["base"])[0].pairs, direct=True)
     agree = bool(np.array_equal(grid_pairs, fd_pairs))
     timing["all groups: find_duplicates runs"] = time.perf_counter() - t0
 
@@ -906,6 +911,10 @@ def main(argv: list[str] | None = None) -> int:
     trs.append(row("each fold by the other", {}, "A + B (held out, pooled)",
                    len(full.meta), pooled))  # fmt: skip
     trs[-1][1] = "as above"
+    direct_pooled = merge(*(h["direct"] for h in folds_h))
+    trs.append(row("each fold by the other, direct pairs only (no `implied`)", {},
+                   "A + B (held out, pooled)", len(full.meta), direct_pooled))  # fmt: skip
+    trs[-1][1] = "as above"
     for name, cfg in all_runs.items():
         where = "all (in-sample)" if name != "placeholder" else "all"
         trs.append(row(name, cfg, where, len(full.meta), all_scores[name]))
@@ -914,9 +923,14 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["### Recall per kind", ""]
     kh = ["kind"] + [f"fold {e} at fold {h['cal']}'s thresholds" for e, h in
                      (("B", held["B"]), ("A", held["A"]))]  # fmt: skip
-    kh += ["held out, pooled", "all at DEFAULT (in-sample)", "all, stages 1-2 only"]
-    per = [held["B"]["s"], held["A"]["s"], pooled, all_scores["all groups (= DEFAULT)"],
-           all_scores["stages 1-2 only"]]  # fmt: skip
+    kh += [
+        "held out, pooled",
+        "held out, pooled, direct pairs only",
+        "all at DEFAULT (in-sample)",
+        "all, stages 1-2 only",
+    ]
+    per = [held["B"]["s"], held["A"]["s"], pooled, direct_pooled,
+           all_scores["all groups (= DEFAULT)"], all_scores["stages 1-2 only"]]  # fmt: skip
     lines += [C.md_table(kh, [[k] + [frac(*s["per_kind"][k]) for s in per] for k in POS_LABELS]),
               ""]  # fmt: skip
     lines += [
@@ -1103,16 +1117,18 @@ def main(argv: list[str] | None = None) -> int:
     pk = pooled["per_kind"]
     checks = [
         ("precision ≥ 0.98", pooled["precision"] >= T_PRECISION, pct(pooled["precision"])),
-        ("recall ≥ 0.95", pooled["recall"] >= T_RECALL, pct(pooled["recall"])),
-        ("pip recall ≥ 0.9", pk["pip"][1] > 0 and pk["pip"][0] / pk["pip"][1] >= T_KIND,
+        ("recall ≥ 0.90", pooled["recall"] >= T_RECALL, pct(pooled["recall"])),
+        ("pip recall ≥ 0.8", pk["pip"][1] > 0 and pk["pip"][0] / pk["pip"][1] >= T_PIP,
          frac(*pk["pip"])),
-        ("overlap recall ≥ 0.9", pk["overlap"][1] > 0 and pk["overlap"][0] / pk["overlap"][1] >= T_KIND,
-         frac(*pk["overlap"])),
+        ("every other kind ≥ 0.9", all(k / m >= T_KIND for lab, (k, m) in pk.items()
+                                      if m and lab not in ("pip", "copy↔copy")),
+         ", ".join(f"{lab} {frac(k, m)}" for lab, (k, m) in pk.items()
+                   if m and lab not in ("pip", "copy↔copy") and k / m < T_KIND) or "all"),
         ("0 same-group false pairs", pooled["fp_cat"]["same_group"] == 0,
          str(pooled["fp_cat"]["same_group"])),
         ("0 pip-background false pairs", pooled["fp_cat"]["pip_background"] == 0,
          str(pooled["fp_cat"]["pip_background"])),
-        ("original kept ≥ 95 %", n > 0 and kept_rate >= T_KEPT, frac(ok, n)),
+        ("original kept ≥ 90 %", n > 0 and kept_rate >= T_KEPT, frac(ok, n)),
     ]  # fmt: skip
     lines += [
         "### Notes",

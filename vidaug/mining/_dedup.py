@@ -37,9 +37,13 @@ Algorithm:
 
 3. Groups are the connected components of duplicate pairs (scipy.sparse.csgraph). Each group keeps one
    representative chosen by :attr:`DedupConfig.keep`; the other members are ``is_duplicate``.
-4. Leakage: a duplicate pair whose clips both have a ``split`` and the splits differ is a leak;
-   both clips get ``is_leak`` and list each other in ``leak_with``. Leakage is judged on direct
-   pairs, not on whole groups (a long chain of near-duplicates can drift to unrelated content).
+4. Implied pairs (:mod:`vidaug.mining._implied`, on by default: :attr:`DedupConfig.implied`):
+   clips linked by a chain of direct ``copy_of`` pairs are copies of each other, and a
+   composite that shows a clip inside it shows that clip's copies; such pairs are listed too,
+   with evidence ``implied`` and ``via`` (a clip on the chain). Partial overlaps never carry
+   over (a chain of overlapping windows drifts to footage the first clip does not show).
+5. Leakage: a duplicate pair (direct or implied) whose clips both have a ``split`` and the
+   splits differ is a leak; both clips get ``is_leak`` and list each other in ``leak_with``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from vidaug.mining._gray import COLOUR, gray_candidates, gray_clips, thumbnail_signatures
+from vidaug.mining._implied import ImpliedPairs, implied_pairs
 from vidaug.mining._index import EmbeddingIndex
 from vidaug.mining._relations import (
     align_pairs,
@@ -133,6 +138,10 @@ class DedupConfig:
             which two clips are duplicates when one of them is grayscale (``chroma`` at most
             3; needs an index whose clip table has gray thumbnails, ``thumbs``: indexes
             embedded before issue 23's grayscale evidence have none); None: off.
+        implied: also list the pairs that the direct ones imply (:mod:`vidaug.mining._implied`:
+            two copies of one clip are copies of each other, a composite showing a clip shows
+            its copies), with evidence ``implied`` and ``via``, a clip linking them; leaks
+            count them too. Groups are the same either way.
     """
 
     clip_threshold: float
@@ -148,6 +157,7 @@ class DedupConfig:
     align_threshold: _Share | None = None
     align_min_frames: Annotated[int, Field(ge=2)] = 3
     gray_threshold: _Share | None = None
+    implied: bool = True
 
 
 #: Default thresholds, calibrated on MobileNetV2 (8 frames a clip, region windows on)
@@ -195,7 +205,8 @@ class DedupResult(CheckResult):
     ``grayscale``), ``segment``
     (``[start, end]`` seconds shared with the partner, overlaps only) and ``region``
     (``[x0, y0, x1, y1]`` shares of the outer clip's frame where the inner one sits).
-    :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``relations`` (pairs per relation),
+    :meth:`summary`: ``clips``, ``candidates``, ``pairs``, ``implied`` (of them, pairs other
+    pairs imply), ``relations`` (pairs per relation),
     ``groups``, ``duplicates``, ``leaks``, ``leaking_clips``, ``backgrounds``, ``config``.
 
     Attributes:
@@ -203,7 +214,10 @@ class DedupResult(CheckResult):
             clip table), ``relation`` (``copy_of``; ``contains``: one is shown inside the
             other, ``inside`` names the inner clip and ``region`` where it sits in the outer;
             ``overlaps``: they share a stretch, ``segment_a`` / ``segment_b`` in seconds and
-            ``speed`` of b relative to a), ``evidence``, ``clip_sim``, ``frac_ab``,
+            ``speed`` of b relative to a), ``evidence`` (``implied`` for a pair that other
+            pairs imply, ``via`` then names a clip linking the two; None for a direct pair;
+            an implied pair carries its own ``clip_sim`` and the weakest link of its chain as
+            ``score``, its other similarities are 0), ``clip_sim``, ``frac_ab``,
             ``frac_ba``, ``motion_sim`` (0 when the motion evidence is off or the clip cosine
             is below ``motion_clip_floor``), ``region_sim``, ``align_sim``, ``gray_sim`` (0
             unless one clip is grayscale and the evidence is on), ``score``,
@@ -233,6 +247,7 @@ class DedupResult(CheckResult):
         return {
             "candidates": self.candidates,
             "pairs": len(self.pairs),
+            "implied": sum(p.get("via") is not None for p in self.pairs),
             "relations": relations,
             "groups": len(self.groups),
             "duplicates": sum(r["is_duplicate"] for r in self._rows),
@@ -388,19 +403,23 @@ def _bucket(v: float | None, rel: float) -> int:
     return int(np.floor(np.log(max(v, 1e-9)) / np.log1p(rel))) if v else -(10**9)
 
 
-def _picture(c: Mapping[str, Any]) -> float:
-    """Content pixels of a clip: width × height less its black bars."""
+def _picture(c: Mapping[str, Any], typical_border: float = 0.0) -> float:
+    """Content pixels of a clip: width × height less the black bars it has beyond
+    ``typical_border`` (the bars a group's footage comes with count as picture, so that a copy
+    that lifts or crops them away does not look like more picture than its source)."""
     w, h = _number(c.get("width")) or 0.0, _number(c.get("height")) or 0.0
-    return w * h * (1 - (_number(c.get("border")) or 0.0))
+    return w * h * (1 - max(0.0, (_number(c.get("border")) or 0.0) - typical_border))
 
 
 # Tolerances of ``keep="original"`` (:func:`original_key`). Set by hand against the copy kinds
 # of the dedup calibration (benchmarks/dedup_calibration.py, copies made by
 # benchmarks/_copies.py); how often they keep the original: benchmarks/RESULTS.md, "Duplicate
 # groups: is the original kept?".
-#: Black bars (share of the frame) beyond the group's least that make a copy for another
-#: screen: the calibration letterboxes onto a canvas whose aspect differs by more than 10 %,
-#: which puts at least 9 % of the frame in bars; encoder edge rows stay below.
+#: Black bars (share of the frame) beyond the group's typical ones (its lower median) that
+#: make a copy for another screen: the calibration letterboxes onto a canvas whose aspect
+#: differs by more than 10 %, which puts at least 9 % of the frame in bars; encoder edge rows
+#: stay below. Typical, not least: a brightened, stamped, rotated or cropped copy loses the
+#: bars its source came with, which must not make the source look letterboxed.
 _EXTRA_BORDER = 0.08
 #: Share of the group's most picture (content pixels) a member needs: crop and resize copies
 #: keep at most 81 % of it (80-90 % of each side), re-encodes, flips and stamps all of it.
@@ -425,10 +444,11 @@ def original_key(
     change: float | None = None,
 ) -> tuple:
     """Sort key (higher first) of the member of a duplicate group that a person would call
-    the original. Compared with the best of the ``group`` (``least_border``,
-    ``most_picture``, ``top_fps``, ``typical`` length: the median): no black bars beyond those
-    every member has (footage often comes with bars of its own), at least 85 % of the most
-    picture (content pixels), the native frame rate (at least 97 % of the top one), colour,
+    the original. Compared with the ``group`` (``typical_border``: the lower median of the
+    members' black bars, ``most_picture``, ``top_fps``, ``typical_change``): no black bars
+    beyond the typical ones (footage often comes with bars of its own, which copies that
+    brighten, stamp, rotate or crop lose), at least 85 % of the most picture (content pixels,
+    bars beyond the typical ones not counted), the native frame rate (at least 97 % of the top one), colour,
     the native speed (``change``: how fast its frame embeddings change per second, within
     0.6-1.6× of the group's median ``typical_change``: a slowed copy changes more slowly,
     a sped-up one faster), the longest (a trim is shorter than its source), then the most
@@ -442,8 +462,10 @@ def original_key(
     typical = g.get("typical_change")
     native = not (change and typical) or (_NATIVE_SPEED[0] <= change / typical <= _NATIVE_SPEED[1])
     return (
-        -int(border > g.get("least_border", 0.0) + _EXTRA_BORDER),  # letterbox for another screen
-        int(_picture(c) >= _PICTURE_SHARE * g.get("most_picture", 0.0)),
+        -int(border > g.get("typical_border", 0.0) + _EXTRA_BORDER),  # letterbox for another screen
+        int(
+            _picture(c, g.get("typical_border", 0.0)) >= _PICTURE_SHARE * g.get("most_picture", 0.0)
+        ),
         int(fps >= _FPS_SHARE * g.get("top_fps", 0.0)),
         int(chroma is None or chroma > _COLOUR),  # a grayscale copy of a colour original
         int(native),
@@ -483,9 +505,11 @@ def _representative(
             cent = [(float(sims[i].sum()) - float(sims[i, i])) / (len(members) - 1)
                     for i in range(len(members))]  # fmt: skip
         cs = [clips[m] for m in members]
+        borders = sorted(_number(c.get("border")) or 0.0 for c in cs)
+        typical = borders[(len(borders) - 1) // 2]  # the lower median: least of two
         group = {
-            "least_border": min(_number(c.get("border")) or 0.0 for c in cs),
-            "most_picture": max(_picture(c) for c in cs),
+            "typical_border": typical,
+            "most_picture": max(_picture(c, typical) for c in cs),
             "top_fps": max(_number(c.get("fps")) or 0.0 for c in cs),
         }
         change = [None] * len(members)
@@ -553,8 +577,15 @@ def find_duplicates(index: EmbeddingIndex, config: DedupConfig = DEFAULT) -> Ded
     dup = ev.is_dup
     containers = {int(o) for o, d in zip(rel.outer, dup, strict=True) if d and o >= 0}
     groups, group_of, reps = _groups(index, config, lo[dup], hi[dup], containers, frame_rows)
-    rows = _clip_table(ids, ev, rel, is_leak, group_of, reps)
+    imp = _implied(n, ev, rel, config.match_fraction) if config.implied else None
+    imp_leak = _leaks(clips, imp.lo, imp.hi, np.ones(len(imp), bool)) if imp else None
+    leak_pairs = [(ev.lo[is_leak], ev.hi[is_leak])]
+    if imp:
+        leak_pairs.append((imp.lo[imp_leak], imp.hi[imp_leak]))
+    rows = _clip_table(ids, ev, rel, leak_pairs, group_of, reps)
     pairs = [_pair_dict(ids, ev, rel, is_leak, p) for p in np.flatnonzero(dup)]
+    if imp:
+        pairs += _implied_dicts(ids, index, ev, imp, imp_leak)
     return DedupResult(pairs=pairs, groups=groups, config=config, candidates=n_candidates,
                        related=related, _rows=rows)  # fmt: skip
 
@@ -578,9 +609,56 @@ def _pair_dict(
         "segment_a": _seg(ev.seg_a[p]) if overlaps else None,
         "segment_b": _seg(ev.seg_b[p]) if overlaps else None,
         "speed": round(float(ev.speed[p]), 3) if overlaps else None,
+        "via": None,
         **{k: float(getattr(ev, k)[p]) for k in _PAIR_SIMS},
         "is_leak": bool(is_leak[p]),
     }  # fmt: skip
+
+
+def _partial(ev: PairEvidence, match_fraction: float) -> np.ndarray:
+    """Pairs where one clip shows only part of the other's time (a trim): a time alignment
+    that covers less than :data:`_WHOLE` of one clip, or all of one clip's frames matched
+    (``match_fraction``) against well under all of the other's."""
+    aligned = ev.by_align & (np.minimum(ev.cover_a, ev.cover_b) < _WHOLE)
+    most = np.maximum(ev.frac_ab, ev.frac_ba)
+    by_frames = (most >= match_fraction - _EPS) & (
+        np.minimum(ev.frac_ab, ev.frac_ba) < _WHOLE * most
+    )
+    return aligned | by_frames
+
+
+def _implied(n: int, ev: PairEvidence, rel: PairRelations, match: float) -> ImpliedPairs:
+    """The pairs the duplicate pairs of ``ev`` imply (:func:`implied_pairs`), with ``edge``
+    mapped back to positions in ``ev``."""
+    d = np.flatnonzero(ev.is_dup)
+    imp = implied_pairs(
+        n, ev.lo[d], ev.hi[d], ev.score[d], [rel.relation[p] for p in d],
+        [rel.outer[p] for p in d], [rel.inner[p] for p in d], _partial(ev, match)[d],
+    )  # fmt: skip
+    return replace(imp, edge=np.where(imp.edge >= 0, d[np.maximum(imp.edge, 0)], -1))
+
+
+def _implied_dicts(
+    ids: list[str], index: EmbeddingIndex, ev: PairEvidence, imp: ImpliedPairs, is_leak
+) -> list[dict[str, Any]]:
+    """The implied pairs as :attr:`DedupResult.pairs` lists them: evidence ``implied``, the
+    linking clip ``via``, their own clip cosine and the chain's weakest score; the other
+    similarities 0 (not measured)."""
+    clip_sim = np.einsum("pd,pd->p", index.clip_emb[imp.lo], index.clip_emb[imp.hi])
+    out = []
+    for k in range(len(imp)):
+        contains = imp.relation[k] == "contains"
+        out.append({
+            "a": ids[imp.lo[k]], "b": ids[imp.hi[k]], "relation": imp.relation[k],
+            "evidence": ["implied"],
+            "inside": ids[imp.inner[k]] if contains else None,
+            "region": window_box(int(ev.window[imp.edge[k]])) if contains else None,
+            "segment_a": None, "segment_b": None, "speed": None, "via": ids[imp.via[k]],
+            **dict.fromkeys(_PAIR_SIMS, 0.0),
+            "clip_sim": float(clip_sim[k]), "score": float(imp.score[k]),
+            "is_leak": bool(is_leak[k]),
+        })  # fmt: skip
+    return out
 
 
 #: The evidence fields each listed pair carries, in :attr:`DedupResult.pairs` order.
@@ -1003,7 +1081,7 @@ def _clip_table(
     ids: list[str],
     ev: PairEvidence,
     rel: PairRelations,
-    is_leak: np.ndarray,
+    leak_pairs: Sequence[tuple[np.ndarray, np.ndarray]],
     group_of: dict[int, int],
     reps: set[int],
 ) -> list[dict[str, Any]]:
@@ -1026,9 +1104,10 @@ def _clip_table(
             if d and s > partner_score[x]:
                 partner_score[x], partner[x] = s, p
     leak_with: list[set[str]] = [set() for _ in range(n)]
-    for a, b in zip(ev.lo[is_leak].tolist(), ev.hi[is_leak].tolist(), strict=True):
-        leak_with[a].add(ids[b])
-        leak_with[b].add(ids[a])
+    for los, his in leak_pairs:
+        for a, b in zip(los.tolist(), his.tolist(), strict=True):
+            leak_with[a].add(ids[b])
+            leak_with[b].add(ids[a])
     rows = []
     for i in range(n):
         g = group_of.get(i)

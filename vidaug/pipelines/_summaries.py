@@ -207,6 +207,8 @@ def dedup_lines(res: Any, rows: list[dict[str, Any]]) -> list[Any]:
     ]
     kinds = {k: v for k, v in s.get("relations", {}).items() if k != "copy_of"}
     extra = [f"{plural(v, 'pair')}: {k.replace('_', ' ')}" for k, v in kinds.items()]
+    if s.get("implied"):  # listed because other pairs imply them (copies of one clip)
+        extra.insert(0, f"{plural(s['implied'], 'pair')} implied by others")
     if res.related:
         n = len(res.related)
         extra.append(f"{plural(n, 'composite')} not counted as a copy of its background")
