@@ -106,3 +106,18 @@ def test_find_duplicates_lists_implied_pairs_and_their_leaks() -> None:
     assert [(p["a"], p["b"]) for p in direct.pairs] == [("x.mp4", "a.mp4"), ("x.mp4", "b.mp4")]
     assert direct.groups == res.groups and direct.summary()["leaks"] == 0
     assert not any(r["is_leak"] for r in direct.table())
+
+
+def test_one_pair_between_two_families_of_copies_joins_nothing() -> None:
+    """Two clips of one camera, each with 3 copies found beside it, and one false pair
+    between a copy of each: no copy of one becomes a copy of the other (16 false pairs from
+    one), while a copy found by a single pair still joins its source's class."""
+    fam = lambda base: [(base, base + k) for k in (1, 2, 3)] + [(base + 1, base + 2)]  # noqa: E731
+    pairs = fam(0) + fam(4) + [(3, 7), (0, 8)]  # 3 ↔ 7: the false pair; 8: found by 0 alone
+    lo = np.array([min(p) for p in pairs])
+    hi = np.array([max(p) for p in pairs])
+    imp = implied_pairs(9, lo, hi, np.full(len(lo), 0.9), ["copy_of"] * len(lo), [-1] * len(lo),
+                        [-1] * len(lo))  # fmt: skip
+    got = set(zip(imp.lo.tolist(), imp.hi.tolist(), strict=True))
+    assert not [(a, b) for a, b in got if (a < 4) != (b < 4) and 8 not in (a, b)]
+    assert {(1, 8), (2, 8), (3, 8)} <= got and (1, 3) in got and (5, 7) in got

@@ -354,7 +354,7 @@ class _Full:
         self.f.close()
 
 
-@pytest.mark.parametrize("target", ["frame_emb.npy", "frames.faiss", "index.json"])
+@pytest.mark.parametrize("target", ["frame_emb.npy", "clip_emb.npy", "index.json"])
 def test_a_full_disk_names_the_index(tmp_path, monkeypatch, target):
     from vidaug.mining import _store
 

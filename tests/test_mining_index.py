@@ -104,16 +104,14 @@ def test_save_load_round_trip(index: EmbeddingIndex, tmp_path) -> None:
     out = index.save(tmp_path / "idx")
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [
-            "index.json",
-            "frames.faiss",
-            "clips.faiss",
+            "index.json",  # flat FAISS indexes are not written: built from the arrays on load
             "frame_emb.npy",
             "frame_clip.npy",
             "clip_emb.npy",
         ]
     )
     meta = json.loads((out / "index.json").read_text())
-    assert meta["format"] == 2 and meta["vidaug"] == __version__
+    assert meta["format"] == 3 and meta["vidaug"] == __version__
     assert (
         meta["model"] == "mobilenet_v2" and meta["dims"] == 16 and meta["frames"] == index.n_frames
     )
@@ -213,12 +211,19 @@ def test_load_missing_or_corrupt_is_one_line_error(index: EmbeddingIndex, tmp_pa
         EmbeddingIndex.load(d)
     assert "does not match index.json" in _one_line(e)
 
-    d = fresh("faiss")
-    raw = (d / "frames.faiss").read_bytes()
+    d = fresh("faiss")  # a FAISS file that is there is read (format 2 wrote flat ones too)
+    raw = faiss.serialize_index(index._frames).tobytes()
     (d / "frames.faiss").write_bytes(raw[: len(raw) // 3])
     with pytest.raises(VidaugError) as e:
         EmbeddingIndex.load(d)
     assert "frames.faiss: corrupt FAISS index" in _one_line(e)
+
+    d = fresh("ivf")  # an IVF index is its training: without its file the index is incomplete
+    meta_ivf = json.loads((d / "index.json").read_text())
+    (d / "index.json").write_text(json.dumps({**meta_ivf, "kind": "ivf"}))
+    with pytest.raises(VidaugError) as e:
+        EmbeddingIndex.load(d)
+    assert "frames.faiss: missing" in _one_line(e)
 
 
 def test_append_then_search_finds_new_clips(index: EmbeddingIndex, tmp_path) -> None:
@@ -301,16 +306,16 @@ def test_save_is_atomic(index: EmbeddingIndex, tmp_path, monkeypatch, exchange: 
     before = {p.name: p.read_bytes() for p in dest.iterdir()}
     clips, fe, fc = make_data(n=5, seed=9, prefix="other")
     other = EmbeddingIndex.build(clips, fe, fc, model_id="other")
-    real = faiss.write_index
+    real = np.save
     calls = []
 
-    def flaky(idx, path):
-        calls.append(path)
+    def flaky(file, arr, *a, **k):  # the second array written fails
+        calls.append(file)
         if len(calls) == 2:
             raise OSError("disk full")
-        real(idx, path)
+        real(file, arr, *a, **k)
 
-    monkeypatch.setattr(faiss, "write_index", flaky)
+    monkeypatch.setattr(np, "save", flaky)
     with pytest.raises(OSError, match="disk full"):
         other.save(dest)
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
@@ -320,7 +325,7 @@ def test_save_is_atomic(index: EmbeddingIndex, tmp_path, monkeypatch, exchange: 
     with pytest.raises(OSError):
         other.save(tmp_path / "fresh")
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]
-    monkeypatch.setattr(faiss, "write_index", real)
+    monkeypatch.setattr(np, "save", real)
     other.save(dest)  # a successful save replaces the old index
     assert EmbeddingIndex.load(dest, model_id="other").ids == other.ids
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]

@@ -105,7 +105,7 @@ def test_windows_of_an_index_from_before_the_probe_stage_all_count(tmp_path) -> 
     ix = scene_index(verified_inset=True)
     ix.save(tmp_path / "ix")
     meta = json.loads((tmp_path / "ix" / "index.json").read_text())
-    assert meta["format"] == 2 and meta["regions"] == PROBE_ROWS
+    assert meta["format"] == 3 and meta["regions"] == PROBE_ROWS
     assert meta["clips"][1]["windows"] == [4]
     meta["format"] = 1  # an index written before issue 23 still loads
     (tmp_path / "ix" / "index.json").write_text(json.dumps(meta))

@@ -10,7 +10,9 @@ Only two relations carry over, and never a partial overlap (a chain of overlappi
 one recording drifts to footage the first clip does not show):
 
 * **copy classes**: clips linked by a chain of direct ``copy_of`` pairs that each cover
-  both clips' whole time are copies of each other; each such pair is listed with the weakest
+  both clips' whole time are copies of each other, where two parts of a chain join only when
+  enough direct pairs link them (:data:`SUPPORT`: one false pair between two moments of one
+  camera must not join all their copies); each such pair is listed with the weakest
   link of the strongest chain between them (the single-linkage merge score: a maximum
   spanning tree, Kruskal's order) as its ``score``, and ``via``, a clip on that chain;
 * **trims**: a ``copy_of`` pair where one clip shows only part of the other's time links the
@@ -105,9 +107,10 @@ def implied_pairs(
     trims = [(int(lo[p]), int(hi[p]), p, True) for p in np.flatnonzero(copy & part)]
     shows = [(int(outer[p]), int(inner[p]), p, False)
              for p in range(len(lo)) if outer[p] >= 0 and inner[p] >= 0]  # fmt: skip
-    found["trims"] = _across(n, cls, members, link, taken, score, trims)
+    adj = _adjacency(n, lo[copy], hi[copy])
+    found["trims"] = _across(n, cls, members, link, taken, score, trims, adj)
     taken |= set((found["trims"][0] * n + found["trims"][1]).tolist())
-    found["contains"] = _across(n, cls, members, link, taken, score, shows)
+    found["contains"] = _across(n, cls, members, link, taken, score, shows, adj)
     parts = [found["copy_of"], found["trims"], found["contains"]]
     rel = (["copy_of"] * (len(parts[0][0]) + len(parts[1][0]))
            + ["contains"] * len(parts[2][0]))  # fmt: skip
@@ -122,14 +125,41 @@ def implied_pairs(
     )  # fmt: skip
 
 
+#: Two groups of clips merge into one copy class (and a trim links two classes) only when the
+#: direct pairs between them are at least this share of the smaller side's clips: one false
+#: pair between two moments of one camera, each with its copies, must not make every copy of
+#: one a copy of every copy of the other (17 × 17 false pairs from one); a copy found by one
+#: pair still joins its source's class (1 of 1).
+SUPPORT = 0.5
+
+
+def _adjacency(n: int, lo: np.ndarray, hi: np.ndarray) -> list[list[int]]:
+    adj: list[list[int]] = [[] for _ in range(n)]
+    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+        adj[a].append(b)
+        adj[b].append(a)
+    return adj
+
+
+def _supported(side: Sequence[int], other: Sequence[int], adj: list[list[int]]) -> bool:
+    """Whether the direct pairs between the clips ``side`` and ``other`` reach
+    :data:`SUPPORT` of the smaller one's size."""
+    small, big = (side, other) if len(side) <= len(other) else (other, side)
+    big_set = set(big)
+    links = sum(v in big_set for u in small for v in adj[u])
+    return links >= SUPPORT * len(small)
+
+
 def _copy_classes(
     n: int, lo: np.ndarray, hi: np.ndarray, score: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every pair of two clips linked by a chain of the pairs ``(lo, hi)``, by Kruskal's
-    merge in falling score order: ``(lo, hi, via, score, class)``, ``class`` each clip's
-    class root (a clip alone is its own class)."""
+    merge in falling score order (two groups merge only when :func:`_supported`):
+    ``(lo, hi, via, score, class)``, ``class`` each clip's class root (a clip alone is its
+    own class)."""
     parent = np.arange(n)
     members: dict[int, list[int]] = {}
+    adj = _adjacency(n, lo, hi)
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -142,6 +172,9 @@ def _copy_classes(
         x, y = int(lo[p]), int(hi[p])
         rx, ry = root(x), root(y)
         if rx == ry:
+            continue
+        left, right = members.get(rx, [rx]), members.get(ry, [ry])
+        if not _supported(left, right, adj):
             continue
         left, right = members.pop(rx, [rx]), members.pop(ry, [ry])
         a = np.repeat(np.array(left), len(right))
@@ -171,9 +204,11 @@ def _across(
     taken: set[int],
     score: np.ndarray,
     edges: Sequence[tuple[int, int, int, bool]],
+    adj: list[list[int]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs across direct edges ``(x, y, p, both)``: each member ``b`` of ``y``'s copy class
-    with ``x`` (``both``: each member ``a`` of ``x``'s class too), ``b`` not in ``a``'s class
+    with ``x`` (``both``: each member ``a`` of ``x``'s class too, when the direct pairs
+    ``adj`` between the two classes are :func:`_supported`), ``b`` not in ``a``'s class
     and the pair not ``taken``: ``(lo, hi, inner b, via, score, edge p)``; ``score`` the
     weakest of the edge and the class links, the strongest edge where several imply a pair."""
 
@@ -182,6 +217,8 @@ def _across(
 
     best: dict[int, tuple[float, int, int, int]] = {}  # code → (score, inner, via, edge)
     for x, y, p, both in edges:
+        if both and not _supported(members[int(cls[x])], members[int(cls[y])], adj):
+            continue
         for a in members[int(cls[x])] if both else [x]:
             for b in members[int(cls[y])]:
                 code = min(a, b) * n + max(a, b)

@@ -4,8 +4,9 @@ A directory holds::
 
     index.json      sidecar (:class:`IndexMeta`): format, vidaug version, model, dims, metric,
                     kind, clip_kind, nprobe, seed, created (UTC), frames, clips (the clip table)
-    frames.faiss    faiss.write_index of the frame index
-    clips.faiss     faiss.write_index of the clip index
+    frames.faiss    faiss.write_index of the frame index (IVF kinds only: a flat index is the
+                    embeddings themselves, built again from frame_emb.npy on load; format 3)
+    clips.faiss     faiss.write_index of the clip index (the same)
     frame_emb.npy   (F, D) float32
     frame_clip.npy  (F,) int64, the clip position of each frame row
     clip_emb.npy    (N, D) float32
@@ -47,6 +48,7 @@ from vidaug._json import to_jsonable
 from vidaug._version import __version__
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
+from vidaug.mining._faiss import _kind_of
 from vidaug.mining._vectors import _CHUNK
 
 __all__ = [
@@ -60,15 +62,18 @@ __all__ = [
 ]
 
 #: Version of the on-disk layout written to ``index.json``: 2 since region rows may end with a
-#: probe query row (issue 23), which a reader of format 1 would take for a window.
-FORMAT = 2
-#: Layouts this version reads: format 1 indexes (every region window verified) still load.
-READABLE = (1, 2)
+#: probe query row (issue 23), which a reader of format 1 would take for a window; 3 since a
+#: flat FAISS index is not written (it held a second copy of the embeddings: a fifth of the
+#: index), which a reader of format 2 would call an incomplete index.
+FORMAT = 3
+#: Layouts this version reads: format 1 indexes (every region window verified) and format 2
+#: ones (flat FAISS files written) still load.
+READABLE = (1, 2, 3)
 #: The sidecar's file name.
 META = "index.json"
 _ARRAYS = {"frame_emb.npy": (np.float32, 2), "frame_clip.npy": (np.int64, 1),
            "clip_emb.npy": (np.float32, 2)}  # fmt: skip
-_FILES = ("frames.faiss", "clips.faiss", *_ARRAYS)
+_FAISS = ("frames.faiss", "clips.faiss")
 _REGIONS = "region_emb.npy"
 _tmp_counter = itertools.count()
 
@@ -218,17 +223,22 @@ class _Writer:
 
 def _write_files(tmp: Path, frame_index: faiss.Index, clip_index: faiss.Index,
                  arrays: dict[str, np.ndarray], text: str) -> list[str]:  # fmt: skip
-    """Write the index files into ``tmp`` (metadata last); returns the file names."""
+    """Write the index files into ``tmp`` (metadata last; a flat FAISS index is not written:
+    :func:`read_index_dir` builds it from the embeddings); returns the file names."""
     names = [*_ARRAYS, *([_REGIONS] if "region_emb" in arrays else [])]
-    for name, index in (("frames.faiss", frame_index), ("clips.faiss", clip_index)):
+    written = []
+    for name, index in zip(_FAISS, (frame_index, clip_index), strict=True):
+        if _kind_of(index) == "flat":
+            continue
         with open(tmp / name, "wb") as f:
             faiss.write_index(index, faiss.PyCallbackIOWriter(f.write))
+        written.append(name)
     for name in names:
         with open(tmp / name, "wb") as f:
             np.save(_Writer(f), arrays[name.removesuffix(".npy")], allow_pickle=False)
     with open(tmp / META, "w", encoding="utf-8") as f:
         f.write(text + "\n")
-    return [*_FILES, *names[len(_ARRAYS) :], META]
+    return [*written, *names, META]
 
 
 def _naming(exc: OSError, dest: Path) -> OSError:
@@ -310,7 +320,13 @@ def _load_array(path: Path, dtype: type, ndim: int) -> np.ndarray:
     return arr
 
 
-def _load_faiss(path: Path, d: int, ntotal: int) -> faiss.Index:
+def _load_faiss(path: Path, d: int, ntotal: int, kind: str | None, emb: np.ndarray) -> faiss.Index:
+    """The FAISS index in ``path``; a flat one not written (format 3) is built from ``emb``."""
+    if not path.is_file() and kind == "flat":
+        index = faiss.IndexFlatIP(d)
+        if len(emb):
+            index.add(np.ascontiguousarray(emb, dtype=np.float32))
+        return index
     if not path.is_file():
         raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
     try:
@@ -415,7 +431,7 @@ def read_index_dir(
         arrays["frame_emb.npy"],
         arrays["frame_clip.npy"],
         arrays["clip_emb.npy"],
-        _load_faiss(d / "frames.faiss", dd, f),
-        _load_faiss(d / "clips.faiss", dd, n),
+        _load_faiss(d / "frames.faiss", dd, f, meta.kind, arrays["frame_emb.npy"]),
+        _load_faiss(d / "clips.faiss", dd, n, meta.clip_kind or meta.kind, arrays["clip_emb.npy"]),
         regions,
     )
