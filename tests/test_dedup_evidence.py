@@ -149,3 +149,35 @@ def test_no_function_over_100_lines(rel: str) -> None:
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
             and n.end_lineno - n.lineno + 1 > 100]  # fmt: skip
     assert not long, f"{rel}: {', '.join(long)}"
+
+
+def test_a_window_that_moves_as_the_clip_does_counts_from_a_lower_cosine(
+    composites: EmbeddingIndex, monkeypatch
+) -> None:
+    """Issue 23: an inset matches its clip less closely (0.75-0.875) but moves as it does;
+    a part of another moment of one camera may match as closely and does not move alike."""
+    #          close  moving  still   too low  whole-frame alike
+    sim = np.array([0.90, 0.80, 0.80, 0.70, 0.80])
+    mot = np.array([0.15, 0.50, 0.20, 0.90, 0.50])
+    clip_sim = np.array([0.5, 0.5, 0.5, 0.5, 0.78])  # the last: window not 0.05 above it
+    floors = []
+
+    def fake_region_pairs(region_emb, clip_emb, sig, lo, hi, proj, steps, floor, keep=None):
+        floors.append(floor)
+        return {"region_sim": sim, "region_motion": mot, "inner": np.ones(5, np.int8),
+                "window": np.arange(5), "window_agreement": np.zeros(5)}  # fmt: skip
+
+    monkeypatch.setattr(dd, "region_pairs", fake_region_pairs)
+    lo, hi = np.arange(5), np.arange(5) + 5
+    cfg = replace(DEFAULT_DEDUP, region_moving_motion=0.3, region_moving_threshold=0.75)
+    _, by_region, score = dd._region_evidence(composites, cfg, None, lo, hi, clip_sim,
+                                              np.zeros(5, bool))  # fmt: skip
+    assert by_region.tolist() == [True, True, False, False, False]
+    assert floors[-1] == pytest.approx(0.75 - 1e-6)  # motion measured from the lower cosine
+    assert (score[by_region] >= 0.5).all() and (score[~by_region] == 0).all()
+    _, only_close, _ = dd._region_evidence(
+        composites, replace(cfg, region_moving_motion=None), None, lo, hi, clip_sim,
+        np.zeros(5, bool),
+    )  # fmt: skip
+    assert only_close.tolist() == [True, False, False, False, False]
+    assert floors[-1] == pytest.approx(cfg.region_threshold - 1e-6)

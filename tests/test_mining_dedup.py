@@ -150,6 +150,8 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "keep": "original",
         "region_threshold": DEFAULT.region_threshold,
         "region_motion_floor": DEFAULT.region_motion_floor,
+        "region_moving_motion": DEFAULT.region_moving_motion,
+        "region_moving_threshold": DEFAULT.region_moving_threshold,
         "contain_margin": DEFAULT.contain_margin,
         "align_threshold": DEFAULT.align_threshold,
         "align_min_frames": DEFAULT.align_min_frames,

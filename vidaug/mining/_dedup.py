@@ -126,6 +126,14 @@ class DedupConfig:
             that window better; None: off.
         region_motion_floor: regional evidence counts only when the window's change over
             time also matches the inner clip's (motion-signature cosine at least this).
+        region_moving_motion: a window whose change over time matches the inner clip's at
+            least this much (motion-signature cosine) is evidence from a window cosine of
+            ``region_moving_threshold`` up (the other conditions of ``region_threshold``
+            hold): an inset that a composite shrank, recompressed or framed matches its clip
+            less closely but moves as it does, where a part of another moment of the same
+            camera does not; None: off (needs ``region_threshold``).
+        region_moving_threshold: the window cosine from which ``region_moving_motion``
+            counts.
         contain_margin: regional evidence counts only when the window matches the inner clip
             by at least this much more than the whole frame does (the clip is inside a part
             of the other, not a copy of all of it; a composite's background matches its
@@ -153,6 +161,8 @@ class DedupConfig:
     keep: KeepPolicy = "original"
     region_threshold: _Share | None = None
     region_motion_floor: float = 0.12
+    region_moving_motion: _Share | None = None
+    region_moving_threshold: float = 0.75
     contain_margin: float = 0.05
     align_threshold: _Share | None = None
     align_min_frames: Annotated[int, Field(ge=2)] = 3
@@ -186,6 +196,8 @@ DEFAULT = DedupConfig(
     region_motion_floor=0.12,
     align_threshold=0.30,
     gray_threshold=0.725,
+    region_moving_motion=0.30,
+    region_moving_threshold=0.75,
 )
 
 
@@ -820,18 +832,25 @@ def _region_evidence(
     p = len(lo)
     if config.region_threshold is None or index.region_emb is None or not p:
         return no_region_evidence(p), np.zeros(p, bool), None
-    rt = config.region_threshold
+    rt, moving = config.region_threshold, config.region_moving_motion
+    floor = rt if moving is None else min(rt, config.region_moving_threshold)
     proj = motion_projection(index.dims, MOTION_DIMS)
     reg = region_pairs(index.region_emb, index.clip_emb, sig, lo, hi, proj, MOTION_STEPS,
-                       rt - _EPS, keep=verified_windows(index.clips))  # fmt: skip
+                       floor - _EPS, keep=verified_windows(index.clips))  # fmt: skip
+    sim, mot = reg["region_sim"], reg["region_motion"]
+    close = (sim >= rt - _EPS) & (mot >= config.region_motion_floor - _EPS)
+    s_close = np.where(close, _scaled(sim, rt), 0.0)
+    s_moving = np.zeros(len(lo))
+    if moving is not None:  # a window that matches less closely but moves as the clip does
+        along = (sim >= config.region_moving_threshold - _EPS) & (mot >= moving - _EPS)
+        s_moving = np.where(along, _scaled(mot, moving), 0.0)
     by_region = (
-        (reg["region_sim"] >= rt - _EPS)
-        & (reg["region_motion"] >= config.region_motion_floor - _EPS)
-        & (reg["region_sim"] >= clip_sim + config.contain_margin - _EPS)
-        & (reg["window_agreement"] < reg["region_sim"])
+        ((s_close > 0) | (s_moving > 0))
+        & (sim >= clip_sim + config.contain_margin - _EPS)
+        & (reg["window_agreement"] < sim)
     )
     by_region = _one_inset_per_window(lo, hi, reg, by_region, linked)
-    return reg, by_region, np.where(by_region, _scaled(reg["region_sim"], rt), 0.0)
+    return reg, by_region, np.where(by_region, np.maximum(s_close, s_moving), 0.0)
 
 
 def _gray_inputs(
