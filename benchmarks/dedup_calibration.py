@@ -490,13 +490,16 @@ def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, di
     found. Returns the value and the points run: value → (added false pairs, recall, added
     false pairs by category)."""
     grid = SWEEPS[name]
-    base_false = cs.run({**cfg, name: None})[1] & cs.tr.neg
+    # each evidence is judged by its own pairs: implied pairs (find_duplicates' default, which
+    # every measurement keeps) would count one false pair once for each copy it reaches
+    direct = {"implied": False} if "implied" in dedup_fields() else {}
+    base_false = cs.run({**cfg, name: None, **direct})[1] & cs.tr.neg
     points: dict[float, tuple[int, float, dict[str, int]]] = {}
 
     def added(i: int) -> int:
         v = float(grid[i])
         if v not in points:
-            dup = cs.run({**cfg, name: v})[1]
+            dup = cs.run({**cfg, name: v, **direct})[1]
             new = dup & cs.tr.neg & ~base_false
             cats = {
                 lab: int((new & (cs.tr.cat == i + 1)).sum()) for i, lab in enumerate(NEG_LABELS)
@@ -872,6 +875,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Thresholds are chosen on one fold and measured on the other with `find_duplicates` "
         "itself (an index of the fold's clips: the saved index with the other clips removed). "
+        "They are chosen on the pairs each evidence finds itself (`implied=False`); every "
+        "measurement lists the pairs those imply as well (`find_duplicates`' default), and one "
+        "row gives the direct pairs alone. "
         "Stage 1: highest recall among grid points whose ±1-step grid neighbourhood has no "
         "false pair on the calibration fold (ties: best neighbourhood recall, then highest "
         f"thresholds). Grid: clip_threshold {CLIP_GRID[0]:.2f}–{CLIP_GRID[-1]:.2f}, "
@@ -1026,7 +1032,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if have_sweeps:
         last = 2 + len(have_sweeps)
-        lines += [f"### Stages 3-{last}: find_duplicates runs on the calibration folds", ""]
+        lines += [
+            f"### Stages 3-{last}: find_duplicates runs on the calibration folds",
+            "",
+            "Direct pairs only (`implied=False`), as the thresholds are chosen.",
+            "",
+        ]
         for k in have_sweeps:
             sh = ["calibration set",
                   f"{k} → net added false pairs (new ones: same_group / pip_background / "
