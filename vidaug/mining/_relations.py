@@ -155,7 +155,8 @@ def region_proposals(
     margin: float = PROPOSE_MARGIN,
 ) -> dict[int, list[int]]:
     """The probe stage's proposals: clip → windows to verify (not verified yet). For each clip
-    ``x``, its ``k`` best windows of other clips whose probe (the not verified windows' rows:
+    ``x``, its ``k`` best windows of other clips (verified ones count, and are not proposed
+    again) whose probe (the not verified windows' rows; a verified window's own rows:
     :mod:`vidaug.mining._regions`) matches ``x``'s probe query (the last row of its
     ``region_emb``; its clip embedding when it has none) with a cosine ≥ ``floor`` and by
     ≥ ``margin`` more than that clip's own probe query matches ``x``'s (a clip inside another
@@ -169,7 +170,10 @@ def region_proposals(
     query = np.asarray(region_emb[:, -1], np.float32) if m % g else np.asarray(clip_emb)
     blank = np.einsum("nd,nd->n", query, query) == 0  # an older clip: no probe query
     query = np.where(blank[:, None], clip_emb, query)
-    sims, codes = _nearest_windows(region_emb, query, ~verified, min(n * g, 2 * k + g))
+    # every window competes, verified or not, so that verifying the best ones does not let
+    # the next best in on the next run (a second `vidaug embed` over the same clips verifies
+    # nothing new)
+    sims, codes = _nearest_windows(region_emb, query, None, min(n * g, 2 * k + g))
     ce = np.asarray(query, np.float32)
     for x in range(n):
         took = 0
@@ -179,8 +183,9 @@ def region_proposals(
             c, w = divmod(int(code), g)
             if c == x or s - float(ce[c] @ ce[x]) < margin:
                 continue
-            out.setdefault(c, set()).add(w)
             took += 1
+            if not verified[c, w]:
+                out.setdefault(c, set()).add(w)
     return {c: sorted(ws) for c, ws in sorted(out.items())}
 
 
