@@ -48,7 +48,7 @@ from vidaug._json import to_jsonable
 from vidaug._version import __version__
 from vidaug.datasets import fsync_path as _fsync
 from vidaug.errors import IndexMismatchError, VidaugError
-from vidaug.mining._faiss import _kind_of
+from vidaug.mining._faiss import _kind_of, _make_faiss
 from vidaug.mining._vectors import _CHUNK
 
 __all__ = [
@@ -322,11 +322,8 @@ def _load_array(path: Path, dtype: type, ndim: int) -> np.ndarray:
 
 def _load_faiss(path: Path, d: int, ntotal: int, kind: str | None, emb: np.ndarray) -> faiss.Index:
     """The FAISS index in ``path``; a flat one not written (format 3) is built from ``emb``."""
-    if not path.is_file() and kind == "flat":
-        index = faiss.IndexFlatIP(d)
-        if len(emb):
-            index.add(np.ascontiguousarray(emb, dtype=np.float32))
-        return index
+    if not path.is_file() and kind == "flat":  # a flat index holds nothing to train
+        return _make_faiss(np.ascontiguousarray(emb, dtype=np.float32), "flat", nprobe=1, seed=0)
     if not path.is_file():
         raise VidaugError(f"{path}: missing (the index directory is incomplete; rebuild it)")
     try:
