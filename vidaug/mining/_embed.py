@@ -722,7 +722,11 @@ def verify_regions(index: Any, embedder: FrameEmbedder) -> tuple[int, list[tuple
     the probe stage (:mod:`vidaug.mining._regions`): the windows
     :func:`~vidaug.mining._relations.region_proposals` proposes are embedded at the model's
     input size (:func:`embed_windows`) into ``index.region_emb`` (in place) and listed in
-    their clips' ``windows``. Nothing to do for an index without region rows.
+    their clips' ``windows``. Proposals are made once for each pair of clips: a clip the
+    proposals have seen is marked ``proposed`` in the clip table (those that could not be read
+    again are not), and only pairs with a clip not marked yet are proposed for (a clip added
+    later is looked for inside the clips already there, and they inside it). Nothing to do
+    for an index without region rows.
 
     Returns:
         ``(windows verified, failures)``: failures are clips that could not be read again
@@ -731,10 +735,15 @@ def verify_regions(index: Any, embedder: FrameEmbedder) -> tuple[int, list[tuple
     if index.region_emb is None or not len(index):
         return 0, []
     verified = verified_windows(index.clips)
-    wanted = region_proposals(index.region_emb, index.clip_emb, verified)
+    fresh = np.array([not c.get("proposed") for c in index.clips], bool)
+    wanted = region_proposals(index.region_emb, index.clip_emb, verified, fresh=fresh)
+    got, failures = embed_windows(index.clips, embedder, wanted) if wanted else ({}, [])
+    unread = {f for f, _ in failures}
+    for i in np.flatnonzero(fresh):
+        if index.clips[int(i)].get("id") not in unread:
+            index.clips[int(i)]["proposed"] = True
     if not wanted:
         return 0, []
-    got, failures = embed_windows(index.clips, embedder, wanted)
     g = REGION_GRID**2
     region = index.region_emb
     if not region.flags.writeable:  # loaded from disk read-only, or shared: a private copy

@@ -153,6 +153,7 @@ def region_proposals(
     k: int = PROPOSE_K,
     floor: float = PROPOSE_FLOOR,
     margin: float = PROPOSE_MARGIN,
+    fresh: np.ndarray | None = None,
 ) -> dict[int, list[int]]:
     """The probe stage's proposals: clip → windows to verify (not verified yet). For each clip
     ``x``, its ``k`` best windows of other clips (verified ones count, and are not proposed
@@ -160,11 +161,14 @@ def region_proposals(
     :mod:`vidaug.mining._regions`) matches ``x``'s probe query (the last row of its
     ``region_emb``; its clip embedding when it has none) with a cosine ≥ ``floor`` and by
     ≥ ``margin`` more than that clip's own probe query matches ``x``'s (a clip inside another
-    matches a part of it better than all of it)."""
+    matches a part of it better than all of it). ``fresh`` (bool a clip): only the pairs where
+    ``x`` or the window's clip is fresh (clips the proposals have not seen yet; None: all) —
+    two clips an earlier run proposed for are not proposed for again, so a second run over
+    the same clips verifies nothing new, whatever the windows it verified did to the ranking."""
     n = len(clip_emb)
     g = REGION_GRID**2
     out: dict[int, set[int]] = {}
-    if n < 2 or verified.all():
+    if n < 2 or verified.all() or (fresh is not None and not fresh.any()):
         return {}
     m = region_emb.shape[1]
     query = np.asarray(region_emb[:, -1], np.float32) if m % g else np.asarray(clip_emb)
@@ -184,7 +188,7 @@ def region_proposals(
             if c == x or s - float(ce[c] @ ce[x]) < margin:
                 continue
             took += 1
-            if not verified[c, w]:
+            if not verified[c, w] and (fresh is None or fresh[x] or fresh[c]):
                 out.setdefault(c, set()).add(w)
     return {c: sorted(ws) for c, ws in sorted(out.items())}
 
