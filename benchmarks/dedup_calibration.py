@@ -15,8 +15,8 @@ index in the cache folder is reused by later runs).
 The source groups are split into two folds first (so that both clips of a picture-in-picture
 composite lie in one fold). Thresholds are chosen on one fold and measured on the other:
 stages 1-2 (clip, frame, fraction, motion) on an exhaustive grid of the pair evidence; stages
-3-6 (``region_threshold``, ``align_threshold``, ``gray_threshold``, ``region_moving_motion`` of
-``DedupConfig``, when it has them) by 1-D sweeps run through ``find_duplicates`` itself. Held-out precision / recall are always measured
+3-7 (``region_threshold``, ``align_threshold``, ``gray_threshold``, ``region_moving_motion``,
+``warp_threshold`` of ``DedupConfig``, when it has them) by 1-D sweeps run through ``find_duplicates`` itself. Held-out precision / recall are always measured
 with ``find_duplicates`` on an index of the fold's clips. README.md describes the method.
 """
 
@@ -54,7 +54,7 @@ CLIP_GRID = np.round(np.arange(0.80, 1.0001, 0.01), 2)
 FRAME_GRID = np.round(np.arange(0.70, 0.9801, 0.01), 2)
 FRACTION_GRID = np.arange(1, 9) / 8
 MOTION_GRID = np.round(np.arange(0.16, 0.8001, 0.02), 2)
-#: Stages 3-6: 1-D sweeps through find_duplicates (DedupConfig field → grid).
+#: Stages 3-7: 1-D sweeps through find_duplicates (DedupConfig field → grid).
 SWEEPS = {
     "region_threshold": np.round(np.arange(0.50, 0.9501, 0.025), 3),
     "align_threshold": np.round(np.arange(0.30, 0.9501, 0.025), 3),
@@ -62,10 +62,12 @@ SWEEPS = {
     # a window that moves as the inner clip does, from a window cosine of
     # region_moving_threshold (0.75) up
     "region_moving_motion": np.round(np.arange(0.20, 0.8001, 0.025), 3),
+    # pixel motion of gray thumbnails under the best crop / rotation / mirror (issue 23)
+    "warp_threshold": np.round(np.arange(0.40, 0.9501, 0.025), 3),
 }
 #: Short names of the swept thresholds in table headers.
 SHORT = {"region_threshold": "region", "align_threshold": "align", "gray_threshold": "gray",
-         "region_moving_motion": "moving region"}  # fmt: skip
+         "region_moving_motion": "moving region", "warp_threshold": "warped"}  # fmt: skip
 #: Held-out targets of issue 23 (picture-in-picture has its own, lower one).
 T_PRECISION, T_RECALL, T_KIND, T_PIP, T_KEPT = 0.98, 0.90, 0.90, 0.80, 0.90
 PLACEHOLDER = (0.95, 0.90, 0.5)
@@ -479,7 +481,7 @@ SHARES: dict[frozenset[str], float] = {}
 
 
 def sweep(cs: ClipSet, cfg: dict[str, Any], name: str) -> tuple[float | None, dict]:
-    """Stages 3-6: the lowest value of ``SWEEPS[name]`` whose ±1-step neighbourhood adds no
+    """Stages 3-7: the lowest value of ``SWEEPS[name]`` whose ±1-step neighbourhood adds no
     false pair to ``cfg`` on ``cs``, net (``find_duplicates`` runs; None when every value adds
     some; "added" = the run's false pairs minus those of the run without this evidence, so
     the pairs the evidence removes count too: the regional evidence sets composites apart

@@ -156,6 +156,8 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "align_threshold": DEFAULT.align_threshold,
         "align_min_frames": DEFAULT.align_min_frames,
         "gray_threshold": DEFAULT.gray_threshold,
+        "warp_threshold": DEFAULT.warp_threshold,
+        "warp_clip_floor": DEFAULT.warp_clip_floor,
         "implied": True,
     }
     assert s["relations"] == {"copy_of": len(res.pairs)} and s["backgrounds"] == 0

@@ -498,6 +498,7 @@ def summary_html(results: Results) -> str:
             ("region threshold", th.get("region_threshold")),
             ("alignment threshold", th.get("align_threshold")),
             ("grayscale threshold", th.get("gray_threshold")),
+            ("warped threshold", th.get("warp_threshold")),
             ("keep", th.get("keep")),
         ]
         hist = histogram_svg(
