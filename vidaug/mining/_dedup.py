@@ -210,8 +210,9 @@ class DedupConfig:
 #: warp_threshold (fifth session, RESULTS.md "Warped evidence"): both folds and all groups chose
 #: 0.40, the sweep grid's lowest then (it now starts at 0.30); the best pair of two moments of
 #: one camera reaches 0.389 over all groups, so one step below that grid the rule's ±1-step
-#: neighbourhood would reject 0.40: 0.425 ships. The other thresholds stay as the fresh index chose them (that run's index
-#: had re-verified windows, which moved its region and gray choices).
+#: neighbourhood would reject 0.40: 0.425 ships. The other thresholds stay as the fresh index
+#: chose them (that run's index had re-verified windows, which moved its region and gray
+#: choices).
 DEFAULT = DedupConfig(
     clip_threshold=1.0,
     frame_threshold=0.98,

@@ -11,6 +11,7 @@ __all__ = [
     "clip_slices",
     "l2_normalize",
     "motion_projection",
+    "resample_steps",
     "rows_by_clip",
     "sequence_signature",
 ]
@@ -100,6 +101,17 @@ def motion_projection(d: int, dims: int) -> np.ndarray | None:
     return proj
 
 
+def resample_steps(seq: np.ndarray, steps: int) -> np.ndarray:
+    """The rows of ``seq`` (at least one) at ``steps`` evenly spaced times, linearly
+    interpolated between neighbouring rows."""
+    m = len(seq)
+    t = np.linspace(0, m - 1, steps)
+    i0 = np.floor(t).astype(int)
+    i1 = np.minimum(i0 + 1, m - 1)
+    w = (t - i0)[:, None].astype(np.float32)
+    return seq[i0] * (1 - w) + seq[i1] * w
+
+
 def sequence_signature(
     seq: np.ndarray, proj: np.ndarray | None, steps: int, static: float = 1e-3
 ) -> np.ndarray | None:
@@ -107,14 +119,9 @@ def sequence_signature(
     times (linear), projected, minus its mean over time, flattened, L2-normalised. None for
     fewer than 2 rows or a sequence that barely changes (residual norm below ``static`` of
     the sequence's)."""
-    m = len(seq)
-    if m < 2:
+    if len(seq) < 2:
         return None
-    t = np.linspace(0, m - 1, steps)
-    i0 = np.floor(t).astype(int)
-    i1 = np.minimum(i0 + 1, m - 1)
-    w = (t - i0)[:, None].astype(np.float32)
-    x = seq[i0] * (1 - w) + seq[i1] * w
+    x = resample_steps(seq, steps)
     if proj is not None:
         x = x @ proj
     res = x - x.mean(axis=0)

@@ -48,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from vidaug.mining._gray import THUMB_SIDE, decode_thumbnails
+from vidaug.mining._vectors import resample_steps
 
 __all__ = ["DROP_BLOCKS", "WARP_ANGLES", "WARP_SCALES", "clip_aspects", "pixel_motion",
            "warp_bank", "warped_pairs"]  # fmt: skip
@@ -140,11 +141,7 @@ def pixel_motion(clips: Sequence[Mapping[str, Any]], steps: int) -> tuple[np.nda
         x = decode_thumbnails(c)
         if x is None or len(x) < 2:
             continue
-        t = np.linspace(0, len(x) - 1, steps)
-        i0 = np.floor(t).astype(np.int64)
-        i1 = np.minimum(i0 + 1, len(x) - 1)
-        w = (t - i0)[:, None].astype(np.float32)
-        z = x[i0] * (1 - w) + x[i1] * w
+        z = resample_steps(x, steps)
         z -= z.mean(axis=0)
         if float(np.abs(z - z.mean(axis=1, keepdims=True)).max()) > 1e-3:
             out[i], has[i] = z, True
@@ -226,6 +223,6 @@ def clip_aspects(clips: Sequence[Mapping[str, Any]]) -> np.ndarray:
 
 
 def _aspect_key(aspect: float) -> float:
-    """Aspects rounded to a twentieth (rotation banks are cached by aspect)."""
-    a = float(aspect) if np.isfinite(aspect) and aspect > 0 else 16 / 9
-    return round(min(max(a, 0.25), 4.0) * 20) / 20
+    """An aspect of :func:`clip_aspects` (finite, positive) rounded to a twentieth within
+    [0.25, 4] (rotation banks are cached by aspect)."""
+    return round(min(max(float(aspect), 0.25), 4.0) * 20) / 20
