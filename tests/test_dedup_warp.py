@@ -16,6 +16,7 @@ from vidaug.mining._warp import (
     WARP_ANGLES,
     WARP_SCALES,
     clip_aspects,
+    pixel_agreement,
     pixel_motion,
     warp_bank,
     warped_pairs,
@@ -151,3 +152,47 @@ def test_find_duplicates_lists_a_warped_copy_and_not_another_moment() -> None:
     off = find_duplicates(ix, replace(cfg, warp_threshold=None))
     assert all("warped" not in p["evidence"] for p in off.pairs)
     assert all(p["warp_sim"] == 0.0 for p in off.pairs)
+
+
+def _moving_index(clips: list[np.ndarray | None]) -> EmbeddingIndex:
+    """An index whose clips' embeddings all change alike over time (motion signatures agree, clip
+    cosines about 0.8, no frame matches); ``None``: a clip without thumbnails (an index from
+    before them)."""
+    rows = table(*[c if c is not None else scene(1) for c in clips])
+    frame_emb, frame_clip = [], []
+    for i, c in enumerate(clips):
+        t = 16
+        rows[i].update({"frames": t, "frame_indices": list(range(t)), "fps": 8.0,
+                        "source_frames": t, "path": f"c{i}.mp4"})  # fmt: skip
+        if c is None:
+            del rows[i]["thumbs"]
+        e = np.zeros((t, 16), np.float32)
+        e[:, 0], e[:, 1 + i] = 1.0, 0.5
+        e[:, 12] = np.sin(np.linspace(0, 3, t))  # the same change over time in every clip
+        e[:, 13] = np.linspace(-0.5, 0.5, t) ** 2
+        frame_emb.append(e / np.linalg.norm(e, axis=1, keepdims=True))
+        frame_clip.append(np.full(t, i))
+    return EmbeddingIndex.build(rows, np.concatenate(frame_emb), np.concatenate(frame_clip),
+                                model_id="fixed")  # fmt: skip
+
+
+def test_motion_evidence_needs_pixels_that_change_together() -> None:
+    orig = scene(1, movers=2)
+    other = scene(7, movers=2)  # another moment of the camera
+    clips = table(orig, crop(orig, 0.78, 0.8, 0.1, 0.12), other, rotate(orig, 7.0))
+    lo, hi = np.array([0, 0, 1, 0]), np.array([1, 2, 2, 3])
+    agree = pixel_agreement(clips, lo, hi, 8, DEFAULT_DEDUP.motion_pixel_floor)
+    assert agree[[0, 3]].min() >= 0.6 and agree[[1, 2]].max() < 0.1, agree
+    assert np.isnan(pixel_agreement([*clips, {"id": "old"}], np.array([0]), np.array([4]), 8, 0.15))
+
+    ix = _moving_index([orig, crop(orig, 0.78, 0.8, 0.1, 0.12), other, None])
+    cfg = DedupConfig(clip_threshold=1.0, frame_threshold=0.98, match_fraction=1.0,
+                      motion_threshold=DEFAULT_DEDUP.motion_threshold, implied=False)  # fmt: skip
+    pairs = {frozenset((p["a"], p["b"])): p for p in find_duplicates(ix, cfg).pairs}
+    assert frozenset(("c0", "c1")) in pairs and pairs[frozenset(("c0", "c1"))]["evidence"] == [
+        "motion"
+    ]
+    assert frozenset(("c0", "c2")) not in pairs and frozenset(("c1", "c2")) not in pairs
+    assert frozenset(("c0", "c3")) in pairs  # no thumbnails: nothing to check, motion decides
+    off = find_duplicates(ix, replace(cfg, motion_pixel_floor=None)).pairs
+    assert {frozenset((p["a"], p["b"])) for p in off} >= {frozenset(("c0", "c2"))}

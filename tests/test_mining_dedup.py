@@ -146,6 +146,7 @@ def test_leakage_across_splits(scenario: EmbeddingIndex) -> None:
         "match_fraction": DEFAULT.match_fraction,
         "motion_threshold": DEFAULT.motion_threshold,
         "motion_clip_floor": DEFAULT.motion_clip_floor,
+        "motion_pixel_floor": DEFAULT.motion_pixel_floor,
         "k": 32,
         "keep": "original",
         "region_threshold": DEFAULT.region_threshold,

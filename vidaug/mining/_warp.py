@@ -50,8 +50,8 @@ import scipy.sparse as sp
 from vidaug.mining._gray import THUMB_SIDE, decode_thumbnails
 from vidaug.mining._vectors import resample_steps
 
-__all__ = ["DROP_BLOCKS", "WARP_ANGLES", "WARP_SCALES", "clip_aspects", "pixel_motion",
-           "warp_bank", "warped_pairs"]  # fmt: skip
+__all__ = ["DROP_BLOCKS", "WARP_ANGLES", "WARP_SCALES", "clip_aspects", "pixel_agreement",
+           "pixel_motion", "warp_bank", "warped_pairs"]  # fmt: skip
 
 #: Shares of each side the crop warps keep (width and height independently).
 WARP_SCALES = (0.70, 0.78, 0.86, 0.94)
@@ -177,13 +177,19 @@ def _robust(x: np.ndarray, y: np.ndarray, drop: int = DROP_BLOCKS) -> float:
 
 
 def warped_pairs(
-    clips: Sequence[Mapping[str, Any]], lo: np.ndarray, hi: np.ndarray, steps: int
+    clips: Sequence[Mapping[str, Any]],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    steps: int,
+    drop: int = DROP_BLOCKS,
+    missing: float = 0.0,
 ) -> np.ndarray:
     """``warp_sim`` of each pair ``(lo[i], hi[i])`` of clip-table entries ``clips``: the robust
-    cosine (:func:`_robust`) at the best warp (:func:`warp_bank`) of either clip against the
-    other, from their pixel motion at ``steps`` time steps (:func:`pixel_motion`, read for the
-    pairs' clips only); 0 where a clip has no pixel motion."""
-    sim = np.zeros(len(lo))
+    cosine (:func:`_robust`, ``drop`` blocks left out) at the best warp (:func:`warp_bank`) of
+    either clip against the other, from their pixel motion at ``steps`` time steps
+    (:func:`pixel_motion`, read for the pairs' clips only); ``missing`` where a clip has no
+    pixel motion."""
+    sim = np.full(len(lo), missing, dtype=np.float64)
     need = np.union1d(lo, hi).astype(np.int64)
     if not len(need):
         return sim
@@ -191,6 +197,7 @@ def warped_pairs(
     aspects = clip_aspects([clips[i] for i in need])
     a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)  # rows of res
     ok = np.flatnonzero(has[a] & has[b])
+    sim[ok] = 0.0
     centred = _centred(res)  # the other clip of a pair, as it is
     unit = _unit(centred)
     # every pair both ways (one clip warped, the other as it is), grouped by the warped clip
@@ -203,7 +210,30 @@ def warped_pairs(
         warped = _centred((bank @ res[s].T).T.reshape(steps, -1, _PIX).transpose(1, 0, 2))
         cos = unit[dst[run]].reshape(len(run), -1) @ _unit(warped).reshape(len(warped), -1).T
         for r, k in zip(run, cos.argmax(axis=1), strict=True):
-            sim[pair[r]] = max(sim[pair[r]], _robust(warped[k], centred[dst[r]]))
+            sim[pair[r]] = max(sim[pair[r]], _robust(warped[k], centred[dst[r]], drop))
+    return sim
+
+
+def pixel_agreement(
+    clips: Sequence[Mapping[str, Any]], lo: np.ndarray, hi: np.ndarray, steps: int, floor: float
+) -> np.ndarray:
+    """How well the pixels of each pair ``(lo[i], hi[i])`` change together: the cosine of the
+    clips' pixel motion as they are, or, where that is below ``floor``, the larger of it and
+    the cosine at the best warp (no block left out); NaN where a clip has no pixel motion
+    (nothing to tell). A copy moves as its source does (through its crop, rotation or
+    mirror); two moments of one camera whose embeddings happen to change alike need not."""
+    sim = np.full(len(lo), np.nan)
+    need = np.union1d(lo, hi).astype(np.int64)
+    if not len(need):
+        return sim
+    res, has = pixel_motion([clips[i] for i in need], steps)
+    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)
+    ok = np.flatnonzero(has[a] & has[b])
+    unit = _unit(_centred(res)).reshape(len(need), -1)
+    sim[ok] = np.einsum("pd,pd->p", unit[a[ok]], unit[b[ok]])
+    low = ok[sim[ok] < floor]
+    if len(low):
+        sim[low] = np.maximum(sim[low], warped_pairs(clips, lo[low], hi[low], steps, drop=0))
     return sim
 
 
