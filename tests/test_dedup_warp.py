@@ -119,19 +119,25 @@ def test_clips_without_thumbnails_or_motion_give_zero() -> None:
     assert clip_aspects([{"width": 100, "height": 50}, {"width": None}]).tolist() == [2.0, 16 / 9]
 
 
-def _index(clips: list[np.ndarray]) -> EmbeddingIndex:
-    rows = table(*clips)
+def _still(i: int, t: int) -> np.ndarray:
+    """A near-static camera as a model sees it: every frame of every clip much alike (clip
+    cosines 0.86, above warp_clip_floor, below the whole-frame thresholds)."""
+    e = np.eye(1, 16, 0, dtype=np.float32) + 0.4 * np.eye(1, 16, 1 + i, dtype=np.float32)
+    return np.tile(e, (t, 1))
+
+
+def _index(clips: list[np.ndarray | None], embed=_still) -> EmbeddingIndex:
+    """An index of ``clips`` whose frame embeddings are ``embed(i, t)`` (unnormalised);
+    ``None``: a clip without thumbnails (an index from before them), 16 frames."""
+    rows = table(*[c if c is not None else scene(1) for c in clips])
     frame_emb, frame_clip = [], []
     for i, c in enumerate(clips):
-        t = len(c)
+        t = len(c) if c is not None else 16
         rows[i].update({"frames": t, "frame_indices": list(range(t)), "fps": 8.0,
                         "source_frames": t, "path": f"c{i}.mp4"})  # fmt: skip
-        # a near-static camera as a model sees it: every frame of every clip much alike (clip
-        # cosines 0.86, above warp_clip_floor, below the whole-frame thresholds)
-        e = np.tile(
-            np.eye(1, 16, 0, dtype=np.float32) + 0.4 * np.eye(1, 16, 1 + i, dtype=np.float32),
-            (t, 1),
-        )
+        if c is None:
+            del rows[i]["thumbs"]
+        e = embed(i, t)
         frame_emb.append(e / np.linalg.norm(e, axis=1, keepdims=True))
         frame_clip.append(np.full(t, i))
     return EmbeddingIndex.build(rows, np.concatenate(frame_emb), np.concatenate(frame_clip),
@@ -154,26 +160,14 @@ def test_find_duplicates_lists_a_warped_copy_and_not_another_moment() -> None:
     assert all(p["warp_sim"] == 0.0 for p in off.pairs)
 
 
-def _moving_index(clips: list[np.ndarray | None]) -> EmbeddingIndex:
-    """An index whose clips' embeddings all change alike over time (motion signatures agree, clip
-    cosines about 0.8, no frame matches); ``None``: a clip without thumbnails (an index from
-    before them)."""
-    rows = table(*[c if c is not None else scene(1) for c in clips])
-    frame_emb, frame_clip = [], []
-    for i, c in enumerate(clips):
-        t = 16
-        rows[i].update({"frames": t, "frame_indices": list(range(t)), "fps": 8.0,
-                        "source_frames": t, "path": f"c{i}.mp4"})  # fmt: skip
-        if c is None:
-            del rows[i]["thumbs"]
-        e = np.zeros((t, 16), np.float32)
-        e[:, 0], e[:, 1 + i] = 1.0, 0.5
-        e[:, 12] = np.sin(np.linspace(0, 3, t))  # the same change over time in every clip
-        e[:, 13] = np.linspace(-0.5, 0.5, t) ** 2
-        frame_emb.append(e / np.linalg.norm(e, axis=1, keepdims=True))
-        frame_clip.append(np.full(t, i))
-    return EmbeddingIndex.build(rows, np.concatenate(frame_emb), np.concatenate(frame_clip),
-                                model_id="fixed")  # fmt: skip
+def _alike_over_time(i: int, t: int) -> np.ndarray:
+    """Embeddings that change alike over time in every clip (motion signatures agree, clip
+    cosines about 0.8, no frame matches)."""
+    e = np.zeros((t, 16), np.float32)
+    e[:, 0], e[:, 1 + i] = 1.0, 0.5
+    e[:, 12] = np.sin(np.linspace(0, 3, t))
+    e[:, 13] = np.linspace(-0.5, 0.5, t) ** 2
+    return e
 
 
 def test_motion_evidence_needs_pixels_that_change_together() -> None:
@@ -185,7 +179,7 @@ def test_motion_evidence_needs_pixels_that_change_together() -> None:
     assert agree[[0, 3]].min() >= 0.6 and agree[[1, 2]].max() < 0.1, agree
     assert np.isnan(pixel_agreement([*clips, {"id": "old"}], np.array([0]), np.array([4]), 8, 0.15))
 
-    ix = _moving_index([orig, crop(orig, 0.78, 0.8, 0.1, 0.12), other, None])
+    ix = _index([orig, crop(orig, 0.78, 0.8, 0.1, 0.12), other, None], _alike_over_time)
     cfg = DedupConfig(clip_threshold=1.0, frame_threshold=0.98, match_fraction=1.0,
                       motion_threshold=DEFAULT_DEDUP.motion_threshold, implied=False)  # fmt: skip
     pairs = {frozenset((p["a"], p["b"])): p for p in find_duplicates(ix, cfg).pairs}
