@@ -18,6 +18,7 @@ from vidaug.mining._warp import (
     clip_aspects,
     pixel_agreement,
     pixel_motion,
+    robust_pairs,
     warp_bank,
     warped_pairs,
 )
@@ -190,3 +191,29 @@ def test_motion_evidence_needs_pixels_that_change_together() -> None:
     assert frozenset(("c0", "c3")) in pairs  # no thumbnails: nothing to check, motion decides
     off = find_duplicates(ix, replace(cfg, motion_pixel_floor=None)).pairs
     assert {frozenset((p["a"], p["b"])) for p in off} >= {frozenset(("c0", "c2"))}
+
+
+def _gray(clip: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+                     for f in clip])  # fmt: skip
+
+
+def test_grayscale_evidence_leaves_out_the_blocks_a_clock_shares() -> None:
+    from vidaug.mining._dedup import GRAY_DROP_BLOCKS
+
+    a, b = (scene(k, clock=True, movers=2) for k in (4, 5))  # two moments of a camera
+    ix = _index([a, _gray(b), _gray(a)])
+    for i in (1, 2):
+        ix.clips[i]["chroma"] = 0.5
+    lo, hi = np.array([0, 0, 1]), np.array([1, 2, 2])
+    plain = robust_pairs(ix.clips, lo, hi, 8, 0)
+    robust = robust_pairs(ix.clips, lo, hi, 8, GRAY_DROP_BLOCKS)
+    assert plain[0] > 0.45 and robust[0] < 0.3, (plain, robust)  # the clock made them agree
+    assert robust[1] > 0.95, robust  # the gray copy agrees everywhere
+    # a threshold the clock's plain cosine (about 0.55) would pass
+    cfg = DedupConfig(clip_threshold=1.0, frame_threshold=0.98, match_fraction=1.0,
+                      gray_threshold=0.45)  # fmt: skip
+    pairs = {frozenset((p["a"], p["b"])): p for p in find_duplicates(ix, cfg).pairs}
+    assert set(pairs) == {frozenset(("c0", "c2"))}, pairs
+    assert pairs[frozenset(("c0", "c2"))]["evidence"] == ["grayscale"]
+    assert pairs[frozenset(("c0", "c2"))]["gray_sim"] == pytest.approx(robust[1])

@@ -51,7 +51,7 @@ from vidaug.mining._gray import THUMB_SIDE, decode_thumbnails
 from vidaug.mining._vectors import resample_steps
 
 __all__ = ["DROP_BLOCKS", "WARP_ANGLES", "WARP_SCALES", "clip_aspects", "pixel_agreement",
-           "pixel_motion", "warp_bank", "warped_pairs"]  # fmt: skip
+           "pixel_motion", "robust_pairs", "warp_bank", "warped_pairs"]  # fmt: skip
 
 #: Shares of each side the crop warps keep (width and height independently).
 WARP_SCALES = (0.70, 0.78, 0.86, 0.94)
@@ -211,6 +211,23 @@ def warped_pairs(
         cos = unit[dst[run]].reshape(len(run), -1) @ _unit(warped).reshape(len(warped), -1).T
         for r, k in zip(run, cos.argmax(axis=1), strict=True):
             sim[pair[r]] = max(sim[pair[r]], _robust(warped[k], centred[dst[r]], drop))
+    return sim
+
+
+def robust_pairs(
+    clips: Sequence[Mapping[str, Any]], lo: np.ndarray, hi: np.ndarray, steps: int, drop: int
+) -> np.ndarray:
+    """The cosine of each pair's pixel motion as it is (no warp) without the ``drop`` blocks
+    that agree most (:func:`_robust`); 0 where a clip has no pixel motion."""
+    sim = np.zeros(len(lo))
+    need = np.union1d(lo, hi).astype(np.int64)
+    if not len(need):
+        return sim
+    res, has = pixel_motion([clips[i] for i in need], steps)
+    centred = _centred(res)
+    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)
+    for k in np.flatnonzero(has[a] & has[b]):
+        sim[k] = _robust(centred[a[k]], centred[b[k]], drop)
     return sim
 
 
