@@ -176,41 +176,62 @@ def _robust(x: np.ndarray, y: np.ndarray, drop: int = DROP_BLOCKS) -> float:
     return float((xs * ys).sum() / den) if den > 0 else 0.0
 
 
-def warped_pairs(
-    clips: Sequence[Mapping[str, Any]],
-    lo: np.ndarray,
-    hi: np.ndarray,
-    steps: int,
-    drop: int = DROP_BLOCKS,
-    missing: float = 0.0,
-) -> np.ndarray:
-    """``warp_sim`` of each pair ``(lo[i], hi[i])`` of clip-table entries ``clips``: the robust
-    cosine (:func:`_robust`, ``drop`` blocks left out) at the best warp (:func:`warp_bank`) of
-    either clip against the other, from their pixel motion at ``steps`` time steps
-    (:func:`pixel_motion`, read for the pairs' clips only); ``missing`` where a clip has no
-    pixel motion."""
-    sim = np.full(len(lo), missing, dtype=np.float64)
+def _pair_rows(
+    clips: Sequence[Mapping[str, Any]], lo: np.ndarray, hi: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pixel motion (:func:`pixel_motion`) of the clips of the pairs ``(lo[i], hi[i])``
+    only, read once: ``(need, res, a, b, ok)``, ``need`` the clips read (sorted), ``a`` /
+    ``b`` each pair's rows of ``res`` and ``ok`` the pairs whose clips both have pixel
+    motion."""
     need = np.union1d(lo, hi).astype(np.int64)
-    if not len(need):
-        return sim
     res, has = pixel_motion([clips[i] for i in need], steps)
-    aspects = clip_aspects([clips[i] for i in need])
-    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)  # rows of res
-    ok = np.flatnonzero(has[a] & has[b])
-    sim[ok] = 0.0
+    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)
+    return need, res, a, b, np.flatnonzero(has[a] & has[b])
+
+
+def _best_warp(
+    clips: Sequence[Mapping[str, Any]],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    pick: np.ndarray,
+    steps: int,
+    drop: int,
+) -> np.ndarray:
+    """For the pairs ``pick`` (indices into ``ok`` of :func:`_pair_rows`' ``rows``): the robust
+    cosine (:func:`_robust`, ``drop`` blocks left out) at the best warp (:func:`warp_bank`) of
+    either clip against the other."""
+    need, res, a, b, _ = rows
+    sim = np.zeros(len(pick))
+    if not len(pick):
+        return sim
     centred = _centred(res)  # the other clip of a pair, as it is
     unit = _unit(centred)
     # every pair both ways (one clip warped, the other as it is), grouped by the warped clip
-    src, dst = np.concatenate([a[ok], b[ok]]), np.concatenate([b[ok], a[ok]])
-    pair = np.concatenate([ok, ok])
+    src, dst = np.concatenate([a[pick], b[pick]]), np.concatenate([b[pick], a[pick]])
+    pair = np.tile(np.arange(len(pick)), 2)
     order = np.argsort(src, kind="stable")
-    for run in np.split(order, np.flatnonzero(np.diff(src[order])) + 1) if len(ok) else []:
+    for run in np.split(order, np.flatnonzero(np.diff(src[order])) + 1):
         s = int(src[run[0]])
-        bank, _ = warp_bank(_aspect_key(aspects[s]))
+        bank, _ = warp_bank(_aspect_key(clip_aspects([clips[int(need[s])]])[0]))
         warped = _centred((bank @ res[s].T).T.reshape(steps, -1, _PIX).transpose(1, 0, 2))
         cos = unit[dst[run]].reshape(len(run), -1) @ _unit(warped).reshape(len(warped), -1).T
         for r, k in zip(run, cos.argmax(axis=1), strict=True):
             sim[pair[r]] = max(sim[pair[r]], _robust(warped[k], centred[dst[r]], drop))
+    return sim
+
+
+def warped_pairs(
+    clips: Sequence[Mapping[str, Any]], lo: np.ndarray, hi: np.ndarray, steps: int
+) -> np.ndarray:
+    """``warp_sim`` of each pair ``(lo[i], hi[i])`` of clip-table entries ``clips``: the robust
+    cosine (:func:`_robust`, :data:`DROP_BLOCKS` left out) at the best warp
+    (:func:`warp_bank`) of either clip against the other, from their pixel motion at
+    ``steps`` time steps (:func:`pixel_motion`, read for the pairs' clips only); 0 where a
+    clip has no pixel motion."""
+    sim = np.zeros(len(lo))
+    if len(lo):
+        rows = _pair_rows(clips, lo, hi, steps)
+        ok = rows[4]
+        sim[ok] = _best_warp(clips, rows, ok, steps, DROP_BLOCKS)
     return sim
 
 
@@ -220,14 +241,11 @@ def robust_pairs(
     """The cosine of each pair's pixel motion as it is (no warp) without the ``drop`` blocks
     that agree most (:func:`_robust`); 0 where a clip has no pixel motion."""
     sim = np.zeros(len(lo))
-    need = np.union1d(lo, hi).astype(np.int64)
-    if not len(need):
-        return sim
-    res, has = pixel_motion([clips[i] for i in need], steps)
-    centred = _centred(res)
-    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)
-    for k in np.flatnonzero(has[a] & has[b]):
-        sim[k] = _robust(centred[a[k]], centred[b[k]], drop)
+    if len(lo):
+        _, res, a, b, ok = _pair_rows(clips, lo, hi, steps)
+        centred = _centred(res)
+        for k in ok:
+            sim[k] = _robust(centred[a[k]], centred[b[k]], drop)
     return sim
 
 
@@ -240,17 +258,14 @@ def pixel_agreement(
     (nothing to tell). A copy moves as its source does (through its crop, rotation or
     mirror); two moments of one camera whose embeddings happen to change alike need not."""
     sim = np.full(len(lo), np.nan)
-    need = np.union1d(lo, hi).astype(np.int64)
-    if not len(need):
+    if not len(lo):
         return sim
-    res, has = pixel_motion([clips[i] for i in need], steps)
-    a, b = np.searchsorted(need, lo), np.searchsorted(need, hi)
-    ok = np.flatnonzero(has[a] & has[b])
-    unit = _unit(_centred(res)).reshape(len(need), -1)
+    rows = _pair_rows(clips, lo, hi, steps)
+    _, res, a, b, ok = rows
+    unit = _unit(_centred(res)).reshape(len(res), -1)
     sim[ok] = np.einsum("pd,pd->p", unit[a[ok]], unit[b[ok]])
     low = ok[sim[ok] < floor]
-    if len(low):
-        sim[low] = np.maximum(sim[low], warped_pairs(clips, lo[low], hi[low], steps, drop=0))
+    sim[low] = np.maximum(sim[low], _best_warp(clips, rows, low, steps, 0))
     return sim
 
 
